@@ -1,0 +1,138 @@
+"""The ``genesel`` command line: fetch, inspect, simulate, prepare."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from genesel.errors import GeneselError
+
+
+def _cmd_fetch(args: argparse.Namespace) -> None:
+    from genesel.geo import fetch_gds
+
+    for accession in args.accessions:
+        path = fetch_gds(accession, args.cache, base_url=args.base_url, retries=args.retries, timeout=args.timeout)
+        print(path)
+
+
+def _resolve(source: str, cache: str, base_url: str | None) -> Path:
+    from genesel.geo import ACCESSION_PATTERN, fetch_gds
+
+    path = Path(source)
+    if not path.exists() and ACCESSION_PATTERN.match(source):
+        return fetch_gds(source, cache, base_url=base_url)
+    return path
+
+
+def _cmd_inspect(args: argparse.Namespace) -> None:
+    from genesel.inspect import format_summary, summarize_gds
+
+    print(format_summary(summarize_gds(_resolve(args.source, args.cache, args.base_url))))
+
+
+def _cmd_simulate(args: argparse.Namespace) -> None:
+    from genesel.simulate import simulate_gds
+
+    sim = simulate_gds(
+        args.out, name=args.name, n_samples=args.samples, n_probes=args.probes, n_classes=args.classes,
+        n_linear=args.linear, n_xor_pairs=args.xor_pairs, n_variance=args.variance, effect=args.effect,
+        missing_rate=args.missing_rate, seed=args.seed,
+    )
+    print(sim.soft_path)
+    print(sim.truth_path)
+
+
+def _cmd_prepare(args: argparse.Namespace) -> None:
+    from genesel.dataset import read_expression_table
+    from genesel.geo import read_gds
+    from genesel.splits import make_splits, save_splits
+
+    if args.sample_sheet:
+        dataset = read_expression_table(args.source, args.sample_sheet, name=args.name,
+                                        symbol_column=args.symbol_column, min_class_size=args.min_class_size)
+    else:
+        path = _resolve(args.source, args.cache, args.base_url)
+        dataset = read_gds(path, label_type=args.label_type, label_mode=args.label_mode,
+                           min_class_size=args.min_class_size, name=args.name)
+    if args.exclude_controls:
+        dataset = dataset.drop_control_probes()
+    splits = make_splits(dataset.sample_ids, dataset.y, n_splits=args.splits, seed=args.seed)
+    dataset.save(args.dataset_out)
+    save_splits(splits, args.splits_out)
+    print(f"{dataset.name}: {dataset.n_samples} arrays x {dataset.n_probes} probes, classes {dataset.class_counts()}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genesel", description="Nonlinear gene selection for microarray data.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def geo_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--cache", default="resources/geo", help="download cache folder (default: %(default)s)")
+        p.add_argument("--base-url", default=None, help="GEO datasets base URL (default: $GENESEL_GEO_URL or GEO)")
+
+    p = sub.add_parser("fetch", help="download GDS full SOFT files into the cache")
+    p.add_argument("accessions", nargs="+", metavar="GDS")
+    geo_options(p)
+    p.add_argument("--retries", type=int, default=3)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a try fails")
+    p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser("inspect", help="summarise a GDS (file or accession) before choosing its label")
+    p.add_argument("source", metavar="FILE_OR_ACCESSION")
+    geo_options(p)
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("simulate", help="write a realistic GDS SOFT file with planted informative genes")
+    p.add_argument("--out", default="resources/simulated")
+    p.add_argument("--name", default="GDSSIM1")
+    p.add_argument("--samples", type=int, default=120)
+    p.add_argument("--probes", type=int, default=2000)
+    p.add_argument("--classes", type=int, default=3)
+    p.add_argument("--linear", type=int, default=6, help="planted genes with a class mean shift")
+    p.add_argument("--xor-pairs", type=int, default=3, help="planted gene pairs with a purely nonlinear (XOR) effect")
+    p.add_argument("--variance", type=int, default=2, help="planted genes with a variance (quadratic) effect")
+    p.add_argument("--effect", type=float, default=2.0)
+    p.add_argument("--missing-rate", type=float, default=0.002)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("prepare", help="read a dataset with one label per sample and write it with its splits")
+    p.add_argument("source", metavar="FILE_OR_ACCESSION", help="GDS SOFT file, accession, or expression table")
+    p.add_argument("--sample-sheet", help="with an expression table: TSV/CSV with columns sample, label")
+    p.add_argument("--symbol-column", help="with an expression table: column holding gene symbols")
+    p.add_argument("--name", default=None)
+    p.add_argument("--label-type", default="disease state")
+    p.add_argument("--label-mode", choices=["single", "paper"], default="single",
+                   help="'paper' reproduces the reference code's flawed duplicated rows")
+    p.add_argument("--min-class-size", type=int, default=3)
+    p.add_argument("--keep-controls", dest="exclude_controls", action="store_false",
+                   help="keep AFFX- control probes")
+    p.add_argument("--splits", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset-out", required=True)
+    p.add_argument("--splits-out", required=True)
+    geo_options(p)
+    p.set_defaults(func=_cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``genesel`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    warnings.formatwarning = lambda message, category, *a, **k: f"genesel: warning: {message}\n"
+    try:
+        args.func(args)
+    except GeneselError as exc:
+        print(f"genesel: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""The labelled expression dataset that every later stage consumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genesel.errors import DatasetError
+
+CONTROL_PROBE_PREFIX = "AFFX-"
+
+
+@dataclass
+class Dataset:
+    """Samples x probes expression matrix with one label per sample.
+
+    ``X`` holds the values as published (not yet log-transformed, scaled or imputed:
+    those steps are fitted per training split, see :mod:`genesel.preprocess`).
+    """
+
+    name: str
+    X: np.ndarray  # (n_samples, n_probes) float32, NaN = missing
+    probe_ids: np.ndarray  # (n_probes,) str
+    gene_symbols: np.ndarray  # (n_probes,) str, "" when unknown
+    sample_ids: np.ndarray  # (n_samples,) str
+    y: np.ndarray  # (n_samples,) int64 class codes into class_names
+    class_names: list[str]
+    label_type: str = "disease state"
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.X = np.asarray(self.X, dtype=np.float32)
+        self.probe_ids = np.asarray(self.probe_ids, dtype=str)
+        self.gene_symbols = np.asarray(self.gene_symbols, dtype=str)
+        self.sample_ids = np.asarray(self.sample_ids, dtype=str)
+        self.y = np.asarray(self.y, dtype=np.int64)
+        n, p = self.X.shape if self.X.ndim == 2 else (None, None)
+        if self.X.ndim != 2:
+            raise DatasetError(self.name, f"expression matrix must be 2-D, got {self.X.ndim}-D")
+        if len(self.sample_ids) != n or len(self.y) != n:
+            raise DatasetError(self.name, "sample ids, labels and matrix rows differ in length")
+        if len(self.probe_ids) != p or len(self.gene_symbols) != p:
+            raise DatasetError(self.name, "probe ids, gene symbols and matrix columns differ in length")
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_probes(self) -> int:
+        return self.X.shape[1]
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of samples per class, in class-code order."""
+        counts = np.bincount(self.y, minlength=len(self.class_names))
+        return {c: int(k) for c, k in zip(self.class_names, counts)}
+
+    def labels(self) -> np.ndarray:
+        """Class names per sample."""
+        return np.asarray(self.class_names, dtype=object)[self.y]
+
+    def sample_sheet(self) -> pd.DataFrame:
+        """One row per sample: ``sample_id``, ``label``."""
+        return pd.DataFrame({"sample_id": self.sample_ids, "label": self.labels()})
+
+    def drop_control_probes(self, prefix: str = CONTROL_PROBE_PREFIX) -> Dataset:
+        """Remove Affymetrix control probes (``AFFX-`` ids); no data statistic is used."""
+        keep = ~np.char.startswith(self.probe_ids.astype(str), prefix)
+        if not keep.any():
+            raise DatasetError(self.name, f"every probe id starts with {prefix!r}; nothing left")
+        return self.subset_probes(keep)
+
+    def subset_probes(self, keep: np.ndarray) -> Dataset:
+        """A copy holding only the probes where ``keep`` is true (bool mask or indices)."""
+        return Dataset(
+            self.name, self.X[:, keep], self.probe_ids[keep], self.gene_symbols[keep],
+            self.sample_ids, self.y, list(self.class_names), self.label_type, dict(self.metadata),
+        )
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write to a ``.npz`` file atomically (a half-written file never appears)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "name": self.name,
+            "class_names": list(self.class_names),
+            "label_type": self.label_type,
+            "metadata": self.metadata,
+        }
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez_compressed(
+                    handle, X=self.X, probe_ids=self.probe_ids, gene_symbols=self.gene_symbols,
+                    sample_ids=self.sample_ids, y=self.y, header=np.array(json.dumps(header)),
+                )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Dataset:
+        """Read a dataset written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            return cls(
+                name=header["name"], X=data["X"], probe_ids=data["probe_ids"],
+                gene_symbols=data["gene_symbols"], sample_ids=data["sample_ids"], y=data["y"],
+                class_names=header["class_names"], label_type=header["label_type"],
+                metadata=header["metadata"],
+            )
+
+
+def encode_labels(
+    name: str,
+    sample_ids: Sequence[str],
+    labels: Sequence[str | None],
+    min_class_size: int = 3,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Turn per-sample label strings into class codes.
+
+    Samples with no label (``None``/NaN/empty) are dropped with a warning, as are classes
+    smaller than ``min_class_size`` (stratified 60/20/20 splits need at least 3 per class).
+    Returns ``(kept_row_indices, codes, class_names)``; fewer than two classes is an error.
+    """
+    labels = pd.Series(list(labels), dtype=object)
+    missing = labels.isna() | (labels.astype(str).str.strip() == "")
+    if missing.any():
+        warnings.warn(
+            f"{name}: {int(missing.sum())} of {len(labels)} samples have no label and are dropped",
+            stacklevel=2,
+        )
+    labels = labels[~missing].astype(str)
+    counts = labels.value_counts()
+    small = counts[counts < min_class_size]
+    if len(small):
+        listed = ", ".join(f"{c!r} ({k})" for c, k in small.items())
+        warnings.warn(
+            f"{name}: dropping classes with fewer than {min_class_size} samples: {listed}",
+            stacklevel=2,
+        )
+        labels = labels[~labels.isin(small.index)]
+    class_names = sorted(labels.unique())
+    if len(class_names) < 2:
+        raise DatasetError(
+            name,
+            f"need at least 2 classes with >= {min_class_size} samples each, found "
+            f"{len(class_names)} ({', '.join(class_names) or 'none'})",
+        )
+    codes = labels.map({c: i for i, c in enumerate(class_names)}).to_numpy(np.int64)
+    return labels.index.to_numpy(), codes, class_names
+
+
+def check_matrix(name: str, X: np.ndarray, sample_ids: np.ndarray, probe_ids: np.ndarray) -> None:
+    """Reject matrices that no later stage can use, naming the problem."""
+    dup_samples = pd.Index(sample_ids)[pd.Index(sample_ids).duplicated()]
+    if len(dup_samples):
+        raise DatasetError(name, f"duplicated sample ids: {', '.join(map(str, dup_samples[:5]))}")
+    dup_probes = pd.Index(probe_ids)[pd.Index(probe_ids).duplicated()]
+    if len(dup_probes):
+        raise DatasetError(name, f"duplicated probe ids: {', '.join(map(str, dup_probes[:5]))}")
+    if X.shape[0] < 2:
+        raise DatasetError(name, f"only {X.shape[0]} array(s); need several per class")
+    if X.shape[1] == 0:
+        raise DatasetError(name, "no probes in the expression table")
+    if np.isinf(X).any():
+        n_inf = int(np.isinf(X).sum())
+        raise DatasetError(name, f"{n_inf} infinite values in the expression table")
+    if np.isnan(X).all():
+        raise DatasetError(name, "every expression value is missing")
+
+
+def read_expression_table(
+    expression_path: str | os.PathLike,
+    sample_sheet_path: str | os.PathLike,
+    name: str | None = None,
+    symbol_column: str | None = None,
+    min_class_size: int = 3,
+) -> Dataset:
+    """Read a user's own data: genes x samples table (TSV/CSV) plus a sample sheet.
+
+    The expression table's first column holds probe ids; an optional ``symbol_column``
+    holds gene symbols; every other column is a sample. The sample sheet has the columns
+    ``sample`` and ``label``; samples absent from the sheet are ignored.
+    """
+    expression_path = Path(expression_path)
+    name = name or expression_path.name.split(".")[0]
+    try:
+        table = pd.read_csv(expression_path, sep=None, engine="python")
+        sheet = pd.read_csv(sample_sheet_path, sep=None, engine="python", dtype=str)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DatasetError(name, f"cannot read table: {exc}") from exc
+    if not {"sample", "label"} <= set(sheet.columns):
+        raise DatasetError(name, f"sample sheet needs columns 'sample' and 'label', has {list(sheet.columns)}")
+    probe_ids = table.iloc[:, 0].astype(str).to_numpy()
+    symbols = (
+        table[symbol_column].fillna("").astype(str).to_numpy()
+        if symbol_column
+        else np.full(len(table), "", dtype=object)
+    )
+    sample_cols = [c for c in table.columns[1:] if c != symbol_column]
+    unknown = sorted(set(sheet["sample"]) - set(sample_cols))
+    if unknown:
+        raise DatasetError(name, f"sample sheet names samples not in the table: {', '.join(unknown[:5])}")
+    sheet = sheet[sheet["sample"].isin(sample_cols)]
+    values = table[sheet["sample"].tolist()]
+    bad = [c for c in values.columns if not pd.api.types.is_numeric_dtype(values[c])]
+    if bad:
+        raise DatasetError(name, f"non-numeric values in sample column(s) {', '.join(map(str, bad[:5]))}")
+    X = values.to_numpy(np.float64).T
+    check_matrix(name, X, sheet["sample"].to_numpy(), probe_ids)
+    rows, codes, class_names = encode_labels(name, sheet["sample"], sheet["label"], min_class_size)
+    return Dataset(
+        name=name, X=X[rows].astype(np.float32), probe_ids=probe_ids, gene_symbols=symbols,
+        sample_ids=sheet["sample"].to_numpy()[rows], y=codes, class_names=class_names,
+        label_type="label", metadata={"title": name, "source": str(expression_path)},
+    )

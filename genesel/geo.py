@@ -1,0 +1,446 @@
+"""GEO DataSets (GDS): download a "full" SOFT file and read it into a :class:`Dataset`.
+
+Downloads go through :mod:`pooch` (retries with backoff, streaming to a temporary file
+that is moved into the cache only once it is complete and verified as gzip). Parsing goes
+through :mod:`GEOparse`; this module adds the checks and the one-label-per-sample rule.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import re
+import sys
+import warnings
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+
+from genesel.dataset import Dataset, check_matrix, encode_labels
+from genesel.errors import DatasetError, DownloadError, NotOnGeoError
+
+DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo/datasets"
+GEO_URL_ENV = "GENESEL_GEO_URL"
+PAPER_DATASETS = ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027")
+LABEL_MODES = ("single", "paper")
+ACCESSION_PATTERN = re.compile(r"^GDS\d+$")
+_SAMPLE_COLUMN = re.compile(r"^GSM\d+$")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------------------
+# download
+# ------------------------------------------------------------------------------------------
+def gds_filename(accession: str) -> str:
+    """``GDS1815`` -> ``GDS1815_full.soft.gz``."""
+    return f"{accession}_full.soft.gz"
+
+
+def gds_url(accession: str, base_url: str | None = None) -> str:
+    """URL of a GDS full SOFT file in GEO's datasets tree (``GDS1nnn/GDS1815/soft/...``)."""
+    if not ACCESSION_PATTERN.match(accession):
+        raise DownloadError(accession, "not a GEO DataSet accession (expected GDS followed by digits)")
+    base = (base_url or os.environ.get(GEO_URL_ENV) or DEFAULT_GEO_URL).rstrip("/")
+    number = int(accession[3:])
+    stub = f"GDS{number // 1000}nnn" if number >= 1000 else "GDSnnn"
+    return f"{base}/{stub}/{accession}/soft/{gds_filename(accession)}"
+
+
+class _CorruptDownload(ValueError):
+    """Raised inside the downloader; pooch retries on ValueError."""
+
+
+def verify_gzip(path: str | os.PathLike) -> None:
+    """Raise :class:`_CorruptDownload` unless ``path`` is a complete, readable gzip file."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if not head:
+        raise _CorruptDownload("the server sent an empty file")
+    if not head.startswith(_GZIP_MAGIC):
+        if b"<html" in head.lower() or b"<!doctype" in head.lower():
+            raise _CorruptDownload("the server sent an HTML page instead of a gzip file")
+        raise _CorruptDownload("the server sent something that is not a gzip file")
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 22):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _CorruptDownload(f"the downloaded gzip file is truncated or corrupt ({exc})") from exc
+
+
+class _GeoDownloader:
+    """pooch downloader that turns HTTP answers into genesel errors and checks gzip."""
+
+    def __init__(self, accession: str, timeout: float, progressbar: bool) -> None:
+        import pooch
+
+        self.accession = accession
+        self.http = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+
+    def __call__(self, url: str, output_file: str, pooch_obj: object, check_only: bool = False) -> None:
+        import requests
+
+        try:
+            self.http(url, output_file, pooch_obj)
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status == 404:
+                raise NotOnGeoError(self.accession, f"{self.accession} does not exist on GEO (HTTP 404 at {url})") from None
+            if status is not None and 400 <= status < 500:
+                raise DownloadError(self.accession, f"GEO refused the download: HTTP {status} at {url}") from None
+            raise  # 5xx: transient, pooch retries
+        verify_gzip(output_file)
+
+
+def fetch_gds(
+    accession: str,
+    cache_dir: str | os.PathLike,
+    base_url: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    progressbar: bool | None = None,
+) -> Path:
+    """Return the local path of ``{accession}_full.soft.gz``, downloading it if needed.
+
+    A file already in ``cache_dir`` is returned without any network call. A download is
+    retried ``retries`` times with growing waits; it is written to a temporary file and
+    moved into the cache only when complete and readable as gzip. The base URL comes from
+    ``base_url``, else the ``GENESEL_GEO_URL`` environment variable, else GEO itself.
+    Every failure is a :class:`~genesel.errors.DownloadError` with a one-line message.
+    """
+    import pooch
+    import requests
+
+    url = gds_url(accession, base_url)
+    cache_dir = Path(cache_dir)
+    target = cache_dir / gds_filename(accession)
+    if target.is_file():
+        return target
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(accession, f"cannot create cache folder {cache_dir}: {exc.strerror}") from None
+    if not os.access(cache_dir, os.W_OK):
+        raise DownloadError(accession, f"cache folder {cache_dir} is not writable")
+    if progressbar is None:
+        progressbar = sys.stderr.isatty()
+    fetcher = pooch.create(
+        path=cache_dir,
+        base_url="",
+        registry={target.name: None},
+        urls={target.name: url},
+        retry_if_failed=retries,
+    )
+    downloader = _GeoDownloader(accession, timeout, progressbar)
+    host = urlparse(url).netloc
+    hint = f"without network access, download {target.name} elsewhere and give its local path"
+    logging.getLogger("pooch").setLevel(logging.WARNING)
+    try:
+        return Path(fetcher.fetch(target.name, downloader=downloader))
+    except (NotOnGeoError, DownloadError):
+        raise
+    except requests.Timeout:
+        raise DownloadError(accession, f"GEO at {host} did not answer within {timeout:g} s, {retries + 1} attempts; {hint}") from None
+    except requests.ConnectionError as exc:
+        reason = _short_reason(exc)
+        raise DownloadError(accession, f"cannot reach GEO at {host} ({reason}) after {retries + 1} attempts; {hint}") from None
+    except requests.RequestException as exc:
+        raise DownloadError(accession, f"download from {host} failed after {retries + 1} attempts: {_short_reason(exc)}") from None
+    except _CorruptDownload as exc:
+        raise DownloadError(accession, f"download from {host} failed after {retries + 1} attempts: {exc}") from None
+    except OSError as exc:
+        raise DownloadError(accession, f"cannot write to cache folder {cache_dir}: {exc.strerror or exc}") from None
+    finally:
+        for leftover in cache_dir.glob("tmp*"):  # pooch's temporary files, should a kill interrupt it
+            if leftover.is_file() and leftover.stat().st_size == 0:
+                leftover.unlink(missing_ok=True)
+
+
+def _short_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "Connection reset",
+                   "IncompleteRead", "Exceeded", "Read timed out", "Temporary failure in name resolution"):
+        if marker in text:
+            return marker
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+# ------------------------------------------------------------------------------------------
+# parse
+# ------------------------------------------------------------------------------------------
+@dataclass
+class SoftSummary:
+    """What a pass over a GDS SOFT file tells before the full parse."""
+
+    name: str
+    header: list[str] = field(default_factory=list)
+    described_columns: list[str] = field(default_factory=list)
+    n_rows: int = 0
+
+
+def _open_text(path: Path):
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic == _GZIP_MAGIC:
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline=None)
+    return open(path, encoding="utf-8", errors="replace", newline=None)
+
+
+def scan_soft(path: str | os.PathLike, name: str | None = None) -> SoftSummary:
+    """Check the structure of a GDS SOFT file in one streaming pass, naming any problem."""
+    path = Path(path)
+    name = name or dataset_name_from_path(path)
+    if not path.is_file():
+        raise DatasetError(name, f"file not found: {path}")
+    if path.stat().st_size == 0:
+        raise DatasetError(name, f"{path.name} is empty")
+    summary = SoftSummary(name)
+    first_entry = None
+    in_table = table_ended = False
+    try:
+        with _open_text(path) as handle:
+            for line in handle:
+                line = line.rstrip("\r\n")
+                if "\x00" in line:
+                    raise DatasetError(name, f"{path.name} is binary, not a SOFT text file")
+                if first_entry is None and line.strip():
+                    first_entry = line
+                    if not line.startswith("^"):
+                        raise DatasetError(name, f"{path.name} is not a SOFT file (first line: {line[:40]!r})")
+                if in_table:
+                    if line.startswith("!dataset_table_end"):
+                        in_table, table_ended = False, True
+                    elif not summary.header:
+                        summary.header = line.split("\t")
+                    elif line.strip():
+                        summary.n_rows += 1
+                        n_fields = line.count("\t") + 1
+                        if n_fields != len(summary.header):
+                            probe = line.split("\t", 1)[0][:40]
+                            raise DatasetError(name, f"data table row {summary.n_rows} (probe {probe}) has {n_fields} fields, the header has {len(summary.header)}")
+                elif line.startswith("!dataset_table_begin"):
+                    in_table = True
+                elif line.startswith("#"):
+                    summary.described_columns.append(line[1:].split("=", 1)[0].strip())
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DatasetError(name, f"{path.name} is a truncated or corrupt gzip file ({exc})") from None
+    if first_entry is None:
+        raise DatasetError(name, f"{path.name} holds no text")
+    if not first_entry.startswith("^DATASET"):
+        raise DatasetError(name, f"{path.name} is not a GDS SOFT file (starts with {first_entry[:40]!r}, expected ^DATASET)")
+    if not summary.header:
+        raise DatasetError(name, f"{path.name} has no data table (!dataset_table_begin missing or empty)")
+    if not table_ended:
+        raise DatasetError(name, f"{path.name} ends inside the data table (no !dataset_table_end): truncated?")
+    dups = [c for c, k in Counter(summary.header).items() if k > 1]
+    if dups:
+        raise DatasetError(name, f"duplicated column(s) in the data table: {', '.join(dups[:5])}")
+    if summary.header[:2] != ["ID_REF", "IDENTIFIER"]:
+        raise DatasetError(name, f"data table must start with ID_REF and IDENTIFIER columns, found {summary.header[:2]}")
+    samples = [c for c in summary.header if _SAMPLE_COLUMN.match(c)]
+    if not samples:
+        raise DatasetError(name, "data table has no GSM sample columns")
+    described = set(summary.described_columns)
+    undescribed = [c for c in samples if c not in described]
+    if described and undescribed:
+        raise DatasetError(name, f"table columns without a #description line: {', '.join(undescribed[:5])}")
+    missing = [c for c in summary.described_columns if _SAMPLE_COLUMN.match(c) and c not in set(summary.header)]
+    if missing:
+        raise DatasetError(name, f"described sample column(s) absent from the data table: {', '.join(missing[:5])}")
+    if summary.n_rows == 0:
+        raise DatasetError(name, "data table has a header but no probe rows")
+    return summary
+
+
+def dataset_name_from_path(path: str | os.PathLike) -> str:
+    """``.../GDS1815_full.soft.gz`` -> ``GDS1815``."""
+    base = Path(path).name
+    for suffix in (".gz", ".soft", "_full"):
+        base = base.removesuffix(suffix)
+    return base
+
+
+@dataclass
+class GdsFile:
+    """A parsed GDS SOFT file before labels are chosen."""
+
+    name: str
+    table: pd.DataFrame  # ID_REF, IDENTIFIER, GSM... (only sample columns kept)
+    sample_ids: list[str]
+    subsets: pd.DataFrame  # one row per subset: subset, type, description, samples (list)
+    metadata: dict
+
+    def subset_types(self) -> dict[str, dict[str, int]]:
+        """``{subset type: {class: number of samples}}`` in file order."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.subsets.itertuples():
+            out.setdefault(row.type, {})[row.description] = len(row.samples)
+        return out
+
+
+def parse_gds(path: str | os.PathLike, name: str | None = None) -> GdsFile:
+    """Parse a GDS SOFT file with GEOparse after a structural check; no labels yet."""
+    import GEOparse
+
+    path = Path(path)
+    name = name or dataset_name_from_path(path)
+    summary = scan_soft(path, name)
+    logging.getLogger("GEOparse").setLevel(logging.ERROR)
+    parse_path = path
+    if path.suffix != ".gz" and path.read_bytes()[:2] == _GZIP_MAGIC:
+        raise DatasetError(name, f"{path.name} is gzip-compressed; name it *.gz")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gds = GEOparse.get_GEO(filepath=str(parse_path), geotype="GDS", silent=True)
+    except Exception as exc:  # GEOparse raises assorted errors on malformed input
+        raise DatasetError(name, f"GEOparse could not read {path.name}: {type(exc).__name__}: {exc}") from None
+    table = gds.table
+    if table is None or table.empty:
+        raise DatasetError(name, "data table is empty")
+    sample_ids = [c for c in summary.header if _SAMPLE_COLUMN.match(c)]
+    keep = ["ID_REF", "IDENTIFIER", *sample_ids]
+    missing = [c for c in keep if c not in table.columns]
+    if missing:
+        raise DatasetError(name, f"GEOparse table lacks column(s) {', '.join(missing[:5])}")
+    table = table[keep]
+    if len(table) != summary.n_rows:
+        raise DatasetError(name, f"data table has rows of unequal length ({summary.n_rows} lines, {len(table)} parsed)")
+    rows = []
+    for subset_name, subset in gds.subsets.items():
+        meta = subset.metadata
+        ids = [s.strip() for line in meta.get("sample_id", []) for s in line.split(",") if s.strip()]
+        rows.append({
+            "subset": subset_name,
+            "type": " ".join(meta.get("type", ["unknown"])).strip(),
+            "description": " ".join(meta.get("description", [subset_name])).strip(),
+            "samples": ids,
+        })
+    subsets = pd.DataFrame(rows, columns=["subset", "type", "description", "samples"])
+    known = set(sample_ids)
+    for row in subsets.itertuples():
+        unknown = [s for s in row.samples if s not in known]
+        if unknown:
+            raise DatasetError(name, f"subset {row.subset} ({row.type}: {row.description}) names samples not in the table: {', '.join(unknown[:5])}")
+    meta = gds.metadata
+    metadata = {
+        "accession": name,
+        "title": " ".join(meta.get("title", [""])),
+        "description": " ".join(meta.get("description", [""])),
+        "platform": " ".join(meta.get("platform", [""])),
+        "value_type": " ".join(meta.get("value_type", [""])),
+        "organism": " ".join(meta.get("sample_organism", meta.get("platform_organism", [""]))),
+        "source": str(path),
+    }
+    return GdsFile(name, table, sample_ids, subsets, metadata)
+
+
+def numeric_matrix(gds: GdsFile) -> np.ndarray:
+    """Samples x probes float64 matrix of a parsed GDS; a non-numeric cell is an error."""
+    values = gds.table[gds.sample_ids]
+    for column in values.columns:
+        if not pd.api.types.is_numeric_dtype(values[column]):
+            converted = pd.to_numeric(values[column], errors="coerce")
+            bad = values[column][converted.isna() & values[column].notna()]
+            probe = gds.table.loc[bad.index[0], "ID_REF"]
+            raise DatasetError(gds.name, f"non-numeric value {str(bad.iloc[0])[:30]!r} for probe {probe} in sample {column}")
+    return values.to_numpy(np.float64).T
+
+
+def read_gds(
+    path: str | os.PathLike,
+    label_type: str = "disease state",
+    label_mode: str = "single",
+    min_class_size: int = 3,
+    name: str | None = None,
+) -> Dataset:
+    """Read a GDS SOFT file into a :class:`Dataset` with one label per sample.
+
+    ``label_mode="single"`` (the default and the only sound choice) labels each array by
+    the subset of type ``label_type`` it belongs to. ``label_mode="paper"`` reproduces the
+    published reference code for its Table 1: every subset of every type becomes a class
+    and each array is repeated once per subset type. That is flawed (the same array can
+    land in training and test under different labels) and exists only for reproduction.
+    """
+    if label_mode not in LABEL_MODES:
+        raise DatasetError(name, f"unknown label_mode {label_mode!r}; choose from {', '.join(LABEL_MODES)}")
+    gds = parse_gds(path, name)
+    name = gds.name
+    X = numeric_matrix(gds)
+    probe_ids = gds.table["ID_REF"].astype(str).to_numpy()
+    symbols = gds.table["IDENTIFIER"].fillna("").astype(str).to_numpy()
+    check_matrix(name, X, np.asarray(gds.sample_ids), probe_ids)
+    all_missing = np.isnan(X).all(axis=0)
+    if all_missing.any():
+        warnings.warn(f"{name}: {int(all_missing.sum())} probe(s) have no value in any array and are dropped", stacklevel=2)
+        X, probe_ids, symbols = X[:, ~all_missing], probe_ids[~all_missing], symbols[~all_missing]
+    types = gds.subset_types()
+    if not types:
+        raise DatasetError(name, "the file defines no ^SUBSET, so there are no labels")
+    if label_mode == "paper":
+        return _paper_labels(gds, X, probe_ids, symbols, min_class_size)
+    if label_type not in types:
+        listed = "; ".join(f"{t!r}: {', '.join(f'{c} ({k})' for c, k in cls.items())}" for t, cls in types.items())
+        raise DatasetError(name, f"no subset type {label_type!r}; available: {listed}")
+    label_of: dict[str, str] = {}
+    for row in gds.subsets[gds.subsets["type"] == label_type].itertuples():
+        for sample in row.samples:
+            if sample in label_of and label_of[sample] != row.description:
+                raise DatasetError(name, f"sample {sample} is in two {label_type!r} subsets ({label_of[sample]!r}, {row.description!r})")
+            label_of[sample] = row.description
+    labels = [label_of.get(s) for s in gds.sample_ids]
+    rows, codes, class_names = encode_labels(name, gds.sample_ids, labels, min_class_size)
+    return Dataset(
+        name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=symbols,
+        sample_ids=np.asarray(gds.sample_ids)[rows], y=codes, class_names=class_names,
+        label_type=label_type, metadata={**gds.metadata, "label_mode": "single"},
+    )
+
+
+def _paper_labels(gds: GdsFile, X: np.ndarray, probe_ids, symbols, min_class_size: int) -> Dataset:
+    """The reference code's construction: one row per (subset, sample) pair, all types."""
+    warnings.warn(
+        f"{gds.name}: label_mode='paper' repeats each array once per subset type with different "
+        "labels; results are not valid estimates (kept only to reproduce the paper's Table 1)",
+        stacklevel=3,
+    )
+    column = {s: i for i, s in enumerate(gds.sample_ids)}
+    rows, row_ids, labels = [], [], []
+    for row in gds.subsets.itertuples():
+        for sample in row.samples:
+            rows.append(column[sample])
+            row_ids.append(f"{sample}@{row.type}")
+            labels.append(row.description)
+    keep_rows, codes, class_names = encode_labels(gds.name, row_ids, labels, min_class_size)
+    ids = np.asarray(row_ids)[keep_rows]
+    if len(set(ids)) != len(ids):  # a sample in two subsets of one type: make rows distinct
+        ids = np.asarray([f"{r}#{i}" for i, r in enumerate(ids)])
+    return Dataset(
+        name=gds.name, X=X[np.asarray(rows)[keep_rows]], probe_ids=probe_ids, gene_symbols=symbols,
+        sample_ids=ids, y=codes, class_names=class_names, label_type="<all types: paper mode>",
+        metadata={**gds.metadata, "label_mode": "paper"},
+    )
+
+
+def load_dataset(
+    source: str | os.PathLike,
+    label_type: str = "disease state",
+    label_mode: str = "single",
+    min_class_size: int = 3,
+    cache_dir: str | os.PathLike = "resources/geo",
+    base_url: str | None = None,
+) -> Dataset:
+    """Read a local GDS SOFT file, or fetch an accession (``GDS1815``) into ``cache_dir`` first."""
+    source = str(source)
+    path = Path(source)
+    if not path.exists() and ACCESSION_PATTERN.match(source):
+        path = fetch_gds(source, cache_dir, base_url=base_url)
+    return read_gds(path, label_type=label_type, label_mode=label_mode, min_class_size=min_class_size)

@@ -1,0 +1,117 @@
+"""Per-split preprocessing as scikit-learn transformers, fitted on training arrays only.
+
+Order: drop probes missing in more than half of the training arrays -> log2 when the
+training values look unlogged (GEO2R's rule) -> impute gaps with the training median ->
+standardise every probe with its training mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def looks_unlogged(X: np.ndarray) -> bool:
+    """GEO2R's test: log2-transform when the 99th percentile exceeds 100, or when the
+    range exceeds 50 with a positive lower quartile (NaNs ignored)."""
+    values = np.asarray(X, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return False
+    q0, q25, _, _, q99, q100 = np.quantile(values, [0.0, 0.25, 0.5, 0.75, 0.99, 1.0])
+    return bool(q99 > 100 or (q100 - q0 > 50 and q25 > 0))
+
+
+class MissingProbeFilter(TransformerMixin, BaseEstimator):
+    """Drop probes whose share of missing training values exceeds ``max_missing``."""
+
+    def __init__(self, max_missing: float = 0.5):
+        self.max_missing = max_missing
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        self.missing_fraction_ = np.isnan(X).mean(axis=0)
+        self.support_ = self.missing_fraction_ <= self.max_missing
+        if not self.support_.any():
+            raise ValueError(f"every probe has more than {self.max_missing:.0%} missing training values")
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        return X[:, self.support_]
+
+    def get_support(self) -> np.ndarray:
+        check_is_fitted(self)
+        return self.support_
+
+    def get_feature_names_out(self, input_features=None):
+        names = np.asarray(input_features if input_features is not None else
+                           [f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        return names[self.support_]
+
+
+class Log2IfUnlogged(TransformerMixin, BaseEstimator):
+    """GEO2R's log2 rule, decided on the training values and recorded in ``apply_log2_``.
+
+    ``log2="auto"`` applies the test; ``True``/``False`` force the choice. When applied,
+    non-positive values become missing (as GEO2R does) and are imputed downstream.
+    """
+
+    def __init__(self, log2: bool | str = "auto"):
+        self.log2 = log2
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        if self.log2 == "auto":
+            self.apply_log2_ = looks_unlogged(X)
+        elif isinstance(self.log2, bool):
+            self.apply_log2_ = self.log2
+        else:
+            raise ValueError(f"log2 must be 'auto', True or False, got {self.log2!r}")
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False, copy=True)
+        if self.apply_log2_:
+            X[X <= 0] = np.nan
+            np.log2(X, out=X)
+        return X
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features if input_features is not None else
+                          [f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+
+def make_preprocessor(max_missing: float = 0.5, log2: bool | str = "auto") -> Pipeline:
+    """The genesel preprocessing pipeline; fit it on the training arrays of one split."""
+    return Pipeline([
+        ("filter", MissingProbeFilter(max_missing=max_missing)),
+        ("log2", Log2IfUnlogged(log2=log2)),
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("scale", StandardScaler()),
+    ])
+
+
+def kept_probes(preprocessor: Pipeline) -> np.ndarray:
+    """Boolean mask over input probes of those that a fitted preprocessor keeps."""
+    return preprocessor.named_steps["filter"].get_support()
+
+
+def preprocess_split(
+    X: np.ndarray, parts: dict[str, np.ndarray], max_missing: float = 0.5, log2: bool | str = "auto"
+) -> tuple[dict[str, np.ndarray], Pipeline]:
+    """Fit the preprocessor on ``X[parts["train"]]`` and transform every part with it.
+
+    Returns ``({part: float32 matrix}, fitted pipeline)``; no statistic ever sees
+    validation or test arrays.
+    """
+    preprocessor = make_preprocessor(max_missing=max_missing, log2=log2)
+    preprocessor.fit(X[parts["train"]])
+    out = {part: preprocessor.transform(X[idx]).astype(np.float32) for part, idx in parts.items()}
+    return out, preprocessor

@@ -1,0 +1,125 @@
+"""GDS SOFT -> Dataset: simulated round trip, the real benchmarks, and the label rules."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genesel.dataset import Dataset, read_expression_table
+from genesel.errors import DatasetError
+from genesel.geo import parse_gds, read_gds
+from genesel.preprocess import looks_unlogged
+from tests.conftest import shared_file
+
+
+def test_round_trip_shapes_and_labels(small_sim):
+    data = read_gds(small_sim.soft_path)
+    assert data.X.shape == (60, 400) and data.X.dtype == np.float32
+    assert data.label_type == "disease state"
+    assert sorted(data.class_names) == ["adenoma", "carcinoma", "normal"]
+    # labels as planted: the column description of every array names its class
+    gds = parse_gds(small_sim.soft_path)
+    label_of = {s: row.description for row in gds.subsets.itertuples() if row.type == "disease state" for s in row.samples}
+    assert list(data.labels()) == [label_of[s] for s in data.sample_ids]
+    # planted probes are present with their symbols, annotation columns are not samples
+    truth = small_sim.truth
+    idx = {p: i for i, p in enumerate(data.probe_ids)}
+    assert all(p in idx for p in truth.probe_id)
+    assert [data.gene_symbols[idx[p]] for p in truth.probe_id] == list(truth.gene_symbol)
+    assert all(s.startswith("GSM") for s in data.sample_ids)
+    assert data.metadata["platform"] == "GPL570" and data.metadata["value_type"] == "count"
+    assert np.isnan(data.X).any()  # simulated missing values survive as NaN
+
+
+def test_planted_linear_gene_differs_between_classes(small_sim):
+    data = read_gds(small_sim.soft_path)
+    row = small_sim.truth.query("kind == 'linear'").iloc[0]
+    j = list(data.probe_ids).index(row.probe_id)
+    x = np.log2(data.X[:, j])
+    inside = data.labels() == row.target_class
+    assert x[inside].mean() - x[~inside].mean() > 0.3
+
+
+def test_every_subset_type_is_reported(small_sim):
+    types = parse_gds(small_sim.soft_path).subset_types()
+    assert set(types) == {"disease state", "individual", "gender", "other"}
+    assert sum(types["gender"].values()) == 60
+
+
+def test_other_label_type(small_sim):
+    data = read_gds(small_sim.soft_path, label_type="gender")
+    assert data.class_names == ["female", "male"] and data.n_samples == 60
+
+
+def test_missing_label_type_lists_available(small_sim):
+    with pytest.raises(DatasetError, match=r"no subset type 'tissue'; available: 'disease state': .*'gender': female \(\d+\)"):
+        read_gds(small_sim.soft_path, label_type="tissue")
+
+
+def test_small_classes_dropped_with_warning(small_sim):
+    with pytest.warns(UserWarning, match="dropping classes with fewer than 5 samples"):
+        data = read_gds(small_sim.soft_path, label_type="individual", min_class_size=5)
+    assert min(data.class_counts().values()) >= 5
+
+
+def test_paper_mode_repeats_each_array_per_subset_type(small_sim):
+    with pytest.warns(UserWarning, match="not valid estimates"):
+        data = read_gds(small_sim.soft_path, label_mode="paper", min_class_size=1)
+    assert data.n_samples == 4 * 60  # four subset types, every array in one subset of each
+    assert len(set(data.sample_ids)) == data.n_samples
+    assert data.metadata["label_mode"] == "paper"
+    single = read_gds(small_sim.soft_path)
+    assert single.n_samples == 60 and single.metadata["label_mode"] == "single"
+
+
+def test_tox171_real_benchmark():
+    data = read_gds(shared_file("GDS_TOX171_full.soft.gz"))
+    assert data.X.shape == (171, 5748)
+    assert len(data.class_names) == 4 and data.class_counts() == {"class 1": 45, "class 2": 45, "class 3": 39, "class 4": 42}
+    assert looks_unlogged(data.X)
+
+
+def test_allaml_real_benchmark():
+    data = read_gds(shared_file("GDS_ALLAML_full.soft.gz"))
+    assert data.X.shape == (72, 7129)
+    assert sorted(data.class_counts().values()) == [25, 47]
+    assert not looks_unlogged(data.X)
+
+
+def test_save_load_round_trip(small_sim, tmp_path):
+    data = read_gds(small_sim.soft_path)
+    loaded = Dataset.load(data.save(tmp_path / "d.npz"))
+    np.testing.assert_array_equal(loaded.X, data.X)
+    assert list(loaded.sample_ids) == list(data.sample_ids) and loaded.class_names == data.class_names
+    assert loaded.metadata == data.metadata
+
+
+def test_unlabelled_samples_dropped_with_count(tmp_path, small_sim):
+    text = gzip.decompress(small_sim.soft_path.read_bytes()).decode()
+    gds = parse_gds(small_sim.soft_path)
+    first = gds.subsets.query("type == 'disease state'").iloc[0]
+    dropped = first.samples[:2]
+    text = text.replace(",".join(first.samples), ",".join(first.samples[2:]), 1)
+    path = tmp_path / "GDSX_full.soft.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    with pytest.warns(UserWarning, match="GDSX: 2 of 60 samples have no label"):
+        data = read_gds(path)
+    assert data.n_samples == 58 and not set(dropped) & set(data.sample_ids)
+
+
+def test_expression_table_and_sample_sheet(tmp_path):
+    rng = np.random.default_rng(0)
+    values = rng.normal(8, 1, (30, 12))
+    table = pd.DataFrame(values, columns=[f"S{i}" for i in range(12)])
+    table.insert(0, "probe", [f"p{i}" for i in range(30)])
+    table.insert(1, "symbol", [f"G{i}" for i in range(30)])
+    table.to_csv(tmp_path / "expr.tsv", sep="\t", index=False)
+    pd.DataFrame({"sample": [f"S{i}" for i in range(12)], "label": ["a", "b", "c"] * 4}).to_csv(
+        tmp_path / "sheet.csv", index=False)
+    data = read_expression_table(tmp_path / "expr.tsv", tmp_path / "sheet.csv", symbol_column="symbol")
+    assert data.X.shape == (12, 30) and data.class_names == ["a", "b", "c"]
+    np.testing.assert_allclose(data.X[:, 0], values[0], rtol=1e-6)
+    assert data.gene_symbols[3] == "G3" and data.name == "expr"
