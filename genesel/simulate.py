@@ -47,15 +47,18 @@ class SimulatedGds:
 
 
 def _planted_layout(n_classes: int, n_linear: int, n_xor_pairs: int, n_variance: int, rng) -> list[dict]:
+    """Which class each planted gene marks. Linear genes mark the first classes, XOR pairs and
+    variance genes the last ones, so that telling the last classes apart needs the nonlinear genes."""
+    n_lin_classes = max(1, n_classes - 2)
     planted = []
     for i in range(n_linear):
-        planted.append({"kind": "linear", "target_class": i % n_classes, "partner": ""})
+        planted.append({"kind": "linear", "target_class": i % n_lin_classes, "partner": ""})
     for i in range(n_xor_pairs):
-        target = (i + 1) % n_classes
+        target = n_classes - 2 if n_classes > 2 else 1
         planted.append({"kind": "xor", "target_class": target, "pair": i})
         planted.append({"kind": "xor", "target_class": target, "pair": i})
     for i in range(n_variance):
-        planted.append({"kind": "variance", "target_class": (i + 2) % n_classes, "partner": ""})
+        planted.append({"kind": "variance", "target_class": n_classes - 1, "partner": ""})
     return planted
 
 

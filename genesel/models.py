@@ -1,0 +1,239 @@
+"""Batched networks for spred (paper's Eq. 8) and its Table-1 variants.
+
+Many independent models (splits x grid points) live in one set of tensors with a leading
+model dimension ``M`` and train together with batched matrix products; each model sees its
+own split's data through an index into a stacked data tensor.
+
+Eq. 8 for one model::
+
+    L = CE(f_l(W_l (U * x)), y) + CE(f_n(W_n (U * x)), y) + kappa (||W_l||^2 + ||W_n||^2 + ||U||^2)
+
+``W_l`` (no bias) and the first layer of ``f_n`` share the input mask ``U`` and are held as one
+matrix ``W_in = [W_l, W_n1]`` of shape ``(p, C + H)``. The gene score is the group norm
+``|U_i| * ||W_in[i, :]||``: by the spred identity, weight decay ``kappa`` on ``U`` and ``W_in``
+is the group lasso ``2 kappa sum_i |U_i| ||W_in[i, :]||`` over genes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What a variant is made of."""
+
+    mask: bool  # shared per-gene scalar U in front of every input weight
+    linear_head: bool  # f_l: linear, no bias
+    hidden: tuple[int, ...]  # hidden widths of f_n; () means no MLP head
+    penalty: str  # "spred": kappa on U and W_in; "l2": kappa on all weights; "l1": kappa |W_in| (subgradient)
+
+    def __post_init__(self) -> None:
+        if self.penalty not in ("spred", "l2", "l1"):
+            raise ValueError(f"unknown penalty {self.penalty!r}")
+        if not (self.linear_head or self.hidden):
+            raise ValueError("a model needs a linear head, an MLP head, or both")
+
+
+def make_architecture(variant: str, hidden: int | None = None) -> Architecture:
+    """The paper's variants: ``spred`` (Eq. 8), ``spred_linear`` (f_l only), ``mlp_wd``, ``mlp_l1``.
+
+    ``hidden`` overrides the width (1024 for spred's two hidden layers, 4096 for the MLPs).
+    """
+    if variant == "spred":
+        h = hidden or 1024
+        return Architecture(mask=True, linear_head=True, hidden=(h, h), penalty="spred")
+    if variant == "spred_linear":
+        return Architecture(mask=True, linear_head=True, hidden=(), penalty="spred")
+    if variant == "mlp_wd":
+        return Architecture(mask=False, linear_head=False, hidden=(hidden or 4096,), penalty="l2")
+    if variant == "mlp_l1":
+        return Architecture(mask=False, linear_head=False, hidden=(hidden or 4096,), penalty="l1")
+    raise ValueError(f"unknown variant {variant!r}; choose spred, spred_linear, mlp_wd or mlp_l1")
+
+
+class BatchedNet:
+    """``M`` independent networks of one architecture, as plain tensors with a model dimension."""
+
+    def __init__(self, arch: Architecture, params: dict[str, torch.Tensor], n_classes: int,
+                 momentum_buffers: dict[str, torch.Tensor] | None = None) -> None:
+        self.arch = arch
+        self.params = params
+        self.n_classes = n_classes
+        self.buffers = momentum_buffers or {}
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        arch: Architecture,
+        n_features: int,
+        n_classes: int,
+        n_models: int,
+        group_seeds: list[int],
+        group_of_model: torch.Tensor,
+        device: torch.device,
+        dtype: torch.dtype = torch.float32,
+    ) -> BatchedNet:
+        """Initialise like ``nn.Linear`` (uniform in +-1/sqrt(fan_in)), ``U = 1``.
+
+        Models of one group (one split) share their initial weights, drawn from that group's
+        seed, so a model's start does not depend on how the grid is chunked.
+        """
+        C, p = n_classes, n_features
+        k_in = (C if arch.linear_head else 0) + (arch.hidden[0] if arch.hidden else 0)
+        shapes = {"W_in": (p, k_in)}
+        widths = list(arch.hidden)
+        if widths:
+            shapes["b_in"] = (widths[0],)
+            for i in range(1, len(widths)):
+                shapes[f"W_h{i}"] = (widths[i - 1], widths[i])
+                shapes[f"b_h{i}"] = (widths[i],)
+            shapes["W_out"] = (widths[-1], C)
+            shapes["b_out"] = (C,)
+        fan_in = {"W_in": p, "b_in": p, "W_out": widths[-1] if widths else 1, "b_out": widths[-1] if widths else 1}
+        for i in range(1, len(widths)):
+            fan_in[f"W_h{i}"] = fan_in[f"b_h{i}"] = widths[i - 1]
+        per_group: dict[str, list[torch.Tensor]] = {name: [] for name in shapes}
+        for seed in group_seeds:
+            gen = torch.Generator(device="cpu").manual_seed(int(seed))
+            for name, shape in shapes.items():
+                bound = 1.0 / math.sqrt(fan_in[name])
+                per_group[name].append((torch.rand(shape, generator=gen, dtype=torch.float32) * 2 - 1) * bound)
+        params = {}
+        for name in shapes:
+            stacked = torch.stack(per_group[name]).to(device=device, dtype=dtype)
+            params[name] = stacked.index_select(0, group_of_model.to(device)).contiguous()
+        if arch.mask:
+            params["U"] = torch.ones(n_models, p, device=device, dtype=dtype)
+        for t in params.values():
+            t.requires_grad_(True)
+        return cls(arch, params, n_classes)
+
+    def select(self, keep: torch.Tensor) -> BatchedNet:
+        """The models at indices ``keep`` (drops finished models from the batch)."""
+        params = {k: v.detach().index_select(0, keep).requires_grad_(True) for k, v in self.params.items()}
+        buffers = {k: v.index_select(0, keep) for k, v in self.buffers.items()}
+        return BatchedNet(self.arch, params, self.n_classes, buffers)
+
+    @property
+    def n_models(self) -> int:
+        return self.params["W_in"].shape[0]
+
+    # -- forward ---------------------------------------------------------------------------
+    def logits(self, X: torch.Tensor, data_index: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Per-head logits ``(M, n, C)`` for stacked data ``X (S, n, p)``; model m reads ``X[data_index[m]]``."""
+        P = self.params
+        xu = X.index_select(0, data_index)
+        if self.arch.mask:
+            xu = xu * P["U"].unsqueeze(1)
+        z = torch.bmm(xu, P["W_in"])
+        C = self.n_classes
+        lin = z[..., :C] if self.arch.linear_head else None
+        mlp = None
+        if self.arch.hidden:
+            h = z[..., C:] if self.arch.linear_head else z
+            h = F.relu(h + P["b_in"].unsqueeze(1))
+            for i in range(1, len(self.arch.hidden)):
+                h = F.relu(torch.baddbmm(P[f"b_h{i}"].unsqueeze(1), h, P[f"W_h{i}"]))
+            mlp = torch.baddbmm(P["b_out"].unsqueeze(1), h, P["W_out"])
+        return lin, mlp
+
+    def data_loss(self, X: torch.Tensor, y: torch.Tensor, data_index: torch.Tensor) -> torch.Tensor:
+        """Per-model sum over heads of the mean cross-entropy, shape ``(M,)``."""
+        yy = y.index_select(0, data_index)
+        total = 0.0
+        for head in self.logits(X, data_index):
+            if head is not None:
+                M, n, C = head.shape
+                ce = F.cross_entropy(head.reshape(M * n, C), yy.reshape(M * n), reduction="none")
+                total = total + ce.view(M, n).mean(1)
+        return total
+
+    @torch.no_grad()
+    def predict_proba(self, X: torch.Tensor, data_index: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Class probabilities per head and for the ensemble (mean of the heads), each ``(M, n, C)``."""
+        lin, mlp = self.logits(X, data_index)
+        out = {}
+        if lin is not None:
+            out["linear"] = torch.softmax(lin, -1)
+        if mlp is not None:
+            out["mlp"] = torch.softmax(mlp, -1)
+        out["ensemble"] = sum(out.values()) / len(out)
+        return out
+
+    # -- penalties and scores -----------------------------------------------------------------
+    def penalty(self, kappa: torch.Tensor, other_decay: float) -> torch.Tensor:
+        """Per-model penalty value ``(M,)`` (for monitoring the objective)."""
+        P, arch = self.params, self.arch
+        total = torch.zeros_like(kappa)
+        for name, t in P.items():
+            if name.startswith("b_"):
+                continue
+            sq = t.detach().pow(2).flatten(1).sum(1)
+            if arch.penalty == "spred" and name in ("U", "W_in"):
+                total = total + kappa * sq
+            elif arch.penalty == "l2":
+                total = total + kappa * sq
+            elif arch.penalty == "l1" and name == "W_in":
+                total = total + kappa * t.detach().abs().flatten(1).sum(1)
+            else:
+                total = total + other_decay * sq
+        return total
+
+    @torch.no_grad()
+    def sgd_step(self, lr: torch.Tensor, kappa: torch.Tensor, other_decay: float, momentum: float = 0.0) -> None:
+        """One SGD step (heavy-ball ``momentum``, 0 = plain) with the penalties' gradients added;
+        ``lr`` is per model (0 = frozen)."""
+        arch = self.arch
+        for name, t in self.params.items():
+            grad = t.grad
+            if grad is None:
+                continue
+            shape = (-1,) + (1,) * (t.dim() - 1)
+            k = kappa.view(shape)
+            if name.startswith("b_"):
+                pass
+            elif arch.penalty == "spred" and name in ("U", "W_in"):
+                grad = grad + 2 * k * t
+            elif arch.penalty == "l2":
+                grad = grad + 2 * k * t
+            elif arch.penalty == "l1" and name == "W_in":
+                grad = grad + k * torch.sign(t)
+            else:
+                grad = grad + 2 * other_decay * t
+            if momentum:
+                buf = self.buffers.get(name)
+                if buf is None:
+                    buf = self.buffers[name] = torch.zeros_like(t)
+                buf.mul_(momentum).add_(grad)
+                grad = buf
+            t.sub_(lr.view(shape) * grad)
+            t.grad = None
+
+    @torch.no_grad()
+    def gene_scores(self) -> torch.Tensor:
+        """Per-model gene scores ``(M, p)``: ``|U_i| ||W_in[i, :]||`` (or ``||W_in[i, :]||`` without mask)."""
+        score = self.params["W_in"].detach().norm(dim=2)
+        if self.arch.mask:
+            score = score * self.params["U"].detach().abs()
+        return score
+
+    @torch.no_grad()
+    def finite(self) -> torch.Tensor:
+        """Per-model flag: every parameter finite."""
+        ok = torch.ones(self.n_models, dtype=torch.bool, device=self.params["W_in"].device)
+        for t in self.params.values():
+            ok &= torch.isfinite(t.detach().flatten(1)).all(1)
+        return ok
+
+    def bytes_per_model(self, n_train: int) -> int:
+        """Rough training memory of one model: parameters, gradients, activations."""
+        n_params = sum(t[0].numel() for t in self.params.values())
+        p, k = self.params["W_in"].shape[1:]
+        acts = n_train * (2 * p + 2 * k + 4 * sum(self.arch.hidden))
+        return 4 * (3 * n_params + acts)

@@ -1,0 +1,291 @@
+"""Full-batch batched trainer: every split x grid point of a dataset at once, to convergence.
+
+Why not stop at the best validation epoch: the spred reparametrisation reaches exact zeros
+only as training converges, so an early snapshot can keep almost every gene. A model here
+is finished when (a) its active set -- the genes whose score exceeds the threshold -- has not
+changed for ``stable_checks`` consecutive checks (the paper's appendix A.1 judges convergence
+by the zero rate settling), (b) its objective (loss plus penalty) changed by less than
+``rel_tol`` (relative) over the last check interval, so the surviving weights have stopped
+shrinking too, and (c) its validation accuracy has not risen for ``patience`` epochs (the
+paper's stopping rule). A model that reaches ``max_epochs`` first is kept but
+flagged ``converged = False`` and is chosen only when no converged model exists. A model
+whose loss or weights become NaN/inf is flagged ``diverged`` and never chosen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from genesel.models import BatchedNet, make_architecture
+
+PAPER_GRID = (0.7, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Settings of the batched trainer (paper defaults where the paper gives one)."""
+
+    variant: str = "spred"
+    hidden: int | None = None  # None: 1024 for spred, 4096 for the MLPs
+    lrs: tuple[float, ...] = PAPER_GRID
+    kappas: tuple[float, ...] = PAPER_GRID
+    max_epochs: int = 3000
+    min_epochs: int = 100
+    check_every: int = 10
+    stable_checks: int = 10
+    patience: int = 100
+    rel_tol: float = 1e-4
+    momentum: float = 0.9  # heavy ball; 0 gives the paper's plain SGD (slower to converge)
+    warmup_epochs: int = 0  # kappa ramps up linearly from 0 over these epochs
+    threshold: float = 1e-3
+    other_decay: float = 1e-5
+    device: str = "auto"
+    memory_budget_gb: float | None = None
+    seed: int = 0
+    tf32: bool = True
+
+    def grid(self) -> list[tuple[float, float]]:
+        """(lr, kappa) pairs in a fixed order."""
+        return [(lr, k) for lr in self.lrs for k in self.kappas]
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU. Asking for CUDA without one falls back with a warning."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        log.warning("device %r requested but no CUDA device is available; using the CPU", device)
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+def _memory_budget(device: torch.device, budget_gb: float | None) -> int:
+    if budget_gb is not None:
+        return int(budget_gb * 2**30)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(0.6 * free)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        total = 8 * 2**30
+    return int(0.25 * total)
+
+
+@dataclass
+class GridResult:
+    """Everything the trainer learnt, indexed ``[split, grid point]``."""
+
+    grid: list[tuple[float, float]]
+    val_acc: np.ndarray  # (S, G)
+    test_acc: np.ndarray  # (S, G) ensemble
+    head_test_acc: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, G)
+    n_selected: np.ndarray  # (S, G)
+    epochs: np.ndarray  # (S, G)
+    converged: np.ndarray  # (S, G) bool
+    diverged: np.ndarray  # (S, G) bool
+    seconds: np.ndarray  # (S, G) share of the chunk's wall time
+    scores: np.ndarray  # (S, G, p) gene scores of the final model
+    test_proba: np.ndarray  # (S, G, n_test, C)
+    device: str
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    models: dict[tuple[int, int], BatchedNet] = field(default_factory=dict)  # (split, grid) -> net, if kept
+
+    def choose(self) -> np.ndarray:
+        """Per split, the grid index with the best validation accuracy among converged,
+        non-diverged models; ties go to fewer genes, then larger kappa, then smaller lr.
+        Falls back to unconverged models only when a split has no converged one."""
+        S, G = self.val_acc.shape
+        chosen = np.empty(S, dtype=int)
+        lrs = np.array([g[0] for g in self.grid])
+        kappas = np.array([g[1] for g in self.grid])
+        for s in range(S):
+            ok = self.converged[s] & ~self.diverged[s]
+            if not ok.any():
+                ok = ~self.diverged[s]
+            if not ok.any():
+                raise RuntimeError(f"split {s}: every grid point diverged")
+            candidates = np.flatnonzero(ok)
+            order = np.lexsort((lrs[candidates], -kappas[candidates], self.n_selected[s, candidates], -self.val_acc[s, candidates]))
+            chosen[s] = candidates[order[0]]
+        return chosen
+
+
+def _as_tensor(a, device, dtype=torch.float32) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=dtype)
+
+
+def train_grid(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    n_classes: int,
+    config: TrainConfig | None = None,
+    keep_models: bool = False,
+) -> GridResult:
+    """Train ``config.variant`` for every split (leading axis of the stacked arrays) and
+    every (lr, kappa) of the grid, batched and chunked to the memory budget.
+
+    Arrays: ``X_* (S, n_part, p)`` float, ``y_* (S, n_part)`` int class codes.
+    ``keep_models`` keeps every finished network (on the CPU) in ``GridResult.models``.
+    """
+    config = config or TrainConfig()
+    device = resolve_device(config.device)
+    if device.type == "cuda" and config.tf32:
+        torch.backends.cuda.matmul.allow_tf32 = True
+    arch = make_architecture(config.variant, config.hidden)
+    grid = config.grid()
+    S, n_tr, p = X_train.shape
+    G = len(grid)
+    Xtr, Xva, Xte = (_as_tensor(a, device) for a in (X_train, X_val, X_test))
+    ytr, yva, yte = (_as_tensor(a, device, torch.long) for a in (y_train, y_val, y_test))
+
+    # the ordered list of all models: split-major
+    model_split = np.repeat(np.arange(S), G)
+    model_grid = np.tile(np.arange(G), S)
+    probe = BatchedNet.init(arch, p, n_classes, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
+    per_model = probe.bytes_per_model(n_tr) + 4 * (Xva.shape[1] + Xte.shape[1]) * p
+    del probe
+    budget = _memory_budget(device, config.memory_budget_gb)
+    data_bytes = 4 * (Xtr.numel() + Xva.numel() + Xte.numel())
+    chunk = max(1, min(S * G, (budget - data_bytes) // max(per_model, 1)))
+    log.info("%s on %s: %d models (%d splits x %d grid points), %d per chunk", config.variant, device, S * G, S, G, chunk)
+
+    out = {name: np.zeros((S, G)) for name in ("val_acc", "test_acc", "n_selected", "epochs", "seconds")}
+    heads = {h: np.full((S, G), np.nan) for h in ("linear", "mlp")}
+    converged = np.zeros((S, G), dtype=bool)
+    diverged = np.zeros((S, G), dtype=bool)
+    scores = np.zeros((S, G, p), dtype=np.float32)
+    test_proba = np.zeros((S, G, Xte.shape[1], n_classes), dtype=np.float32)
+    history: list[dict] = []
+    models: dict | None = {} if keep_models else None
+
+    for start in range(0, S * G, chunk):
+        ids = np.arange(start, min(start + chunk, S * G))
+        t0 = time.perf_counter()
+        _train_chunk(
+            ids, model_split, model_grid, grid, arch, config, device, n_classes,
+            (Xtr, ytr, Xva, yva, Xte, yte),
+            out, heads, converged, diverged, scores, test_proba, history, models,
+        )
+        elapsed = time.perf_counter() - t0
+        for m in ids:
+            out["seconds"][model_split[m], model_grid[m]] = elapsed / len(ids)
+    return GridResult(
+        grid=grid, val_acc=out["val_acc"], test_acc=out["test_acc"], head_test_acc=heads,
+        n_selected=out["n_selected"].astype(int), epochs=out["epochs"].astype(int), converged=converged,
+        diverged=diverged, seconds=out["seconds"], scores=scores, test_proba=test_proba,
+        device=str(device), history=pd.DataFrame(history), models=models or {},
+    )
+
+
+def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, data,
+                 out, heads, converged, diverged, scores, test_proba, history, models) -> None:
+    Xtr, ytr, Xva, yva, Xte, yte = data
+    splits_here = sorted(set(model_split[ids].tolist()))
+    group_of = {s: i for i, s in enumerate(splits_here)}
+    seeds = [config.seed * 1_000_003 + s for s in splits_here]
+    group_of_model = torch.as_tensor([group_of[s] for s in model_split[ids]], dtype=torch.long)
+    net = BatchedNet.init(arch, Xtr.shape[2], n_classes, len(ids), seeds, group_of_model, device)
+    gid = np.asarray(ids)  # global id of each live model
+    didx = torch.as_tensor(model_split[ids], dtype=torch.long, device=device)
+    lr = torch.as_tensor([grid[model_grid[m]][0] for m in ids], dtype=torch.float32, device=device)
+    kappa = torch.as_tensor([grid[model_grid[m]][1] for m in ids], dtype=torch.float32, device=device)
+    bad = torch.zeros(len(ids), dtype=torch.bool, device=device)
+    M0 = len(ids)
+    best_val = np.full(M0, -1.0)
+    best_epoch = np.zeros(M0, dtype=int)
+    stable = np.zeros(M0, dtype=int)
+    prev_support = torch.zeros(M0, Xtr.shape[2], dtype=torch.bool, device=device)
+    prev_objective = np.full(M0, np.inf)
+    still = np.zeros(M0, dtype=bool)
+    local = np.arange(M0)  # position of each live model in the per-chunk state arrays
+
+    for epoch in range(1, config.max_epochs + 1):
+        loss = net.data_loss(Xtr, ytr, didx)
+        finite = torch.isfinite(loss)
+        bad |= ~finite
+        torch.where(finite, loss, torch.zeros_like(loss)).sum().backward()
+        ramp = min(1.0, epoch / config.warmup_epochs) if config.warmup_epochs else 1.0
+        net.sgd_step(lr * (~bad), kappa * ramp, config.other_decay, config.momentum)
+        if epoch % config.check_every and epoch != config.max_epochs:
+            continue
+        # -- check: validation accuracy, active set, convergence -------------------------------
+        ok = (~bad & net.finite()).cpu().numpy()
+        val_pred = net.predict_proba(Xva, didx)["ensemble"].argmax(-1)
+        val_acc = (val_pred == yva.index_select(0, didx)).float().mean(1).cpu().numpy()
+        score = net.gene_scores()
+        support = score > config.threshold
+        same = (support == prev_support).all(1).cpu().numpy()
+        prev_support = support
+        n_active = support.sum(1).cpu().numpy()
+        objective = (loss.detach() + net.penalty(kappa, config.other_decay)).cpu().numpy()
+        for j, m in enumerate(local):
+            stable[m] = stable[m] + 1 if same[j] else 0
+            still[m] = abs(objective[j] - prev_objective[m]) <= config.rel_tol * max(abs(prev_objective[m]), 1e-8)
+            prev_objective[m] = objective[j]
+            if val_acc[j] > best_val[m]:
+                best_val[m], best_epoch[m] = val_acc[j], epoch
+            history.append({
+                "split": int(model_split[gid[j]]), "grid": int(model_grid[gid[j]]), "epoch": epoch,
+                "val_acc": float(val_acc[j]), "n_active": int(n_active[j]), "objective": float(objective[j]),
+            })
+        settled = (epoch >= config.warmup_epochs) & (stable[local] >= config.stable_checks) & still[local] & (epoch - best_epoch[local] >= config.patience)
+        finished = ~ok | (settled & (epoch >= config.min_epochs)) | (epoch == config.max_epochs)
+        if finished.any():
+            done = np.flatnonzero(finished)
+            probas = net.predict_proba(Xte, didx)
+            yt = yte.index_select(0, didx)
+            for j in done:
+                s, g = model_split[gid[j]], model_grid[gid[j]]
+                if models is not None and ok[j]:
+                    only = torch.as_tensor([j], device=device)
+                    kept = net.select(only)
+                    models[(s, g)] = BatchedNet(arch, {k: v.detach().cpu() for k, v in kept.params.items()}, n_classes)
+                diverged[s, g] = not ok[j]
+                converged[s, g] = bool(ok[j] and settled[j])
+                out["val_acc"][s, g] = val_acc[j] if ok[j] else np.nan
+                out["epochs"][s, g] = epoch
+                out["n_selected"][s, g] = n_active[j] if ok[j] else 0
+                scores[s, g] = score[j].cpu().numpy() if ok[j] else 0.0
+                for head, prob in probas.items():
+                    acc = (prob[j].argmax(-1) == yt[j]).float().mean().item() if ok[j] else np.nan
+                    if head == "ensemble":
+                        out["test_acc"][s, g] = acc
+                        test_proba[s, g] = prob[j].cpu().numpy() if ok[j] else np.nan
+                    else:
+                        heads[head][s, g] = acc
+            keep_np = np.flatnonzero(~finished)
+            if len(keep_np) == 0:
+                break
+            keep = torch.as_tensor(keep_np, dtype=torch.long, device=device)
+            net = net.select(keep)
+            gid, local = gid[keep_np], local[keep_np]
+            didx, lr, kappa, bad = didx[keep], lr[keep], kappa[keep], bad[keep]
+            prev_support = prev_support[keep]
+    log.info("chunk of %d models done after %d epochs", M0, epoch)
+
+
+def flops_per_epoch(arch_variant: str, hidden: int | None, n: int, p: int, n_classes: int) -> float:
+    """Forward + backward FLOPs of one full-batch epoch of one model (about 3x the forward)."""
+    arch = make_architecture(arch_variant, hidden)
+    k_in = (n_classes if arch.linear_head else 0) + (arch.hidden[0] if arch.hidden else 0)
+    fwd = 2 * n * p * k_in
+    widths = list(arch.hidden)
+    for a, b in zip(widths[:-1], widths[1:]):
+        fwd += 2 * n * a * b
+    if widths:
+        fwd += 2 * n * widths[-1] * n_classes
+    return 3.0 * fwd
