@@ -172,9 +172,9 @@ def _nonnegative_lars(K: torch.Tensor, KtL: torch.Tensor, n_features: int, scale
         except np.linalg.LinAlgError:
             w = np.linalg.lstsq(GAA, ones, rcond=None)[0]
         XtXw = GA @ w
-        I = np.flatnonzero(inactive)
+        idle = np.flatnonzero(inactive)
         with np.errstate(divide="ignore", invalid="ignore"):
-            gamma1 = (C - c[I]) / (XtXw[A[0]] - XtXw[I])
+            gamma1 = (C - c[idle]) / (XtXw[A[0]] - XtXw[idle])
             gamma2 = -beta[A] / w
             gamma3 = np.array([c[A[0]] / XtXw[A[0]]])
         gamma = np.concatenate([gamma1, gamma2, gamma3])
@@ -184,17 +184,17 @@ def _nonnegative_lars(K: torch.Tensor, KtL: torch.Tensor, n_features: int, scale
         if not np.isfinite(mu):
             break
         beta[A] += mu * w
-        dropped = len(I) <= t < len(I) + len(A)
+        dropped = len(idle) <= t < len(idle) + len(A)
         if dropped:
-            gone = A.pop(t - len(I))
+            gone = A.pop(t - len(idle))
             beta[gone] = 0.0
             inactive[gone] = True
         used = [a for a in gram if beta[a] != 0]
         c = c_full - (np.stack([gram[a] for a in used], 1) @ beta[used] if used else 0.0)
-        I = np.flatnonzero(inactive)
-        if len(I) == 0:
+        idle = np.flatnonzero(inactive)
+        if len(idle) == 0:
             break
-        j = int(I[np.argmax(c[I])])
+        j = int(idle[np.argmax(c[idle])])
         C = c[j]
         if not dropped:
             A.append(j)

@@ -57,7 +57,7 @@ def _planted_layout(n_classes: int, n_linear: int, n_xor_pairs: int, n_variance:
         target = n_classes - 2 if n_classes > 2 else 1
         planted.append({"kind": "xor", "target_class": target, "pair": i})
         planted.append({"kind": "xor", "target_class": target, "pair": i})
-    for i in range(n_variance):
+    for _ in range(n_variance):
         planted.append({"kind": "variance", "target_class": n_classes - 1, "partner": ""})
     return planted
 
