@@ -66,6 +66,69 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
     print(f"{dataset.name}: {dataset.n_samples} arrays x {dataset.n_probes} probes, classes {dataset.class_counts()}")
 
 
+def _cmd_select(args: argparse.Namespace) -> None:
+    import json
+
+    from genesel.dataset import Dataset
+    from genesel.experiment import run_method, stack_splits
+    from genesel.splits import load_splits
+
+    dataset = Dataset.load(args.dataset)
+    params = json.loads(args.params) if args.params else {}
+    preprocess = params.pop("preprocess", {})
+    stacked = stack_splits(dataset, load_splits(args.splits), **preprocess)
+    result = run_method(args.method, dataset, stacked, params, device=args.device, seed=args.seed)
+    result.save(args.out)
+    m = result.metrics
+    print(f"{dataset.name} {args.method}: test accuracy {m.accuracy.mean():.3f} +- {m.accuracy.std():.3f}, "
+          f"{m.n_selected.mean():.0f} genes selected on average, device {m.device.iloc[0]}")
+
+
+def _cmd_rank(args: argparse.Namespace) -> None:
+    from genesel.dataset import Dataset
+    from genesel.experiment import MethodResult
+    from genesel.ranking import rank_genes
+
+    dataset = Dataset.load(args.dataset)
+    result = MethodResult.load(args.fit)
+    table = rank_genes(result.scores, result.selected, dataset)
+    _write_atomic(table, args.out, sep=",")
+
+
+def _cmd_summarize(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from genesel.dataset import Dataset
+    from genesel.splits import load_splits
+    from genesel.summary import majority_rates, summarize, to_markdown
+
+    metrics = pd.concat([pd.read_csv(f, sep="\t") for f in args.metrics], ignore_index=True)
+    majority = {}
+    for d, s in zip(args.datasets, args.splits):
+        dataset = Dataset.load(d)
+        majority[dataset.name] = float(majority_rates(dataset, load_splits(s)).mean())
+    table = summarize(metrics, majority)
+    _write_atomic(table, args.out_csv, sep=",")
+    Path(args.out_md).write_text(to_markdown(table))
+
+
+def _cmd_combine(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    table = pd.concat([pd.read_csv(f, sep="\t") for f in args.inputs], ignore_index=True)
+    _write_atomic(table, args.out, sep="\t")
+
+
+def _write_atomic(table, path, sep: str) -> None:
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_csv(tmp, sep=sep, index=False)
+    os.replace(tmp, path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genesel", description="Nonlinear gene selection for microarray data.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -118,6 +181,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits-out", required=True)
     geo_options(p)
     p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("select", help="fit one method on every split of a prepared dataset")
+    p.add_argument("--method", required=True, choices=["spred", "spred_linear", "mlp_wd", "mlp_l1", "hsic_lasso", "l1_logistic"])
+    p.add_argument("--dataset", required=True, help="dataset.npz written by prepare")
+    p.add_argument("--splits", required=True, help="splits.tsv written by prepare")
+    p.add_argument("--params", default="", help="the method's settings as JSON")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="fit .npz; per-split tables are written beside it")
+    p.set_defaults(func=_cmd_select)
+
+    p = sub.add_parser("rank", help="ranked gene table of one fitted method")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--fit", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_rank)
+
+    p = sub.add_parser("summarize", help="dataset x method accuracy table")
+    p.add_argument("--metrics", nargs="+", required=True)
+    p.add_argument("--datasets", nargs="+", required=True)
+    p.add_argument("--splits", nargs="+", required=True)
+    p.add_argument("--out-csv", required=True)
+    p.add_argument("--out-md", required=True)
+    p.set_defaults(func=_cmd_summarize)
+
+    p = sub.add_parser("combine", help="concatenate per-method metric tables (TSV)")
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_combine)
     return parser
 
 

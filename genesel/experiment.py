@@ -60,3 +60,157 @@ def stack_splits(dataset: Dataset, splits: pd.DataFrame, max_missing: float = 0.
         X={p: np.stack(v) for p, v in X.items()}, y={p: np.stack(v) for p, v in y.items()},
         index={p: np.stack(v) for p, v in index.items()}, kept=np.stack(kept), log2_applied=np.asarray(logged),
     )
+
+
+# ------------------------------------------------------------------------------------------
+# running one method on every split
+# ------------------------------------------------------------------------------------------
+SPRED_METHODS = {"spred": "spred", "spred_linear": "spred_linear", "mlp_wd": "mlp_wd", "mlp_l1": "mlp_l1"}
+METHODS = (*SPRED_METHODS, "hsic_lasso", "l1_logistic")
+
+
+@dataclass
+class MethodResult:
+    """One method on every split of one dataset."""
+
+    method: str
+    metrics: pd.DataFrame  # one row per split
+    scores: np.ndarray  # (S, p) per-split gene scores
+    selected: np.ndarray  # (S, p) bool
+    predictions: pd.DataFrame  # split, sample_id, true, predicted
+    history: pd.DataFrame  # training diagnostics (spred family), may be empty
+
+    def save(self, path) -> None:
+        """Write ``path`` (npz: scores, selection) and ``path`` with .tsv suffixes, atomically."""
+        import os
+        from pathlib import Path
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp.npz")
+        np.savez_compressed(tmp, scores=self.scores.astype(np.float32), selected=self.selected, method=np.array(self.method))
+        for name, table in (("metrics", self.metrics), ("predictions", self.predictions), ("history", self.history)):
+            side = path.with_name(f"{path.stem}.{name}.tsv")
+            table.to_csv(side.with_name(f".{side.name}.tmp"), sep="\t", index=False)
+        for name in ("metrics", "predictions", "history"):
+            side = path.with_name(f"{path.stem}.{name}.tsv")
+            os.replace(side.with_name(f".{side.name}.tmp"), side)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path) -> MethodResult:
+        from pathlib import Path
+
+        path = Path(path)
+        with np.load(path, allow_pickle=False) as data:
+            scores, selected, method = data["scores"], data["selected"], str(data["method"])
+        tables = {}
+        for name in ("metrics", "predictions", "history"):
+            side = path.with_name(f"{path.stem}.{name}.tsv")
+            try:
+                tables[name] = pd.read_csv(side, sep="\t")
+            except pd.errors.EmptyDataError:
+                tables[name] = pd.DataFrame()
+        return cls(method, tables["metrics"], scores, selected, tables["predictions"], tables["history"])
+
+
+def _metric_row(k: int, y_true, y_pred) -> dict:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    return {
+        "split": k,
+        "accuracy": accuracy_score(y_true, y_pred),
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, average="macro", zero_division=0),
+    }
+
+
+def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: dict | None = None,
+               device: str = "auto", seed: int = 0) -> MethodResult:
+    """Fit ``method`` on the training part of every split, choose its hyperparameters on the
+    validation part, and evaluate on the test part. ``params`` are the method's settings."""
+    import json
+    import time
+
+    params = dict(params or {})
+    S = stacked.n_splits
+    n_classes = len(dataset.class_names)
+    rows, preds = [], []
+    scores = np.zeros((S, dataset.n_probes), dtype=np.float32)
+    selected = np.zeros((S, dataset.n_probes), dtype=bool)
+    history = pd.DataFrame()
+    if method in SPRED_METHODS:
+        from genesel.train import TrainConfig, train_grid
+
+        config = TrainConfig(variant=SPRED_METHODS[method], device=device, seed=seed, **params)
+        result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
+                            stacked.X["test"], stacked.y["test"], n_classes, config)
+        chosen = result.choose()
+        for k, g in enumerate(chosen):
+            y_pred = result.test_proba[k, g].argmax(-1)
+            row = _metric_row(k, stacked.y["test"][k], y_pred)
+            row.update({
+                "n_selected": int(result.n_selected[k, g]),
+                "hyperparameters": json.dumps({"lr": result.grid[g][0], "kappa": result.grid[g][1]}),
+                "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
+                "epochs": int(result.epochs[k, g]), "seconds": float(result.seconds[k].sum()),
+                "device": result.device,
+                "accuracy_linear_head": result.head_test_acc["linear"][k, g],
+                "accuracy_mlp_head": result.head_test_acc["mlp"][k, g],
+                "grid_converged": int(result.converged[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
+            })
+            rows.append(row)
+            scores[k] = result.scores[k, g]
+            selected[k] = result.scores[k, g] > config.threshold
+            preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+        hist = result.history
+        if len(hist):
+            hist = hist.merge(pd.DataFrame({"split": range(S), "grid": chosen}), on=["split", "grid"], how="left", indicator=True)
+            hist["chosen"] = hist.pop("_merge") == "both"
+            hist["lr"] = [result.grid[g][0] for g in hist["grid"]]
+            hist["kappa"] = [result.grid[g][1] for g in hist["grid"]]
+            history = hist
+    elif method in ("hsic_lasso", "l1_logistic"):
+        from genesel.selectors import HSICLassoSelector, L1LogisticSelector
+
+        for k in range(S):
+            start = time.perf_counter()
+            if method == "hsic_lasso":
+                selector = HSICLassoSelector(device=device, random_state=seed, **params)
+            else:
+                selector = L1LogisticSelector(random_state=seed, **params)
+            Xtr, ytr = stacked.X["train"][k], stacked.y["train"][k]
+            selector.fit(Xtr, ytr, stacked.X["val"][k], stacked.y["val"][k])
+            y_pred = selector.predict(stacked.X["test"][k])
+            row = _metric_row(k, stacked.y["test"][k], y_pred)
+            row.update({
+                "n_selected": int(selector.get_support().sum()), "hyperparameters": json.dumps(selector.best_params_),
+                "val_accuracy": selector.val_score_, "converged": True, "epochs": 0,
+                "seconds": time.perf_counter() - start,
+                "device": str(getattr(selector, "device_", "cpu") if method == "l1_logistic" else _device_name(device)),
+            })
+            rows.append(row)
+            scores[k] = selector.scores_
+            selected[k] = selector.get_support()
+            preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+    else:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    metrics = pd.DataFrame(rows)
+    metrics.insert(0, "method", method)
+    metrics.insert(0, "dataset", dataset.name)
+    return MethodResult(method, metrics, scores, selected, pd.concat(preds, ignore_index=True), history)
+
+
+def _device_name(device: str) -> str:
+    from genesel.train import resolve_device
+
+    return str(resolve_device(device))
+
+
+def _prediction_rows(k: int, dataset: Dataset, stacked: StackedSplits, y_pred) -> pd.DataFrame:
+    idx = stacked.index["test"][k]
+    return pd.DataFrame({
+        "split": k, "sample_id": dataset.sample_ids[idx],
+        "true": np.asarray(dataset.class_names)[dataset.y[idx]],
+        "predicted": np.asarray(dataset.class_names)[np.asarray(y_pred)],
+    })

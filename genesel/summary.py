@@ -1,0 +1,48 @@
+"""Accuracy tables across datasets and methods (Table-1 style)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from genesel.dataset import Dataset
+from genesel.splits import n_splits_in, split_indices
+
+
+def majority_rates(dataset: Dataset, splits: pd.DataFrame) -> np.ndarray:
+    """Per split: test accuracy of always predicting the training set's most common class."""
+    rates = []
+    for k in range(n_splits_in(splits)):
+        parts = split_indices(splits, k, dataset.sample_ids)
+        majority = np.bincount(dataset.y[parts["train"]]).argmax()
+        rates.append(float(np.mean(dataset.y[parts["test"]] == majority)))
+    return np.asarray(rates)
+
+
+def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame:
+    """One row per dataset x method: accuracy, balanced accuracy, genes selected (mean and sd
+    over splits), the number of splits, and the dataset's majority-class rate."""
+    grouped = metrics.groupby(["dataset", "method"], sort=False)
+    table = grouped.agg(
+        splits=("split", "count"),
+        accuracy_mean=("accuracy", "mean"), accuracy_sd=("accuracy", "std"),
+        balanced_accuracy_mean=("balanced_accuracy", "mean"), balanced_accuracy_sd=("balanced_accuracy", "std"),
+        macro_f1_mean=("macro_f1", "mean"),
+        genes_selected_mean=("n_selected", "mean"), genes_selected_sd=("n_selected", "std"),
+        seconds_mean=("seconds", "mean"),
+    ).reset_index()
+    table["majority_rate"] = table["dataset"].map(majority)
+    return table
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """Dataset x method accuracy table as Markdown (mean ± sd over splits)."""
+    lines = ["| dataset | method | accuracy | balanced accuracy | genes selected | majority rate | splits |",
+             "|---|---|---|---|---|---|---|"]
+    for row in table.itertuples():
+        lines.append(
+            f"| {row.dataset} | {row.method} | {row.accuracy_mean:.3f} ± {row.accuracy_sd:.3f} | "
+            f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_sd:.3f} | "
+            f"{row.genes_selected_mean:.0f} ± {row.genes_selected_sd:.0f} | {row.majority_rate:.3f} | {row.splits} |"
+        )
+    return "\n".join(lines) + "\n"

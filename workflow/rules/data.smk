@@ -1,0 +1,80 @@
+import os
+
+
+localrules:
+    download,
+
+
+rule download:
+    output:
+        f"{config['geo']['cache']}/{{dataset}}_full.soft.gz",
+    log:
+        "logs/download/{dataset}.log",
+    retries: 0
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        cache=lambda wc, output: os.path.dirname(output[0]),
+        base_url=(
+            f"--base-url {config['geo']['base_url']}"
+            if config["geo"].get("base_url")
+            else ""
+        ),
+    shell:
+        "genesel fetch {wildcards.dataset} --cache {params.cache:q} {params.base_url} > {log:q} 2>&1"
+
+
+rule simulate:
+    output:
+        soft="resources/simulated/{dataset}_full.soft.gz",
+        truth="resources/simulated/{dataset}_truth.tsv",
+    log:
+        "logs/simulate/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        args=lambda wc: " ".join(
+            f"--{key.replace('_', '-')} {value}"
+            for key, value in dataset_settings(wc.dataset)["simulate"].items()
+        ),
+    shell:
+        "genesel simulate --out resources/simulated --name {wildcards.dataset} {params.args} > {log:q} 2>&1"
+
+
+rule inspect:
+    input:
+        soft_file,
+    output:
+        "results/{dataset}/inspect.txt",
+    log:
+        "logs/inspect/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "genesel inspect {input:q} > {output:q} 2> {log:q}"
+
+
+rule prepare:
+    input:
+        soft_file,
+    output:
+        dataset="results/{dataset}/dataset.npz",
+        splits="results/{dataset}/splits.tsv",
+    log:
+        "logs/prepare/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        label_type=lambda wc: dataset_settings(wc.dataset).get(
+            "label_type", "disease state"
+        ),
+        label_mode=config["label_mode"],
+        min_class_size=config["min_class_size"],
+        controls="" if config["preprocess"]["exclude_controls"] else "--keep-controls",
+        n_splits=config["splits"]["n"],
+        seed=config["splits"]["seed"],
+    shell:
+        "genesel prepare {input:q} --name {wildcards.dataset} --label-type {params.label_type:q}"
+        " --label-mode {params.label_mode} --min-class-size {params.min_class_size} {params.controls}"
+        " --splits {params.n_splits} --seed {params.seed}"
+        " --dataset-out {output.dataset:q} --splits-out {output.splits:q} > {log:q} 2>&1"

@@ -1,0 +1,52 @@
+rule select:
+    input:
+        dataset="results/{dataset}/dataset.npz",
+        splits="results/{dataset}/splits.tsv",
+    output:
+        fit="results/{dataset}/fits/{method}.npz",
+        metrics="results/{dataset}/fits/{method}.metrics.tsv",
+        predictions="results/{dataset}/fits/{method}.predictions.tsv",
+        history="results/{dataset}/fits/{method}.history.tsv",
+    log:
+        "logs/select/{dataset}/{method}.log",
+    benchmark:
+        "results/{dataset}/benchmark/{method}.tsv"
+    conda:
+        "../envs/genesel.yaml"
+    resources:
+        gpu=lambda wc: (
+            1 if wc.method in GPU_METHODS and config["device"] != "cpu" else 0
+        ),
+        mem_mb=lambda wc: config["methods"][wc.method].get("mem_mb", 4000),
+    params:
+        settings=method_params,
+        device=config["device"],
+        seed=config["splits"]["seed"],
+    shell:
+        "genesel select --method {wildcards.method} --dataset {input.dataset:q} --splits {input.splits:q}"
+        " --params {params.settings:q} --device {params.device} --seed {params.seed}"
+        " --out {output.fit:q} > {log:q} 2>&1"
+
+
+rule rank_genes:
+    input:
+        dataset="results/{dataset}/dataset.npz",
+        fit="results/{dataset}/fits/{method}.npz",
+    output:
+        report(
+            "results/{dataset}/genes/{method}.csv",
+            category="{dataset}",
+            subcategory="Genes",
+            labels={
+                "dataset": "{dataset}",
+                "method": "{method}",
+                "table": "ranked genes",
+            },
+            caption="../report/genes.rst",
+        ),
+    log:
+        "logs/rank/{dataset}/{method}.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "genesel rank --dataset {input.dataset:q} --fit {input.fit:q} --out {output:q} > {log:q} 2>&1"
