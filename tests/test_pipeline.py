@@ -1,0 +1,124 @@
+"""The Snakemake workflow: dry run of the default config, a small offline run, reruns, config errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from genesel.splits import load_splits
+
+REPO = Path(__file__).resolve().parents[1]
+
+SMALL = {
+    "datasets": {
+        "GDSTINY1": {"label_type": "disease state", "simulate": {"samples": 45, "probes": 150, "classes": 3, "seed": 4}},
+        "GDSTINY2": {"label_type": "gender", "simulate": {"samples": 36, "probes": 120, "classes": 2, "seed": 5}},
+    },
+    "splits": {"n": 2, "seed": 3},
+    "device": "cpu",
+    "methods": {
+        "spred": {"hidden": 16, "lrs": [0.1], "kappas": [0.03], "max_epochs": 200},
+        "spred_linear": {"lrs": [0.1], "kappas": [0.03], "max_epochs": 200},
+        "mlp_wd": {"hidden": 16, "lrs": [0.1], "kappas": [0.01], "max_epochs": 100},
+        "mlp_l1": {"hidden": 16, "lrs": [0.1], "kappas": [0.01], "max_epochs": 100},
+        "hsic_lasso": {"n_features": 5, "block_size": 10, "mem_mb": 500},
+        "l1_logistic": {"Cs": [0.3, 1.0]},
+    },
+}
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and result.returncode:
+        raise AssertionError(result.stdout[-3000:] + result.stderr[-3000:])
+    return result
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_default_config_plans_all_six_datasets(tmp_path):
+    out = snakemake(tmp_path, "-n", "--configfile", str(REPO / "config" / "config.yaml")).stdout
+    stats = out.split("Job stats:")[1]
+    counts = {}
+    for line in stats.splitlines()[3:]:
+        fields = line.split()
+        if len(fields) != 2 or not fields[1].isdigit():
+            break
+        counts[fields[0]] = int(fields[1])
+    assert counts["download"] == 6 and counts["prepare"] == 6
+    assert counts["select"] == 6 * 6
+    for accession in ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027"):
+        assert f"resources/geo/{accession}_full.soft.gz" in out
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("pipeline")
+    config = write_config(work / "small.yaml", SMALL)
+    snakemake(work, "--cores", "2", "--configfile", str(config))
+    return work, config
+
+
+def test_outputs_exist_and_parse(small_run):
+    work, _ = small_run
+    methods = list(SMALL["methods"])
+    for dataset in SMALL["datasets"]:
+        splits = load_splits(work / f"results/{dataset}/splits.tsv")
+        assert list(splits.columns) == ["sample_id", "split_00", "split_01"]
+        metrics = pd.read_csv(work / f"results/{dataset}/metrics.tsv", sep="\t")
+        assert sorted(metrics.method.unique()) == sorted(methods)
+        assert len(metrics) == len(methods) * 2
+        assert metrics.accuracy.between(0, 1).all() and (metrics.device == "cpu").all()
+        for column in ("balanced_accuracy", "macro_f1", "n_selected", "hyperparameters", "seconds"):
+            assert metrics[column].notna().all()
+        for method in methods:
+            genes = pd.read_csv(work / f"results/{dataset}/genes/{method}.csv")
+            assert list(genes.columns[:6]) == ["rank", "probe_id", "gene_symbol", "score", "selection_frequency", "median_rank"]
+            assert genes["rank"].tolist() == list(range(1, len(genes) + 1))
+            assert genes.selection_frequency.between(0, 1).all()
+        assert "subset types" in (work / f"results/{dataset}/inspect.txt").read_text()
+    summary = pd.read_csv(work / "results/summary/accuracy.csv")
+    assert len(summary) == 2 * len(methods) and summary.majority_rate.between(0, 1).all()
+    assert (work / "results/summary/accuracy.md").read_text().startswith("| dataset | method |")
+
+
+def test_every_method_tested_on_the_same_arrays(small_run):
+    work, _ = small_run
+    for dataset in SMALL["datasets"]:
+        splits = load_splits(work / f"results/{dataset}/splits.tsv").set_index("sample_id")
+        for method in SMALL["methods"]:
+            predictions = pd.read_csv(work / f"results/{dataset}/fits/{method}.predictions.tsv", sep="\t")
+            for k in (0, 1):
+                tested = set(predictions.query("split == @k").sample_id)
+                assert tested == set(splits.index[splits[f"split_{k:02d}"] == "test"])
+
+
+def test_rerun_does_nothing_and_a_changed_method_reruns_alone(small_run, tmp_path):
+    work, config = small_run
+    assert "Nothing to be done" in snakemake(work, "-n", "--configfile", str(config)).stdout
+    changed = yaml.safe_load(config.read_text())
+    changed["methods"]["hsic_lasso"]["n_features"] = 4
+    other = write_config(tmp_path / "changed.yaml", changed)
+    out = snakemake(work, "-n", "--configfile", str(other)).stdout
+    selects = [line for line in out.splitlines() if line.strip().startswith("wildcards:") and "method=" in line]
+    assert selects and all("method=hsic_lasso" in line for line in selects)
+
+
+def test_bad_config_fails_before_any_work_naming_the_key(tmp_path):
+    bad = dict(SMALL, splits={"n": "twenty", "seed": 0})
+    result = snakemake(tmp_path, "-n", "--configfile", str(write_config(tmp_path / "bad.yaml", bad)), check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "twenty" in message and "splits" in message and "is not of type" in message
+    assert not (tmp_path / "results").exists()
