@@ -118,7 +118,9 @@ class BatchedNet:
         """The models at indices ``keep`` (drops finished models from the batch)."""
         params = {k: v.detach().index_select(0, keep).requires_grad_(True) for k, v in self.params.items()}
         buffers = {k: v.index_select(0, keep) for k, v in self.buffers.items()}
-        return BatchedNet(self.arch, params, self.n_classes, buffers)
+        net = BatchedNet(self.arch, params, self.n_classes, buffers)
+        net.step_count = getattr(self, "step_count", 0)
+        return net
 
     @property
     def n_models(self) -> int:
@@ -186,10 +188,14 @@ class BatchedNet:
         return total
 
     @torch.no_grad()
-    def sgd_step(self, lr: torch.Tensor, kappa: torch.Tensor, other_decay: float, momentum: float = 0.0) -> None:
-        """One SGD step (heavy-ball ``momentum``, 0 = plain) with the penalties' gradients added;
-        ``lr`` is per model (0 = frozen)."""
+    def sgd_step(self, lr: torch.Tensor, kappa: torch.Tensor, other_decay: float, momentum: float = 0.0,
+                 optimizer: str = "sgd") -> None:
+        """One optimiser step with the penalties' gradients added to the data gradient;
+        ``lr`` is per model (0 = frozen). ``optimizer``: ``sgd`` (heavy-ball ``momentum``,
+        0 = plain SGD as in the paper) or ``adam`` (the penalty stays in the gradient, so its
+        fixed points are the same stationary points of the spred objective)."""
         arch = self.arch
+        self.step_count = getattr(self, "step_count", 0) + 1
         for name, t in self.params.items():
             grad = t.grad
             if grad is None:
@@ -206,13 +212,19 @@ class BatchedNet:
                 grad = grad + k * torch.sign(t)
             else:
                 grad = grad + 2 * other_decay * t
-            if momentum:
-                buf = self.buffers.get(name)
-                if buf is None:
-                    buf = self.buffers[name] = torch.zeros_like(t)
-                buf.mul_(momentum).add_(grad)
-                grad = buf
-            t.sub_(lr.view(shape) * grad)
+            if optimizer == "adam":
+                m = self.buffers.setdefault(name, torch.zeros_like(t))
+                v = self.buffers.setdefault(name + "_sq", torch.zeros_like(t))
+                m.mul_(0.9).add_(grad, alpha=0.1)
+                v.mul_(0.999).addcmul_(grad, grad, value=0.001)
+                step = (m / (1 - 0.9**self.step_count)) / ((v / (1 - 0.999**self.step_count)).sqrt() + 1e-8)
+                t.sub_(lr.view(shape) * step)
+            else:
+                if momentum:
+                    buf = self.buffers.setdefault(name, torch.zeros_like(t))
+                    buf.mul_(momentum).add_(grad)
+                    grad = buf
+                t.sub_(lr.view(shape) * grad)
             t.grad = None
 
     @torch.no_grad()

@@ -44,7 +44,8 @@ class TrainConfig:
     stable_checks: int = 10
     patience: int = 100
     rel_tol: float = 1e-4
-    momentum: float = 0.9  # heavy ball; 0 gives the paper's plain SGD (slower to converge)
+    optimizer: str = "sgd"  # "sgd" (the paper's) or "adam"
+    momentum: float = 0.9  # heavy ball for sgd; 0 gives the paper's plain SGD (slower to converge)
     warmup_epochs: int = 0  # kappa ramps up linearly from 0 over these epochs
     threshold: float = 1e-3
     other_decay: float = 1e-5
@@ -219,7 +220,7 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
         bad |= ~finite
         torch.where(finite, loss, torch.zeros_like(loss)).sum().backward()
         ramp = min(1.0, epoch / config.warmup_epochs) if config.warmup_epochs else 1.0
-        net.sgd_step(lr * (~bad), kappa * ramp, config.other_decay, config.momentum)
+        net.sgd_step(lr * (~bad), kappa * ramp, config.other_decay, config.momentum, config.optimizer)
         if epoch % config.check_every and epoch != config.max_epochs:
             continue
         # -- check: validation accuracy, active set, convergence -------------------------------

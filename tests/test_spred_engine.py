@@ -1,0 +1,167 @@
+"""The batched spred engine: Eq. 8 structure, convergence to sparse solutions, batching,
+divergence handling, reproducibility, and the scikit-learn selector."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from genesel.experiment import stack_splits
+from genesel.geo import read_gds
+from genesel.models import BatchedNet, make_architecture
+from genesel.preprocess import make_preprocessor
+from genesel.selectors import L1LogisticSelector, SpredSelector
+from genesel.splits import make_splits
+from genesel.train import TrainConfig, resolve_device, train_grid
+
+FAST = dict(hidden=16, max_epochs=400, check_every=10, stable_checks=5, patience=50, min_epochs=50)
+
+
+@pytest.fixture(scope="module")
+def stacked(small_sim):
+    data = read_gds(small_sim.soft_path).drop_control_probes()
+    return data, stack_splits(data, make_splits(data.sample_ids, data.y, n_splits=2, seed=1))
+
+
+def fit(stacked, **kw):
+    data, st = stacked
+    config = TrainConfig(**{**FAST, **kw})
+    return train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], st.y["test"],
+                      len(data.class_names), config)
+
+
+def test_eq8_structure():
+    arch = make_architecture("spred", hidden=32)
+    assert arch.mask and arch.linear_head and arch.hidden == (32, 32) and arch.penalty == "spred"
+    net = BatchedNet.init(arch, 10, 3, 2, [0], torch.zeros(2, dtype=torch.long), torch.device("cpu"))
+    assert net.params["W_in"].shape == (2, 10, 3 + 32)  # [W_l | W_n1] share the mask U
+    assert net.params["U"].shape == (2, 10)
+    assert "b_l" not in net.params  # the linear head has no bias
+    assert make_architecture("spred_linear").hidden == ()
+    assert make_architecture("mlp_wd").hidden == (4096,) and not make_architecture("mlp_wd").mask
+    with pytest.raises(ValueError, match="unknown variant"):
+        make_architecture("lasso")
+
+
+def test_gene_score_is_group_norm():
+    arch = make_architecture("spred", hidden=4)
+    net = BatchedNet.init(arch, 6, 2, 1, [3], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
+    with torch.no_grad():
+        net.params["U"][0] = torch.tensor([0.0, 1.0, -2.0, 0.5, 1.0, 1.0])
+    expected = net.params["U"][0].abs() * net.params["W_in"][0].norm(dim=1)
+    torch.testing.assert_close(net.gene_scores()[0], expected.detach())
+    assert net.gene_scores()[0, 0] == 0
+
+
+def test_penalty_gradient_matches_autograd():
+    """The analytic penalty gradient in the update equals autograd of kappa*||.||^2 (spred) and kappa*|.| (l1)."""
+    for variant in ("spred", "mlp_l1"):
+        arch = make_architecture(variant, hidden=4)
+        net = BatchedNet.init(arch, 5, 2, 1, [1], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
+        before = {k: v.detach().clone() for k, v in net.params.items()}
+        kappa = torch.tensor([0.3])
+        penalty = sum(
+            (kappa * (t.abs().sum() if variant == "mlp_l1" and k == "W_in" else (t**2).sum())
+             if (k in ("U", "W_in")) else 1e-5 * (t**2).sum())
+            for k, t in net.params.items() if not k.startswith("b_")
+        )
+        penalty.backward()
+        grads = {k: t.grad if t.grad is not None else torch.zeros_like(t) for k, t in net.params.items()}
+        expected = {k: before[k] - 0.1 * grads[k] for k in net.params}
+        for t in net.params.values():
+            t.grad = torch.zeros_like(t)
+        net.sgd_step(torch.tensor([0.1]), kappa, 1e-5, momentum=0.0)
+        for k in net.params:
+            torch.testing.assert_close(net.params[k].detach(), expected[k], rtol=1e-5, atol=1e-7)
+
+
+def test_converges_to_a_sparse_gene_set(stacked, small_sim):
+    data, _ = stacked
+    result = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=1500)
+    assert result.converged.all() and not result.diverged.any()
+    assert (result.n_selected < data.n_probes / 4).all()  # truly sparse, not a dense snapshot
+    planted_linear = set(small_sim.truth.query("kind == 'linear'").probe_id)
+    for s in range(2):
+        chosen = set(data.probe_ids[result.scores[s, 0] > 1e-3])
+        assert len(planted_linear & chosen) >= 4  # of 6, from 36 training arrays; chance level is ~0.2
+    history = result.history
+    assert {"split", "grid", "epoch", "val_acc", "n_active", "objective"} <= set(history.columns)
+    first, last = history.groupby("split").n_active.first(), history.groupby("split").n_active.last()
+    assert (last < first).all()
+
+
+def test_naive_l1_by_subgradient_is_not_sparse(stacked):
+    data, _ = stacked
+    l1 = fit(stacked, variant="mlp_l1", lrs=(0.1,), kappas=(0.05,), max_epochs=300)
+    spred = fit(stacked, variant="spred", lrs=(0.1,), kappas=(0.05,), max_epochs=300)
+    assert (l1.n_selected > 0.9 * data.n_probes).all()  # subgradient steps hop around zero
+    assert (spred.n_selected < l1.n_selected).all()
+
+
+def test_divergent_grid_point_is_recorded_not_fatal(stacked):
+    result = fit(stacked, lrs=(1e4, 0.1), kappas=(0.05,), max_epochs=200)
+    assert result.diverged[:, 0].all() and not result.diverged[:, 1].any()
+    assert (result.choose() == 1).all()
+    assert np.isnan(result.val_acc[:, 0]).all()
+
+
+def test_chunking_does_not_change_results(stacked):
+    whole = fit(stacked, lrs=(0.1,), kappas=(0.05, 0.01), max_epochs=200)
+    chunked = fit(stacked, lrs=(0.1,), kappas=(0.05, 0.01), max_epochs=200, memory_budget_gb=1e-4)
+    np.testing.assert_allclose(whole.scores, chunked.scores, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(whole.epochs, chunked.epochs)
+
+
+def test_seeded_and_reproducible(stacked):
+    a = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=200, seed=7)
+    b = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=200, seed=7)
+    c = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=200, seed=8)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert not np.array_equal(a.scores, c.scores)
+
+
+def test_ties_go_to_fewer_genes(stacked):
+    result = fit(stacked, lrs=(0.1,), kappas=(0.05, 0.01), max_epochs=100)
+    result.val_acc[:] = 0.5
+    result.converged[:] = True
+    for s in range(2):
+        assert result.n_selected[s, result.choose()[s]] == result.n_selected[s].min()
+
+
+def test_device_resolution(caplog):
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with caplog.at_level(logging.WARNING):
+            assert resolve_device("cuda").type == "cpu"
+        assert "no CUDA device" in caplog.text
+
+
+def test_selector_follows_scikit_learn(small_sim):
+    data = read_gds(small_sim.soft_path).drop_control_probes()
+    selector = SpredSelector(hidden=16, lrs=(0.1,), kappas=(0.05,), max_epochs=600, random_state=0)
+    assert clone(selector).get_params() == selector.get_params()
+    pipe = make_pipeline(make_preprocessor(), selector).fit(data.X, data.labels())
+    fitted = pipe[-1]
+    assert fitted.n_features_in_ == data.n_probes and fitted.scores_.shape == (data.n_probes,)
+    support = fitted.get_support()
+    assert support.dtype == bool and 0 < support.sum() < data.n_probes
+    assert np.array_equal(support, fitted.scores_ > 1e-3)
+    predictions = pipe.predict(data.X)
+    assert set(predictions) <= set(data.class_names)
+    assert pipe.score(data.X, data.labels()) > 0.5
+    assert pipe[-1].transform(pipe[0].transform(data.X)).shape == (data.n_samples, support.sum())
+    assert fitted.best_params_ == {"lr": 0.1, "kappa": 0.05}
+
+
+def test_l1_logistic_selector(small_sim):
+    data = read_gds(small_sim.soft_path).drop_control_probes()
+    X = make_preprocessor().fit_transform(data.X)
+    selector = L1LogisticSelector(Cs=(0.1, 1.0)).fit(X, data.y)
+    assert selector.best_params_["C"] in (0.1, 1.0)
+    assert 0 < selector.get_support().sum() < data.n_probes
+    assert np.array_equal(selector.get_support(), selector.scores_ > 1e-8)
