@@ -1,16 +1,29 @@
-"""genesel: nonlinear gene selection for microarray data."""
+"""genesel: nonlinear gene selection for microarray data.
 
-from genesel.dataset import Dataset, read_expression_table
-from genesel.errors import DatasetError, DownloadError, GeneselError, NotOnGeoError
-from genesel.geo import PAPER_DATASETS, fetch_gds, load_dataset, read_gds
-from genesel.preprocess import make_preprocessor
-from genesel.simulate import simulate_gds
-from genesel.splits import load_splits, make_splits, save_splits, split_indices
+The public names below are imported lazily, so ``import genesel`` (and the CLI) stay quick.
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Dataset", "DatasetError", "DownloadError", "GeneselError", "NotOnGeoError", "PAPER_DATASETS",
-    "fetch_gds", "load_dataset", "load_splits", "make_preprocessor", "make_splits", "read_expression_table",
-    "read_gds", "save_splits", "simulate_gds", "split_indices",
-]
+_EXPORTS = {
+    "Dataset": "genesel.dataset", "read_expression_table": "genesel.dataset",
+    "DatasetError": "genesel.errors", "DownloadError": "genesel.errors", "GeneselError": "genesel.errors",
+    "NotOnGeoError": "genesel.errors",
+    "PAPER_DATASETS": "genesel.geo", "fetch_gds": "genesel.geo", "load_dataset": "genesel.geo", "read_gds": "genesel.geo",
+    "make_preprocessor": "genesel.preprocess", "simulate_gds": "genesel.simulate",
+    "load_splits": "genesel.splits", "make_splits": "genesel.splits", "save_splits": "genesel.splits",
+    "split_indices": "genesel.splits",
+    "SpredSelector": "genesel.selectors", "HSICLassoSelector": "genesel.selectors", "L1LogisticSelector": "genesel.selectors",
+    "TrainConfig": "genesel.train", "train_grid": "genesel.train", "block_hsic_lasso": "genesel.hsic",
+    "hadamard_lasso": "genesel.spred", "rank_genes": "genesel.ranking",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'genesel' has no attribute {name!r}")

@@ -202,7 +202,7 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
 
 
 def _device_name(device: str) -> str:
-    from genesel.train import resolve_device
+    from genesel.device import resolve_device
 
     return str(resolve_device(device))
 

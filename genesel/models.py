@@ -122,6 +122,28 @@ class BatchedNet:
         net.step_count = getattr(self, "step_count", 0)
         return net
 
+    def select_features(self, keep: torch.Tensor) -> BatchedNet:
+        """The same models restricted to input genes ``keep`` (rows of ``U`` and ``W_in``)."""
+        params = {k: (v.detach().index_select(1, keep) if k in ("U", "W_in") else v.detach()).requires_grad_(True)
+                  for k, v in self.params.items()}
+        buffers = {k: (v.index_select(1, keep) if k.split("_sq")[0] in ("U", "W_in") else v)
+                   for k, v in self.buffers.items()}
+        net = BatchedNet(self.arch, params, self.n_classes, buffers)
+        net.step_count = getattr(self, "step_count", 0)
+        return net
+
+    def expand_features(self, cols: torch.Tensor, n_features: int) -> BatchedNet:
+        """Inverse of :meth:`select_features`: zeros for the genes that were dropped."""
+        params = {}
+        for k, v in self.params.items():
+            if k in ("U", "W_in"):
+                full = torch.zeros((v.shape[0], n_features, *v.shape[2:]), dtype=v.dtype, device=v.device)
+                full[:, cols] = v.detach()
+                params[k] = full
+            else:
+                params[k] = v.detach()
+        return BatchedNet(self.arch, params, self.n_classes)
+
     @property
     def n_models(self) -> int:
         return self.params["W_in"].shape[0]

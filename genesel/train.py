@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genesel.device import resolve_device
 from genesel.models import BatchedNet, make_architecture
 
 PAPER_GRID = (0.7, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01)
@@ -53,20 +54,12 @@ class TrainConfig:
     memory_budget_gb: float | None = None
     seed: int = 0
     tf32: bool = True
+    prune: bool = True  # drop genes dead in every model of a chunk from the computation
+
 
     def grid(self) -> list[tuple[float, float]]:
         """(lr, kappa) pairs in a fixed order."""
         return [(lr, k) for lr in self.lrs for k in self.kappas]
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU. Asking for CUDA without one falls back with a warning."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        log.warning("device %r requested but no CUDA device is available; using the CPU", device)
-        return torch.device("cpu")
-    return torch.device(device)
 
 
 def _memory_budget(device: torch.device, budget_gb: float | None) -> int:
@@ -195,6 +188,9 @@ def train_grid(
 def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, data,
                  out, heads, converged, diverged, scores, test_proba, history, models) -> None:
     Xtr, ytr, Xva, yva, Xte, yte = data
+    p_full = Xtr.shape[2]
+    cols = torch.arange(p_full, device=device)  # genes still in the computation
+    below = torch.zeros(p_full, dtype=torch.long, device=device)
     splits_here = sorted(set(model_split[ids].tolist()))
     group_of = {s: i for i, s in enumerate(splits_here)}
     seeds = [config.seed * 1_000_003 + s for s in splits_here]
@@ -228,6 +224,19 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
         val_pred = net.predict_proba(Xva, didx)["ensemble"].argmax(-1)
         val_acc = (val_pred == yva.index_select(0, didx)).float().mean(1).cpu().numpy()
         score = net.gene_scores()
+        if config.prune and net.arch.mask:
+            # a gene whose score stayed under threshold/100 in every live model for stable_checks
+            # checks is dead: its weights only keep shrinking, so drop it from the matmuls
+            dead_now = (score < config.threshold / 100).all(0)
+            below = torch.where(dead_now, below + 1, torch.zeros_like(below))
+            drop = below >= config.stable_checks
+            if drop.float().mean().item() > 0.05:
+                keep_cols = torch.nonzero(~drop).squeeze(1)
+                net = net.select_features(keep_cols)
+                cols, below = cols[keep_cols], below[keep_cols]
+                Xtr, Xva, Xte = (t.index_select(2, keep_cols) for t in (Xtr, Xva, Xte))
+                prev_support = prev_support.index_select(1, keep_cols)
+                score = score.index_select(1, keep_cols)
         support = score > config.threshold
         same = (support == prev_support).all(1).cpu().numpy()
         prev_support = support
@@ -242,6 +251,7 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
             history.append({
                 "split": int(model_split[gid[j]]), "grid": int(model_grid[gid[j]]), "epoch": epoch,
                 "val_acc": float(val_acc[j]), "n_active": int(n_active[j]), "objective": float(objective[j]),
+                "n_computed": len(cols),
             })
         settled = (epoch >= config.warmup_epochs) & (stable[local] >= config.stable_checks) & still[local] & (epoch - best_epoch[local] >= config.patience)
         finished = ~ok | (settled & (epoch >= config.min_epochs)) | (epoch == config.max_epochs)
@@ -252,15 +262,16 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
             for j in done:
                 s, g = model_split[gid[j]], model_grid[gid[j]]
                 if models is not None and ok[j]:
-                    only = torch.as_tensor([j], device=device)
-                    kept = net.select(only)
+                    kept = net.select(torch.as_tensor([j], device=device)).expand_features(cols, p_full)
                     models[(s, g)] = BatchedNet(arch, {k: v.detach().cpu() for k, v in kept.params.items()}, n_classes)
                 diverged[s, g] = not ok[j]
                 converged[s, g] = bool(ok[j] and settled[j])
                 out["val_acc"][s, g] = val_acc[j] if ok[j] else np.nan
                 out["epochs"][s, g] = epoch
                 out["n_selected"][s, g] = n_active[j] if ok[j] else 0
-                scores[s, g] = score[j].cpu().numpy() if ok[j] else 0.0
+                full_score = torch.zeros(p_full, device=device)
+                full_score[cols] = score[j]
+                scores[s, g] = full_score.cpu().numpy() if ok[j] else 0.0
                 for head, prob in probas.items():
                     acc = (prob[j].argmax(-1) == yt[j]).float().mean().item() if ok[j] else np.nan
                     if head == "ensemble":

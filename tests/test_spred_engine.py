@@ -11,13 +11,14 @@ import torch
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
+from genesel.device import resolve_device
 from genesel.experiment import stack_splits
 from genesel.geo import read_gds
 from genesel.models import BatchedNet, make_architecture
 from genesel.preprocess import make_preprocessor
 from genesel.selectors import L1LogisticSelector, SpredSelector
 from genesel.splits import make_splits
-from genesel.train import TrainConfig, resolve_device, train_grid
+from genesel.train import TrainConfig, train_grid
 
 FAST = dict(hidden=16, max_epochs=400, check_every=10, stable_checks=5, patience=50, min_epochs=50)
 
@@ -165,3 +166,13 @@ def test_l1_logistic_selector(small_sim):
     assert selector.best_params_["C"] in (0.1, 1.0)
     assert 0 < selector.get_support().sum() < data.n_probes
     assert np.array_equal(selector.get_support(), selector.scores_ > 1e-8)
+
+
+def test_pruning_dead_genes_keeps_the_selection(stacked):
+    pruned = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=600, prune=True)
+    full = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=600, prune=False)
+    np.testing.assert_array_equal(pruned.scores > 1e-3, full.scores > 1e-3)
+    np.testing.assert_allclose(pruned.scores, full.scores, atol=1e-3)
+    np.testing.assert_array_equal(pruned.test_acc, full.test_acc)
+    assert pruned.history.n_computed.min() < 0.5 * stacked[0].n_probes  # most genes left the matmuls
+    assert full.history.n_computed.min() == stacked[0].n_probes
