@@ -119,6 +119,55 @@ def _cmd_combine(args: argparse.Namespace) -> None:
     _write_atomic(table, args.out, sep="\t")
 
 
+def _cmd_compare(args: argparse.Namespace) -> None:
+    """Top-k retraining table, consensus genes, and every figure of one dataset."""
+    import pandas as pd
+
+    from genesel import report
+    from genesel.compare import consensus, topk_accuracy
+    from genesel.dataset import Dataset
+    from genesel.experiment import MethodResult, stack_splits
+    from genesel.splits import load_splits
+    from genesel.summary import majority_rates
+
+    dataset = Dataset.load(args.dataset)
+    splits = load_splits(args.splits)
+    results = {MethodResult.load(f).method: MethodResult.load(f) for f in args.fits}
+    genes = {Path(g).stem: pd.read_csv(g) for g in args.genes}
+    metrics = pd.read_csv(args.metrics, sep="\t")
+    out = Path(args.out)
+    stacked = stack_splits(dataset, splits)
+    topk = topk_accuracy(results, stacked)
+    _write_atomic(topk, out / "topk.tsv", sep="\t")
+    if "spred" in genes and "hsic_lasso" in genes:
+        agreed = consensus(genes["spred"], genes["hsic_lasso"], "spred", "hsic_lasso")
+    else:  # an empty table with the contract's columns: one of the two methods was not run
+        agreed = pd.DataFrame(columns=["probe_id", "gene_symbol", "rank_spred", "rank_hsic_lasso", "mean_rank"])
+    _write_atomic(agreed, out / "genes" / "consensus.csv", sep=",")
+    figures = out / "figures"
+    report.plot_accuracy(metrics, float(majority_rates(dataset, splits).mean()), figures / "accuracy.svg")
+    report.plot_topk(topk, dataset.name, figures / "topk.svg")
+    top = 50
+    lists = {m: g.head(top).probe_id.tolist() for m, g in genes.items()}
+    report.plot_overlap(report.jaccard_matrix(lists), dataset.name, top, figures / "overlap.svg")
+    if "spred" in results and len(results["spred"].history):
+        report.plot_training(results["spred"].history, metrics, dataset.name, figures / "training_spred.svg")
+    else:
+        report.plot_note("spred was not run on this dataset", figures / "training_spred.svg")
+
+
+def _cmd_gene_figures(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from genesel import report
+    from genesel.dataset import Dataset
+
+    dataset = Dataset.load(args.dataset)
+    table = pd.read_csv(args.genes)
+    report.plot_selection_frequency(table, args.method, dataset.name, args.frequency)
+    report.plot_heatmap(dataset, table, args.method, args.heatmap)
+
+
 def _write_atomic(table, path, sep: str) -> None:
     import os
 
@@ -205,6 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
     p.set_defaults(func=_cmd_summarize)
+
+    p = sub.add_parser("compare", help="top-k retraining, consensus genes and figures of one dataset")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--splits", required=True)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--fits", nargs="+", required=True)
+    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--out", required=True, help="results folder of the dataset")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("gene-figures", help="selection frequency and heatmap of one method's top genes")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--genes", required=True)
+    p.add_argument("--method", required=True)
+    p.add_argument("--frequency", required=True)
+    p.add_argument("--heatmap", required=True)
+    p.set_defaults(func=_cmd_gene_figures)
 
     p = sub.add_parser("combine", help="concatenate per-method metric tables (TSV)")
     p.add_argument("--inputs", nargs="+", required=True)

@@ -1,4 +1,5 @@
 import json
+import os
 
 from snakemake.utils import validate
 
@@ -49,4 +50,8 @@ def final_outputs():
         outputs.append(f"results/{dataset}/inspect.txt")
         outputs.append(f"results/{dataset}/metrics.tsv")
         outputs += [f"results/{dataset}/genes/{method}.csv" for method in METHODS]
+        outputs.append(f"results/{dataset}/topk.tsv")
+        outputs += [
+            f"results/{dataset}/figures/frequency_{method}.svg" for method in METHODS
+        ]
     return outputs

@@ -31,3 +31,86 @@ rule summary:
     shell:
         "genesel summarize --metrics {input.metrics:q} --datasets {input.datasets:q}"
         " --splits {input.splits:q} --out-csv {output.csv:q} --out-md {output.md:q} > {log:q} 2>&1"
+
+
+rule compare:
+    input:
+        dataset="results/{dataset}/dataset.npz",
+        splits="results/{dataset}/splits.tsv",
+        metrics="results/{dataset}/metrics.tsv",
+        fits=expand("results/{{dataset}}/fits/{method}.npz", method=METHODS),
+        genes=expand("results/{{dataset}}/genes/{method}.csv", method=METHODS),
+    output:
+        topk="results/{dataset}/topk.tsv",
+        consensus=report(
+            "results/{dataset}/genes/consensus.csv",
+            category="{dataset}",
+            subcategory="Genes",
+            labels={"table": "genes spred and HSIC-Lasso agree on"},
+            caption="../report/consensus.rst",
+        ),
+        accuracy=report(
+            "results/{dataset}/figures/accuracy.svg",
+            category="{dataset}",
+            subcategory="Accuracy",
+            labels={"figure": "test accuracy by method"},
+            caption="../report/fig_accuracy.rst",
+        ),
+        topk_figure=report(
+            "results/{dataset}/figures/topk.svg",
+            category="{dataset}",
+            subcategory="Accuracy",
+            labels={"figure": "accuracy on top-k genes"},
+            caption="../report/fig_topk.rst",
+        ),
+        overlap=report(
+            "results/{dataset}/figures/overlap.svg",
+            category="{dataset}",
+            subcategory="Genes",
+            labels={"figure": "overlap of top-50 gene lists"},
+            caption="../report/fig_overlap.rst",
+        ),
+        training=report(
+            "results/{dataset}/figures/training_spred.svg",
+            category="{dataset}",
+            subcategory="Diagnostics",
+            labels={"figure": "spred training"},
+            caption="../report/fig_training.rst",
+        ),
+    log:
+        "logs/compare/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        out=lambda wc, output: os.path.dirname(output.topk),
+    shell:
+        "genesel compare --dataset {input.dataset:q} --splits {input.splits:q} --metrics {input.metrics:q}"
+        " --fits {input.fits:q} --genes {input.genes:q} --out {params.out:q} > {log:q} 2>&1"
+
+
+rule gene_figures:
+    input:
+        dataset="results/{dataset}/dataset.npz",
+        genes="results/{dataset}/genes/{method}.csv",
+    output:
+        frequency=report(
+            "results/{dataset}/figures/frequency_{method}.svg",
+            category="{dataset}",
+            subcategory="Genes",
+            labels={"figure": "selection frequency", "method": "{method}"},
+            caption="../report/fig_frequency.rst",
+        ),
+        heatmap=report(
+            "results/{dataset}/figures/heatmap_{method}.svg",
+            category="{dataset}",
+            subcategory="Genes",
+            labels={"figure": "expression heatmap", "method": "{method}"},
+            caption="../report/fig_heatmap.rst",
+        ),
+    log:
+        "logs/gene_figures/{dataset}/{method}.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "genesel gene-figures --dataset {input.dataset:q} --genes {input.genes:q} --method {wildcards.method}"
+        " --frequency {output.frequency:q} --heatmap {output.heatmap:q} > {log:q} 2>&1"

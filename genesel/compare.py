@@ -1,0 +1,50 @@
+"""Apples-to-apples comparison of gene lists, and the genes two methods agree on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
+
+from genesel.experiment import MethodResult, StackedSplits
+
+TOP_KS = (5, 10, 20, 50, 100)
+CLASSIFIERS = {
+    "RBF SVC": lambda: SVC(kernel="rbf", C=1.0, gamma="scale"),
+    "logistic regression": lambda: LogisticRegression(C=1.0, max_iter=2000),
+}
+
+
+def topk_accuracy(results: dict[str, MethodResult], stacked: StackedSplits, ks=TOP_KS) -> pd.DataFrame:
+    """Retrain the same classifiers on each method's top-k genes of each split.
+
+    The genes come from that split's own scores (fitted on its training arrays), the
+    classifiers are fitted on the same training arrays and scored on its test arrays, so no
+    gene list has seen the arrays it is tested on. One row per method x split x classifier x k.
+    """
+    rows = []
+    p = stacked.X["train"].shape[2]
+    for method, result in results.items():
+        for s in range(stacked.n_splits):
+            order = np.argsort(-result.scores[s], kind="stable")
+            for k in ks:
+                if k > p:
+                    continue
+                cols = order[:k]
+                Xtr, Xte = stacked.X["train"][s][:, cols], stacked.X["test"][s][:, cols]
+                for name, make in CLASSIFIERS.items():
+                    model = make().fit(Xtr, stacked.y["train"][s])
+                    rows.append({"method": method, "split": s, "classifier": name, "k": k,
+                                 "accuracy": float(np.mean(model.predict(Xte) == stacked.y["test"][s]))})
+    return pd.DataFrame(rows)
+
+
+def consensus(genes_a: pd.DataFrame, genes_b: pd.DataFrame, name_a: str, name_b: str, min_frequency: float = 0.5) -> pd.DataFrame:
+    """Genes that both methods select in at least ``min_frequency`` of the splits, with both ranks."""
+    cols = ["probe_id", "gene_symbol", "rank", "selection_frequency", "score"]
+    a = genes_a[cols][genes_a.selection_frequency >= min_frequency]
+    b = genes_b[cols[:1] + cols[2:]][genes_b.selection_frequency >= min_frequency]
+    both = a.merge(b, on="probe_id", suffixes=(f"_{name_a}", f"_{name_b}"))
+    both["mean_rank"] = (both[f"rank_{name_a}"] + both[f"rank_{name_b}"]) / 2
+    return both.sort_values("mean_rank").reset_index(drop=True)

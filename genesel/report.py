@@ -1,0 +1,194 @@
+"""Figures a biologist reads (matplotlib, SVG) and the comparisons behind them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from genesel.dataset import Dataset  # noqa: E402
+
+METHOD_LABELS = {
+    "spred": "spred (Eq. 8)", "spred_linear": "spred, linear head only", "mlp_wd": "MLP + weight decay",
+    "mlp_l1": "MLP + naive L1", "hsic_lasso": "HSIC-Lasso + SVC", "l1_logistic": "L1 logistic regression",
+}
+
+
+def label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def gene_label(probe: str, symbol: str) -> str:
+    return f"{symbol} ({probe})" if symbol else probe
+
+
+def plot_note(text: str, path) -> Path:
+    """A placeholder figure that says why there is nothing to show."""
+    fig, ax = plt.subplots(figsize=(5, 1.5))
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.axis("off")
+    return _save(fig, path)
+
+
+def plot_accuracy(metrics: pd.DataFrame, majority_rate: float, path) -> Path:
+    """Test accuracy per method: a box over splits with every split as a point."""
+    methods = list(dict.fromkeys(metrics["method"]))
+    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(methods), 4.2))
+    data = [metrics.loc[metrics.method == m, "accuracy"].to_numpy() for m in methods]
+    ax.boxplot(data, widths=0.5, showfliers=False)
+    rng = np.random.default_rng(0)
+    for i, values in enumerate(data, start=1):
+        ax.scatter(i + rng.uniform(-0.12, 0.12, len(values)), values, s=14, alpha=0.7, color="tab:blue", zorder=3)
+    ax.axhline(majority_rate, color="grey", ls="--", lw=1, label=f"majority class ({majority_rate:.2f})")
+    ax.set_xticks(range(1, len(methods) + 1), [label(m) for m in methods], rotation=30, ha="right")
+    ax.set_ylabel("test accuracy (one point per split)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{metrics.dataset.iloc[0]}: test accuracy by method")
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, path, top: int = 30) -> Path:
+    """Selection frequency of the top genes, with their symbols."""
+    head = genes.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 0.22 * len(head) + 1.4))
+    ax.barh([gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))],
+            head.selection_frequency, color="tab:green")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of splits in which the gene was selected")
+    ax.set_title(f"{dataset}: top {len(head)} genes of {label(method)}")
+    ax.tick_params(axis="y", labelsize=7)
+    return _save(fig, path)
+
+
+def plot_heatmap(dataset: Dataset, genes: pd.DataFrame, method: str, path, top: int = 30) -> Path:
+    """Standardised log2 expression of the top genes, arrays grouped by class."""
+    from genesel.preprocess import looks_unlogged
+
+    head = genes.head(top)
+    index = {p: i for i, p in enumerate(dataset.probe_ids)}
+    cols = [index[p] for p in head.probe_id]
+    X = dataset.X[:, cols].astype(np.float64)
+    if looks_unlogged(dataset.X):
+        X = np.log2(np.where(X > 0, X, np.nan))
+    X = (X - np.nanmean(X, 0)) / (np.nanstd(X, 0) + 1e-12)
+    order = np.argsort(dataset.y, kind="stable")
+    fig, ax = plt.subplots(figsize=(7.5, 0.2 * len(cols) + 2.0))
+    image = ax.imshow(np.clip(X[order].T, -3, 3), aspect="auto", cmap="RdBu_r", vmin=-3, vmax=3, interpolation="nearest")
+    bounds = np.cumsum(np.bincount(dataset.y[order], minlength=len(dataset.class_names)))
+    for b in bounds[:-1]:
+        ax.axvline(b - 0.5, color="black", lw=1)
+    centres = (np.concatenate([[0], bounds[:-1]]) + bounds) / 2 - 0.5
+    ax.set_xticks(centres, dataset.class_names, rotation=20, ha="right", fontsize=8)
+    ax.set_yticks(range(len(cols)), [gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))], fontsize=7)
+    ax.set_xlabel("arrays, grouped by class")
+    ax.set_title(f"{dataset.name}: top {len(cols)} genes of {label(method)}")
+    fig.colorbar(image, ax=ax, label="standardised log2 expression", shrink=0.8)
+    return _save(fig, path)
+
+
+def jaccard_matrix(gene_lists: dict[str, list[str]]) -> pd.DataFrame:
+    """Pairwise Jaccard index of gene lists."""
+    names = list(gene_lists)
+    sets = [set(gene_lists[n]) for n in names]
+    values = [[len(a & b) / max(len(a | b), 1) for b in sets] for a in sets]
+    return pd.DataFrame(values, index=names, columns=names)
+
+
+def plot_overlap(matrix: pd.DataFrame, dataset: str, top: int, path) -> Path:
+    """Jaccard overlap of the methods' top gene lists."""
+    n = len(matrix)
+    fig, ax = plt.subplots(figsize=(1.2 * n + 2.5, 1.0 * n + 1.6))
+    image = ax.imshow(matrix.to_numpy(), vmin=0, vmax=1, cmap="viridis")
+    for i in range(n):
+        for j in range(n):
+            value = matrix.iat[i, j]
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value < 0.6 else "black", fontsize=8)
+    names = [label(m) for m in matrix.index]
+    ax.set_xticks(range(n), names, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(n), names, fontsize=8)
+    ax.set_title(f"{dataset}: overlap of top-{top} gene lists (Jaccard)")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="Jaccard index")
+    return _save(fig, path)
+
+
+def plot_training(history: pd.DataFrame, metrics: pd.DataFrame, dataset: str, path, split: int = 0) -> Path:
+    """spred diagnostics: validation accuracy and active genes per epoch (chosen model of one split),
+    and validation accuracy / genes kept across kappa (final models of that split)."""
+    fig, (ax1, ax3) = plt.subplots(1, 2, figsize=(13, 4.3))
+    fig.subplots_adjust(wspace=0.5)
+    chosen = history[(history.split == split) & history.chosen]
+    ax1.plot(chosen.epoch, chosen.val_acc, color="tab:blue")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("validation accuracy", color="tab:blue")
+    ax1.set_ylim(0, 1.02)
+    ax2 = ax1.twinx()
+    ax2.plot(chosen.epoch, chosen.n_active, color="tab:red")
+    ax2.set_ylabel("genes above threshold", color="tab:red")
+    ax2.set_yscale("log")
+    _plain_log_ticks(ax2.yaxis)
+    ax1.set_title(f"{dataset}, split {split}: training of the chosen spred model")
+    final = history[history.split == split].sort_values("epoch").groupby("grid").last().reset_index()
+    for lr, group in final.groupby("lr"):
+        group = group.sort_values("kappa")
+        ax3.plot(group.kappa, group.val_acc, marker="o", label=f"val. accuracy, lr {lr:g}")
+    ax3.set_xscale("log")
+    _plain_log_ticks(ax3.xaxis)
+    ax3.set_xlabel("kappa (sparsity strength)")
+    ax3.set_ylabel("validation accuracy")
+    ax3.set_ylim(0, 1.02)
+    ax4 = ax3.twinx()
+    for lr, group in final.groupby("lr"):
+        group = group.sort_values("kappa")
+        ax4.plot(group.kappa, group.n_active, marker="s", ls=":", label=f"genes kept, lr {lr:g}")
+    ax4.set_ylabel("genes kept (dotted)")
+    ax4.set_yscale("log")
+    _plain_log_ticks(ax4.yaxis)
+    ax3.set_title("final models of that split across the grid")
+    ax3.legend(loc="lower left", fontsize=7)
+    return _save(fig, path)
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-scale ticks written as plain numbers (20, 50, 0.03) rather than powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_minor_locator(LogLocator(subs=()))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def plot_topk(table: pd.DataFrame, dataset: str, path) -> Path:
+    """Accuracy of the same classifiers retrained on each method's top-k genes."""
+    classifiers = list(dict.fromkeys(table.classifier))
+    fig, axes = plt.subplots(1, len(classifiers), figsize=(6 * len(classifiers), 4.4), squeeze=False)
+    fig.suptitle(f"{dataset}: the same classifiers retrained on each method's top-k genes (per split)")
+    for ax, clf in zip(axes[0], classifiers):
+        sub = table[table.classifier == clf].groupby(["method", "k"]).accuracy.agg(["mean", "std"]).reset_index()
+        for method, group in sub.groupby("method", sort=False):
+            ax.errorbar(group.k, group["mean"], yerr=group["std"], marker="o", capsize=3, label=label(method))
+        ax.set_xscale("log")
+        ks = sorted(table.k.unique())
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set_xlabel("number of top genes used (k)")
+        ax.set_ylabel("test accuracy (mean ± sd over splits)")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(clf)
+        ax.legend(fontsize=7, loc="lower right")
+    return _save(fig, path)
