@@ -122,3 +122,26 @@ def test_bad_config_fails_before_any_work_naming_the_key(tmp_path):
     message = result.stdout + result.stderr
     assert "twenty" in message and "splits" in message and "is not of type" in message
     assert not (tmp_path / "results").exists()
+
+
+def test_figures_tables_and_report(small_run, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    work, config = small_run
+    for dataset in SMALL["datasets"]:
+        figures = work / f"results/{dataset}/figures"
+        names = ["accuracy", "topk", "overlap", "training_spred"]
+        names += [f"{kind}_{m}" for m in SMALL["methods"] for kind in ("frequency", "heatmap")]
+        for name in names:
+            root = ET.parse(figures / f"{name}.svg").getroot()
+            assert root.tag.endswith("svg")
+        assert "test accuracy" in (figures / "accuracy.svg").read_text()
+        topk = pd.read_csv(work / f"results/{dataset}/topk.tsv", sep="\t")
+        assert set(topk.columns) == {"method", "split", "classifier", "k", "accuracy"}
+        assert set(topk.method) == set(SMALL["methods"]) and topk.accuracy.between(0, 1).all()
+        consensus = pd.read_csv(work / f"results/{dataset}/genes/consensus.csv")
+        assert {"probe_id", "rank_spred", "rank_hsic_lasso"} <= set(consensus.columns)
+    report = tmp_path / "report.html"
+    snakemake(work, "--report", str(report), "--configfile", str(config))
+    html = report.read_text(errors="replace")
+    assert "GDSTINY1" in html and "accuracy" in html
