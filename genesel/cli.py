@@ -73,6 +73,10 @@ def _cmd_select(args: argparse.Namespace) -> None:
     from genesel.experiment import run_method, stack_splits
     from genesel.splits import load_splits
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     dataset = Dataset.load(args.dataset)
     params = json.loads(args.params) if args.params else {}
     preprocess = params.pop("preprocess", {})
@@ -238,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default="", help="the method's settings as JSON")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     p.add_argument("--out", required=True, help="fit .npz; per-split tables are written beside it")
     p.set_defaults(func=_cmd_select)
 

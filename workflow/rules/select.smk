@@ -13,6 +13,7 @@ rule select:
         "results/{dataset}/benchmark/{method}.tsv"
     conda:
         "../envs/genesel.yaml"
+    threads: 2
     resources:
         gpu=lambda wc: (
             1 if wc.method in GPU_METHODS and config["device"] != "cpu" else 0
@@ -25,7 +26,7 @@ rule select:
     shell:
         "genesel select --method {wildcards.method} --dataset {input.dataset:q} --splits {input.splits:q}"
         " --params {params.settings:q} --device {params.device} --seed {params.seed}"
-        " --out {output.fit:q} > {log:q} 2>&1"
+        " --threads {threads} --out {output.fit:q} > {log:q} 2>&1"
 
 
 rule rank_genes:
