@@ -30,6 +30,7 @@ def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame
         macro_f1_mean=("macro_f1", "mean"),
         genes_selected_mean=("n_selected", "mean"), genes_selected_sd=("n_selected", "std"),
         seconds_mean=("seconds", "mean"),
+        converged_share=("converged", "mean"),
     ).reset_index()
     table["majority_rate"] = table["dataset"].map(majority)
     return table
@@ -37,12 +38,13 @@ def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame
 
 def to_markdown(table: pd.DataFrame) -> str:
     """Dataset x method accuracy table as Markdown (mean ± sd over splits)."""
-    lines = ["| dataset | method | accuracy | balanced accuracy | genes selected | majority rate | splits |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | method | accuracy | balanced accuracy | genes selected | majority rate | splits | converged |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
         lines.append(
             f"| {row.dataset} | {row.method} | {row.accuracy_mean:.3f} ± {row.accuracy_sd:.3f} | "
             f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_sd:.3f} | "
-            f"{row.genes_selected_mean:.0f} ± {row.genes_selected_sd:.0f} | {row.majority_rate:.3f} | {row.splits} |"
+            f"{row.genes_selected_mean:.0f} ± {row.genes_selected_sd:.0f} | {row.majority_rate:.3f} | {row.splits} | "
+            f"{row.converged_share:.0%} |"
         )
     return "\n".join(lines) + "\n"

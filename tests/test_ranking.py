@@ -1,0 +1,65 @@
+"""Consensus ranking over splits, per-gene statistics, and the accuracy summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from genesel.dataset import Dataset
+from genesel.ranking import class_statistics, rank_genes, split_ranks
+from genesel.splits import make_splits
+from genesel.summary import majority_rates, summarize, to_markdown
+
+
+def toy(n=40, p=6, seed=0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1], n // 2)
+    X = rng.lognormal(7, 0.3, (n, p))
+    X[y == 1, 0] *= 4.0  # probe 0: up two log2 units in class b
+    return Dataset("TOY", X, [f"p{i}" for i in range(p)], ["A", "B", "A", "", "C", "D"][:p], [f"S{i}" for i in range(n)], y, ["a", "b"])
+
+
+def test_split_ranks_average_ties():
+    ranks = split_ranks(np.array([[0.5, 0.0, 0.9, 0.0]]))
+    assert ranks.tolist() == [[2.0, 3.5, 1.0, 3.5]]
+
+
+def test_rank_genes_orders_by_frequency_then_score():
+    data = toy()
+    scores = np.array([[0.9, 0.1, 0.0, 0.5, 0.0, 0.0], [0.8, 0.0, 0.0, 0.6, 0.2, 0.0], [0.0, 0.0, 0.0, 0.7, 0.0, 0.0]])
+    table = rank_genes(scores, scores > 0.05, data)
+    assert table.probe_id.tolist()[:3] == ["p3", "p0", "p4"]  # 3/3 splits, then 2/3 (higher mean), ...
+    row = table.set_index("probe_id").loc["p0"]
+    assert row.selection_frequency == 2 / 3 and np.isclose(row.score, 1.7 / 3)
+    assert row.median_rank == 1.0
+    assert table["rank"].tolist() == list(range(1, 7))
+    assert table.set_index("probe_id").loc["p1", "gene_symbol"] == "B"  # several probes of a gene stay separate
+
+
+def test_class_statistics_fold_change_and_fdr():
+    data = toy()
+    table = class_statistics(data)
+    assert np.isclose(table.loc[0, "log2_fold_change"], 2.0, atol=0.3)
+    logged = np.log2(data.X.astype(np.float64))
+    expected = stats.f_oneway(logged[data.y == 0], logged[data.y == 1], axis=0).pvalue
+    np.testing.assert_allclose(table.anova_p, expected, rtol=1e-6)
+    np.testing.assert_allclose(table.anova_q_bh, stats.false_discovery_control(expected), rtol=1e-6)
+    assert table.anova_q_bh[0] < 1e-6
+
+
+def test_summary_and_majority_rate():
+    data = toy()
+    splits = make_splits(data.sample_ids, data.y, n_splits=3)
+    rates = majority_rates(data, splits)
+    assert np.allclose(rates, 0.5)  # balanced classes, stratified test parts
+    metrics = pd.DataFrame({
+        "dataset": "TOY", "method": ["m1"] * 3 + ["m2"] * 3, "split": [0, 1, 2] * 2,
+        "accuracy": [0.8, 0.9, 1.0, 0.5, 0.5, 0.6], "balanced_accuracy": [0.8, 0.9, 1.0, 0.5, 0.5, 0.6],
+        "macro_f1": 0.5, "n_selected": [3, 4, 5, 10, 10, 10], "seconds": 1.0, "converged": [True, True, False] + [True] * 3,
+    })
+    table = summarize(metrics, {"TOY": float(rates.mean())})
+    m1 = table.set_index("method").loc["m1"]
+    assert np.isclose(m1.accuracy_mean, 0.9) and np.isclose(m1.accuracy_sd, 0.1) and m1.genes_selected_mean == 4
+    assert np.isclose(m1.converged_share, 2 / 3)
+    assert "| TOY | m1 | 0.900 ± 0.100 |" in to_markdown(table)
