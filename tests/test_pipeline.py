@@ -145,3 +145,28 @@ def test_figures_tables_and_report(small_run, tmp_path):
     snakemake(work, "--report", str(report), "--configfile", str(config))
     html = report.read_text(errors="replace")
     assert "GDSTINY1" in html and "accuracy" in html
+
+
+def test_own_expression_table_and_sample_sheet(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    samples = [f"S{i:02d}" for i in range(30)]
+    labels = ["treated", "control"] * 15
+    values = rng.normal(8, 1, (60, 30))
+    values[0] += np.where(np.array(labels) == "treated", 2.0, 0.0)
+    table = pd.DataFrame(values, columns=samples)
+    table.insert(0, "probe", [f"p{i}" for i in range(60)])
+    table.insert(1, "symbol", [f"G{i}" for i in range(60)])
+    table.to_csv(tmp_path / "expr.tsv", sep="\t", index=False)
+    pd.DataFrame({"sample": samples, "label": labels}).to_csv(tmp_path / "sheet.csv", index=False)
+    config = {
+        "datasets": {"MYSTUDY": {"table": str(tmp_path / "expr.tsv"), "sample_sheet": str(tmp_path / "sheet.csv"),
+                                 "symbol_column": "symbol"}},
+        "splits": {"n": 2, "seed": 0}, "device": "cpu",
+        "methods": {"l1_logistic": {"Cs": [0.3, 1.0]}},
+    }
+    snakemake(tmp_path, "--cores", "1", "--configfile", str(write_config(tmp_path / "c.yaml", config)))
+    genes = pd.read_csv(tmp_path / "results/MYSTUDY/genes/l1_logistic.csv")
+    assert genes.iloc[0].probe_id == "p0" and genes.iloc[0].gene_symbol == "G0"
+    assert not (tmp_path / "results/MYSTUDY/inspect.txt").exists()

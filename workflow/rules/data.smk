@@ -56,7 +56,8 @@ rule inspect:
 
 rule prepare:
     input:
-        soft_file,
+        source=soft_file,
+        sheet=sample_sheet_file,
     output:
         dataset="results/{dataset}/dataset.npz",
         splits="results/{dataset}/splits.tsv",
@@ -71,10 +72,11 @@ rule prepare:
         label_mode=config["label_mode"],
         min_class_size=config["min_class_size"],
         controls="" if config["preprocess"]["exclude_controls"] else "--keep-controls",
+        table=table_options,
         n_splits=config["splits"]["n"],
         seed=config["splits"]["seed"],
     shell:
-        "genesel prepare {input:q} --name {wildcards.dataset} --label-type {params.label_type:q}"
+        "genesel prepare {input.source:q} {params.table} --name {wildcards.dataset} --label-type {params.label_type:q}"
         " --label-mode {params.label_mode} --min-class-size {params.min_class_size} {params.controls}"
         " --splits {params.n_splits} --seed {params.seed}"
         " --dataset-out {output.dataset:q} --splits-out {output.splits:q} > {log:q} 2>&1"
