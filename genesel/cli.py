@@ -114,6 +114,10 @@ def _cmd_summarize(args: argparse.Namespace) -> None:
     table = summarize(metrics, majority)
     _write_atomic(table, args.out_csv, sep=",")
     Path(args.out_md).write_text(to_markdown(table))
+    if args.run_info:
+        from genesel.summary import run_info
+
+        _write_atomic(run_info(metrics), args.run_info, sep="\t")
 
 
 def _cmd_combine(args: argparse.Namespace) -> None:
@@ -258,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", nargs="+", required=True)
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
+    p.add_argument("--run-info", help="TSV of software versions and devices used")
     p.set_defaults(func=_cmd_summarize)
 
     p = sub.add_parser("compare", help="top-k retraining, consensus genes and figures of one dataset")

@@ -187,7 +187,7 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
                 "n_selected": int(selector.get_support().sum()), "hyperparameters": json.dumps(selector.best_params_),
                 "val_accuracy": selector.val_score_, "converged": True, "epochs": 0,
                 "seconds": time.perf_counter() - start,
-                "device": str(getattr(selector, "device_", "cpu") if method == "l1_logistic" else _device_name(device)),
+                "device": "cpu" if method == "l1_logistic" else _device_name(device),  # scikit-learn runs on the CPU
             })
             rows.append(row)
             scores[k] = selector.scores_

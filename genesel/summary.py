@@ -48,3 +48,26 @@ def to_markdown(table: pd.DataFrame) -> str:
             f"{row.converged_share:.0%} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def run_info(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Software versions and the devices the fits ran on, as a two-column table."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    rows = [("python", platform.python_version())]
+    for package in ("genesel", "torch", "numpy", "pandas", "scikit-learn", "scipy", "GEOparse", "snakemake"):
+        try:
+            rows.append((package, version(package)))
+        except PackageNotFoundError:
+            rows.append((package, "not installed"))
+    for device in sorted(metrics["device"].dropna().unique()):
+        rows.append(("device used", str(device)))
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            rows.append(("GPU", torch.cuda.get_device_name(0)))
+    except ImportError:
+        pass
+    return pd.DataFrame(rows, columns=["item", "value"])

@@ -24,13 +24,20 @@ rule summary:
             caption="../report/accuracy.rst",
         ),
         md="results/summary/accuracy.md",
+        info=report(
+            "results/summary/run_info.tsv",
+            category="Summary",
+            labels={"table": "run information"},
+            caption="../report/run_info.rst",
+        ),
     log:
         "logs/summary.log",
     conda:
         "../envs/genesel.yaml"
     shell:
         "genesel summarize --metrics {input.metrics:q} --datasets {input.datasets:q}"
-        " --splits {input.splits:q} --out-csv {output.csv:q} --out-md {output.md:q} > {log:q} 2>&1"
+        " --splits {input.splits:q} --out-csv {output.csv:q} --out-md {output.md:q}"
+        " --run-info {output.info:q} > {log:q} 2>&1"
 
 
 rule compare:
