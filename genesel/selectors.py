@@ -123,24 +123,26 @@ class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.val_fraction = val_fraction
         self.random_state = random_state
 
-    def _model(self, C: float) -> LogisticRegression:
-        return LogisticRegression(C=C, l1_ratio=1.0, solver="saga", max_iter=self.max_iter, tol=1e-4,
-                                  random_state=self.random_state)
-
     def fit(self, X, y, X_val=None, y_val=None):
+        from copy import deepcopy
+
         X, y = validate_data(self, X, y, dtype=np.float64)
         Xtr, Xva, ytr, yva = (X, X_val, y, y_val) if X_val is not None else train_test_split(
             X, y, test_size=self.val_fraction, stratify=y, random_state=self.random_state)
+        # one regularisation path, strongest penalty first, each fit warm-started from the last
+        model = LogisticRegression(l1_ratio=1.0, solver="saga", max_iter=self.max_iter, tol=1e-4,
+                                   warm_start=True, random_state=self.random_state)
         best = None
-        for C in self.Cs:
+        for C in sorted(self.Cs):
+            model.set_params(C=C)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                model = self._model(C).fit(Xtr, ytr)
+                model.fit(Xtr, ytr)
             acc = accuracy_score(yva, model.predict(Xva))
             n = int((np.linalg.norm(model.coef_, axis=0) > self.threshold).sum())
             key = (acc, -n, -C)  # best accuracy, then fewer genes, then stronger penalty
             if best is None or key > best[0]:
-                best = (key, C, model)
+                best = (key, C, deepcopy(model))
         (self.val_score_, _, _), self.best_params_, self.model_ = best[0], {"C": best[1]}, best[2]
         self.classes_ = self.model_.classes_
         self.scores_ = np.linalg.norm(self.model_.coef_, axis=0)
