@@ -152,10 +152,14 @@ class BatchedNet:
     def logits(self, X: torch.Tensor, data_index: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Per-head logits ``(M, n, C)`` for stacked data ``X (S, n, p)``; model m reads ``X[data_index[m]]``."""
         P = self.params
-        xu = X.index_select(0, data_index)
-        if self.arch.mask:
-            xu = xu * P["U"].unsqueeze(1)
-        z = torch.bmm(xu, P["W_in"])
+        x = X.index_select(0, data_index)
+        if not self.arch.mask:
+            z = torch.bmm(x, P["W_in"])
+        elif P["W_in"].shape[2] <= x.shape[1]:
+            # few outputs (linear head alone): scale the weights, (U * x) W = x (U W), cheaper than scaling x
+            z = torch.bmm(x, P["U"].unsqueeze(2) * P["W_in"])
+        else:
+            z = torch.bmm(x * P["U"].unsqueeze(1), P["W_in"])
         C = self.n_classes
         lin = z[..., :C] if self.arch.linear_head else None
         mlp = None

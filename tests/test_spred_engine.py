@@ -176,3 +176,17 @@ def test_pruning_dead_genes_keeps_the_selection(stacked):
     np.testing.assert_array_equal(pruned.test_acc, full.test_acc)
     assert pruned.history.n_computed.min() < 0.5 * stacked[0].n_probes  # most genes left the matmuls
     assert full.history.n_computed.min() == stacked[0].n_probes
+
+
+def test_mask_routes_agree():
+    """(U * x) W and x (U W) give the same logits: the linear-only model takes the second route."""
+    arch = make_architecture("spred_linear")
+    net = BatchedNet.init(arch, 7, 3, 2, [0, 1], torch.tensor([0, 1]), torch.device("cpu"))
+    with torch.no_grad():
+        net.params["U"].uniform_(-1, 1)
+    X = torch.randn(2, 9, 7)
+    index = torch.tensor([1, 0])
+    lin, mlp = net.logits(X, index)
+    expected = torch.bmm(X[index] * net.params["U"].unsqueeze(1), net.params["W_in"])
+    torch.testing.assert_close(lin, expected[..., :3])
+    assert mlp is None
