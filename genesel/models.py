@@ -132,6 +132,16 @@ class BatchedNet:
         net.step_count = getattr(self, "step_count", 0)
         return net
 
+    @torch.no_grad()
+    def zero_genes(self, dead: torch.Tensor) -> None:
+        """Set ``U`` and ``W_in`` of the genes marked in ``dead (M, p)`` to exactly zero, with
+        their optimiser state."""
+        for name in ("U", "W_in", "U_sq", "W_in_sq"):
+            for store in (self.params, self.buffers):
+                t = store.get(name)
+                if t is not None:
+                    t.masked_fill_(dead if t.dim() == 2 else dead.unsqueeze(-1), 0.0)
+
     def expand_features(self, cols: torch.Tensor, n_features: int) -> BatchedNet:
         """Inverse of :meth:`select_features`: zeros for the genes that were dropped."""
         params = {}

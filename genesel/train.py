@@ -190,7 +190,6 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
     Xtr, ytr, Xva, yva, Xte, yte = data
     p_full = Xtr.shape[2]
     cols = torch.arange(p_full, device=device)  # genes still in the computation
-    below = torch.zeros(p_full, dtype=torch.long, device=device)
     splits_here = sorted(set(model_split[ids].tolist()))
     group_of = {s: i for i, s in enumerate(splits_here)}
     seeds = [config.seed * 1_000_003 + s for s in splits_here]
@@ -209,6 +208,7 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
     prev_objective = np.full(M0, np.inf)
     still = np.zeros(M0, dtype=bool)
     local = np.arange(M0)  # position of each live model in the per-chunk state arrays
+    below = torch.zeros(M0, p_full, dtype=torch.long, device=device)  # checks spent under the threshold
 
     for epoch in range(1, config.max_epochs + 1):
         loss = net.data_loss(Xtr, ytr, didx)
@@ -225,15 +225,19 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
         val_acc = (val_pred == yva.index_select(0, didx)).float().mean(1).cpu().numpy()
         score = net.gene_scores()
         if config.prune and net.arch.mask:
-            # a gene whose score stayed under threshold/100 in every live model for stable_checks
-            # checks is dead: its weights only keep shrinking, so drop it from the matmuls
-            dead_now = (score < config.threshold / 100).all(0)
-            below = torch.where(dead_now, below + 1, torch.zeros_like(below))
-            drop = below >= config.stable_checks
-            if drop.float().mean().item() > 0.05:
-                keep_cols = torch.nonzero(~drop).squeeze(1)
+            # a gene whose score stayed under the threshold for stable_checks checks is set to
+            # exactly zero in that model (U_i = 0 and W_in[i] = 0 is a fixed point of the
+            # gradient step, so it stays zero); genes zero in every live model leave the matmuls,
+            # which changes nothing, so results do not depend on how models are chunked
+            below = torch.where(score < config.threshold, below + 1, torch.zeros_like(below))
+            dead = below >= config.stable_checks
+            net.zero_genes(dead)
+            score = torch.where(dead, torch.zeros_like(score), score)
+            gone = dead.all(0)
+            if gone.float().mean().item() > 0.05:
+                keep_cols = torch.nonzero(~gone).squeeze(1)
                 net = net.select_features(keep_cols)
-                cols, below = cols[keep_cols], below[keep_cols]
+                cols, below = cols[keep_cols], below[:, keep_cols]
                 Xtr, Xva, Xte = (t.index_select(2, keep_cols) for t in (Xtr, Xva, Xte))
                 prev_support = prev_support.index_select(1, keep_cols)
                 score = score.index_select(1, keep_cols)
@@ -287,6 +291,7 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
             gid, local = gid[keep_np], local[keep_np]
             didx, lr, kappa, bad = didx[keep], lr[keep], kappa[keep], bad[keep]
             prev_support = prev_support[keep]
+            below = below[keep]
     log.info("chunk of %d models done after %d epochs", M0, epoch)
 
 
