@@ -131,6 +131,7 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     validation part, and evaluate on the test part. ``params`` are the method's settings."""
     import json
     import time
+    import warnings
 
     params = dict(params or {})
     S = stacked.n_splits
@@ -180,7 +181,11 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
             else:
                 selector = L1LogisticSelector(random_state=seed, **params)
             Xtr, ytr = stacked.X["train"][k], stacked.y["train"][k]
-            selector.fit(Xtr, ytr, stacked.X["val"][k], stacked.y["val"][k])
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                selector.fit(Xtr, ytr, stacked.X["val"][k], stacked.y["val"][k])
+            for w in caught:  # name the dataset and split in what the selector had to say
+                warnings.warn(f"{dataset.name} split {k}: {w.message}", UserWarning, stacklevel=2)
             y_pred = selector.predict(stacked.X["test"][k])
             row = _metric_row(k, stacked.y["test"][k], y_pred)
             row.update({
