@@ -76,3 +76,14 @@ def test_float16_storage_under_tight_budget(small_sim):
     tight = block_hsic_lasso(X, data.y, 10, device="cpu", memory_budget_gb=0.003)
     assert tight.storage_dtype == "float16" and full.storage_dtype == "float32"
     assert len(set(full.selected) & set(tight.selected)) >= 9
+
+
+def test_short_path_warning_names_dataset_and_split(small_sim):
+    from genesel.experiment import run_method, stack_splits
+    from genesel.splits import make_splits
+
+    data = read_gds(small_sim.soft_path).drop_control_probes()
+    stacked = stack_splits(data, make_splits(data.sample_ids, data.y, n_splits=1))
+    with pytest.warns(UserWarning, match=r"GDSSIM7 split 0: HSIC-Lasso path ended after \d+ of 300 genes"):
+        result = run_method("hsic_lasso", data, stacked, {"n_features": 300, "block_size": 12})
+    assert 0 < result.selected.sum() < 300
