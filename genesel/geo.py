@@ -294,13 +294,14 @@ def parse_gds(path: str | os.PathLike, name: str | None = None) -> GdsFile:
     name = name or dataset_name_from_path(path)
     summary = scan_soft(path, name)
     logging.getLogger("GEOparse").setLevel(logging.ERROR)
-    parse_path = path
-    if path.suffix != ".gz" and path.read_bytes()[:2] == _GZIP_MAGIC:
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == _GZIP_MAGIC
+    if path.suffix != ".gz" and gzipped:
         raise DatasetError(name, f"{path.name} is gzip-compressed; name it *.gz")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gds = GEOparse.get_GEO(filepath=str(parse_path), geotype="GDS", silent=True)
+            gds = GEOparse.get_GEO(filepath=str(path), geotype="GDS", silent=True)
     except Exception as exc:  # GEOparse raises assorted errors on malformed input
         raise DatasetError(name, f"GEOparse could not read {path.name}: {type(exc).__name__}: {exc}") from None
     table = gds.table
