@@ -158,10 +158,6 @@ def fetch_gds(
         raise DownloadError(accession, f"download from {host} failed after {retries + 1} attempts: {exc}") from None
     except OSError as exc:
         raise DownloadError(accession, f"cannot write to cache folder {cache_dir}: {exc.strerror or exc}") from None
-    finally:
-        for leftover in cache_dir.glob("tmp*"):  # pooch's temporary files, should a kill interrupt it
-            if leftover.is_file() and leftover.stat().st_size == 0:
-                leftover.unlink(missing_ok=True)
 
 
 def _short_reason(exc: BaseException) -> str:
