@@ -153,7 +153,7 @@ def block_hsic_lasso(
                     store_bytes / 2**30)
     work_per_gene = nb * T * 4 * 6  # a few float32 temporaries per gene
     stored = store_bytes * (0.5 if storage == torch.float16 else 1.0)
-    work_budget = min(256 * 2**20, max(budget - stored, 0) * 0.5)  # larger chunks gain no speed
+    work_budget = min(32 * 2**20, max(budget - stored, 0) * 0.5)  # larger chunks gain no speed
     chunk = min(p, max(1, int(work_budget // work_per_gene)))
     K = gene_kernels(X, blocks, dev, storage, chunk)
     scale = 1.0 / (n // B * (len(blocks) // (n // B)))  # 1 / (numblocks * M), as pyHSICLasso
