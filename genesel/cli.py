@@ -164,6 +164,17 @@ def _cmd_compare(args: argparse.Namespace) -> None:
         report.plot_note("spred was not run on this dataset", figures / "training_spred.svg")
 
 
+def _cmd_recovery(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from genesel.compare import planted_recovery
+
+    genes = {Path(path).stem: pd.read_csv(path) for path in args.genes}
+    table = planted_recovery(genes, pd.read_csv(args.truth, sep="\t"), dataset=args.name)
+    _write_atomic(table, args.out, sep=",")
+    print(table.to_string(index=False))
+
+
 def _cmd_gene_figures(args: argparse.Namespace) -> None:
     import pandas as pd
 
@@ -273,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
     p.add_argument("--out", required=True, help="results folder of the dataset")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("recovery", help="simulated data: planted genes in each method's consensus top k")
+    p.add_argument("--truth", required=True, help="truth TSV written by simulate")
+    p.add_argument("--name", default=None, help="dataset name for messages")
+    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_recovery)
 
     p = sub.add_parser("gene-figures", help="selection frequency and heatmap of one method's top genes")
     p.add_argument("--dataset", required=True)

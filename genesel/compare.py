@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
+from genesel.errors import DatasetError
 from genesel.experiment import MethodResult, StackedSplits
 
 TOP_KS = (5, 10, 20, 50, 100)
@@ -48,3 +49,32 @@ def consensus(genes_a: pd.DataFrame, genes_b: pd.DataFrame, name_a: str, name_b:
     both = a.merge(b, on="probe_id", suffixes=(f"_{name_a}", f"_{name_b}"))
     both["mean_rank"] = (both[f"rank_{name_a}"] + both[f"rank_{name_b}"]) / 2
     return both.sort_values("mean_rank").reset_index(drop=True)
+
+
+PLANTED_KINDS = ("linear", "xor", "variance")
+
+
+def planted_recovery(genes: dict[str, pd.DataFrame], truth: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
+    """How many planted genes of each kind every method's consensus ranking puts in its top k.
+
+    ``genes``: method -> ranked gene table (``rank``, ``probe_id``); ``truth``: the simulator's
+    truth table (``probe_id``, ``kind``). k is the number of planted genes, so a perfect
+    selector recovers all of them. One row per method x kind, plus ``all``, with the best and
+    median consensus rank of that kind's planted genes.
+    """
+    missing = {"probe_id", "kind"} - set(truth.columns)
+    if missing:
+        raise DatasetError(dataset, f"truth table lacks column(s) {sorted(missing)}")
+    k = len(truth)
+    rows = []
+    for method, table in genes.items():
+        rank = truth.probe_id.map(table.set_index("probe_id")["rank"])
+        if rank.isna().any():
+            absent = truth.probe_id[rank.isna()].tolist()
+            raise DatasetError(dataset, f"planted probe(s) {absent[:3]} are not in the {method} gene table")
+        for kind in (*[kd for kd in PLANTED_KINDS if (truth.kind == kd).any()], "all"):
+            these = rank if kind == "all" else rank[truth.kind == kind]
+            rows.append({"method": method, "kind": kind, "planted": len(these), "k": k,
+                         "recovered_in_top_k": int((these <= k).sum()), "best_rank": int(these.min()),
+                         "median_rank": float(these.median())})
+    return pd.DataFrame(rows)

@@ -141,6 +141,11 @@ def test_figures_tables_and_report(small_run, tmp_path):
         assert set(topk.method) == set(SMALL["methods"]) and topk.accuracy.between(0, 1).all()
         consensus = pd.read_csv(work / f"results/{dataset}/genes/consensus.csv")
         assert {"probe_id", "rank_spred", "rank_hsic_lasso"} <= set(consensus.columns)
+        recovery = pd.read_csv(work / f"results/{dataset}/planted_recovery.csv")  # simulated datasets only
+        truth = pd.read_csv(work / f"resources/simulated/{dataset}_truth.tsv", sep="\t")
+        every = recovery[recovery.kind == "all"]
+        assert set(every.method) == set(SMALL["methods"]) and (every.planted == len(truth)).all()
+        assert every.recovered_in_top_k.between(0, len(truth)).all()
     report = tmp_path / "report.html"
     snakemake(work, "--report", str(report), "--configfile", str(config))
     html = report.read_text(errors="replace")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
+from genesel.compare import planted_recovery
 from genesel.dataset import Dataset
+from genesel.errors import DatasetError
 from genesel.ranking import class_statistics, rank_genes, split_ranks
 from genesel.splits import make_splits
 from genesel.summary import majority_rates, summarize, to_markdown
@@ -63,3 +66,15 @@ def test_summary_and_majority_rate():
     assert np.isclose(m1.accuracy_mean, 0.9) and np.isclose(m1.accuracy_sd, 0.1) and m1.genes_selected_mean == 4
     assert np.isclose(m1.converged_share, 2 / 3)
     assert "| TOY | m1 | 0.900 ± 0.100 |" in to_markdown(table)
+
+
+def test_planted_recovery_counts_each_kind_in_the_top_k():
+    truth = pd.DataFrame({"probe_id": ["a", "b", "c", "d"], "kind": ["linear", "linear", "xor", "variance"]})
+    ranked = pd.DataFrame({"rank": np.arange(1, 9), "probe_id": ["a", "x1", "c", "x2", "b", "x3", "d", "x4"]})
+    table = planted_recovery({"m": ranked}, truth, dataset="SIM").set_index("kind")
+    assert table.loc["linear", "recovered_in_top_k"] == 1 and table.loc["linear", "best_rank"] == 1  # b is 5th
+    assert table.loc["xor", "recovered_in_top_k"] == 1 and table.loc["variance", "recovered_in_top_k"] == 0
+    assert table.loc["all", "recovered_in_top_k"] == 2 and (table.k == 4).all()
+    assert table.loc["linear", "median_rank"] == 3.0
+    with pytest.raises(DatasetError, match="SIM: planted probe.*'d'.* m gene table"):
+        planted_recovery({"m": ranked[ranked.probe_id != "d"]}, truth, dataset="SIM")

@@ -76,4 +76,6 @@ def final_outputs():
         outputs += [
             f"results/{dataset}/figures/frequency_{method}.svg" for method in METHODS
         ]
+        if dataset_settings(dataset).get("simulate") is not None:
+            outputs.append(f"results/{dataset}/planted_recovery.csv")
     return outputs

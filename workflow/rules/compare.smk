@@ -121,3 +121,24 @@ rule gene_figures:
     shell:
         "genesel gene-figures --dataset {input.dataset:q} --genes {input.genes:q} --method {wildcards.method}"
         " --frequency {output.frequency:q} --heatmap {output.heatmap:q} > {log:q} 2>&1"
+
+
+rule planted_recovery:
+    input:
+        truth="resources/simulated/{dataset}_truth.tsv",
+        genes=expand("results/{{dataset}}/genes/{method}.csv", method=METHODS),
+    output:
+        report(
+            "results/{dataset}/planted_recovery.csv",
+            category="{dataset}",
+            subcategory="Genes",
+            labels={"table": "planted genes recovered (simulated data)"},
+            caption="../report/planted_recovery.rst",
+        ),
+    log:
+        "logs/planted_recovery/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "genesel recovery --name {wildcards.dataset} --truth {input.truth:q} --genes {input.genes:q}"
+        " --out {output:q} > {log:q} 2>&1"
