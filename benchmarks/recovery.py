@@ -10,8 +10,9 @@ Designs (see genesel.simulate for the kinds):
 - ``needed``: 1 XOR pair (class 1) and 2 variance genes (class 2), no linear gene; every planted
   gene carries information no other planted gene has.
 
-For each method the consensus ranking over splits (selection frequency, then mean score) is cut
-at k = number of planted genes, and the table gives the share of each kind in that top k. The
+For each method the consensus ranking over splits (the one the pipeline writes: selection frequency,
+then mean score, then median rank) is cut at k = number of planted genes, and the table gives the
+share of each kind in that top k (counted as in the pipeline's planted_recovery.csv). The
 "oracle" rows fit an RBF SVC on all genes and on the planted genes only: when the two differ a lot,
 the nonlinear signal is there but hard to learn among the noise genes. Prints a table; not a test.
 """
@@ -26,9 +27,11 @@ import pandas as pd
 import torch
 from sklearn.svm import SVC
 
+from genesel.compare import PLANTED_KINDS, planted_recovery
 from genesel.dataset import Dataset
 from genesel.experiment import stack_splits
 from genesel.hsic import block_hsic_lasso
+from genesel.ranking import rank_genes
 from genesel.simulate import simulate_expression
 from genesel.splits import make_splits
 from genesel.train import TrainConfig, train_grid
@@ -39,38 +42,37 @@ DESIGNS = {
 }
 
 
-def simulated_dataset(design: str, n_samples: int, n_probes: int, seed: int) -> tuple[Dataset, np.ndarray, np.ndarray]:
-    """A Dataset of log2 expression with the design's planted genes; returns (dataset, columns, kinds)."""
+def simulated_dataset(design: str, n_samples: int, n_probes: int, seed: int) -> tuple[Dataset, pd.DataFrame]:
+    """A Dataset of log2 expression with the design's planted genes, and the truth (probe_id, kind)."""
     log2, y, planted, columns = simulate_expression(n_samples=n_samples, n_probes=n_probes, seed=seed, **DESIGNS[design])
+    probe_ids = np.array([f"p{j}" for j in range(n_probes)])
     dataset = Dataset(
-        name=f"SIM_{design}_{n_probes}", X=log2, probe_ids=np.array([f"p{j}" for j in range(n_probes)]),
+        name=f"SIM_{design}_{n_probes}", X=log2, probe_ids=probe_ids,
         gene_symbols=np.full(n_probes, ""), sample_ids=np.array([f"s{i}" for i in range(n_samples)]), y=y,
         class_names=[f"class{c}" for c in range(int(y.max()) + 1)],
     )
-    return dataset, np.asarray(columns), np.array([g["kind"] for g in planted])
+    truth = pd.DataFrame({"probe_id": probe_ids[np.asarray(columns)], "kind": [g["kind"] for g in planted]})
+    return dataset, truth
 
 
-def consensus_top(scores: np.ndarray, selected: np.ndarray, k: int) -> np.ndarray:
-    """Columns of the consensus top k: selection frequency over splits, then mean score."""
-    frequency, mean = selected.mean(0), scores.mean(0)
-    return np.lexsort((-mean, -frequency))[:k]
-
-
-def recovery_row(method: str, top: np.ndarray, columns: np.ndarray, kinds: np.ndarray, accuracy: float, n_genes: float) -> dict:
+def recovery_row(method: str, scores: np.ndarray, selected: np.ndarray, dataset: Dataset, truth: pd.DataFrame,
+                 accuracy: float, n_genes: float) -> dict:
+    """The product's consensus ranking (genesel.ranking) and recovery count (genesel.compare) as one row."""
+    genes = rank_genes(scores, selected, dataset, statistics=False)
+    recovered = planted_recovery({method: genes}, truth, dataset.name).set_index("kind")
     row = {"method": method, "test acc": round(accuracy, 3), "genes kept": n_genes}
-    hit = np.isin(columns, top)
-    row["all planted"] = f"{hit.sum()}/{len(columns)}"
-    for kind in ("linear", "xor", "variance"):
-        these = kinds == kind
-        row[kind] = f"{hit[these].sum()}/{these.sum()}" if these.any() else "-"
+    for kind in ("all", *PLANTED_KINDS):
+        row["all planted" if kind == "all" else kind] = (
+            f"{recovered.recovered_in_top_k[kind]}/{recovered.planted[kind]}" if kind in recovered.index else "-")
     return row
 
 
 def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.DataFrame:
-    dataset, columns, kinds = simulated_dataset(design, n_samples, n_probes, args.seed)
+    dataset, truth = simulated_dataset(design, n_samples, n_probes, args.seed)
     stacked = stack_splits(dataset, make_splits(dataset.sample_ids, dataset.y, n_splits=n_splits, seed=args.seed))
     X, y = stacked.X, stacked.y
-    C, k = len(dataset.class_names), len(columns)
+    C, k = len(dataset.class_names), len(truth)
+    planted_columns = np.flatnonzero(np.isin(dataset.probe_ids, truth.probe_id))
     rows = []
     for variant in ("spred", "spred_linear"):
         config = TrainConfig(variant=variant, hidden=args.hidden, lrs=(args.lr,), kappas=tuple(args.kappas),
@@ -81,7 +83,7 @@ def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.D
         splits = np.arange(n_splits)
         scores = result.scores[splits, chosen]
         selected = scores > config.threshold
-        row = recovery_row(variant, consensus_top(scores, selected, k), columns, kinds,
+        row = recovery_row(variant, scores, selected, dataset, truth,
                            float(result.test_acc[splits, chosen].mean()), float(np.median(selected.sum(1))))
         row["converged"] = f"{int(result.converged[splits, chosen].sum())}/{n_splits}"
         row["seconds"] = round(time.perf_counter() - start)
@@ -93,9 +95,8 @@ def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.D
         scores[s, path.selected] = np.arange(len(path.selected), 0, -1)
         svc = SVC(kernel="rbf", gamma="scale").fit(X["train"][s][:, path.selected], y["train"][s])
         accuracy.append(svc.score(X["test"][s][:, path.selected], y["test"][s]))
-    rows.append(recovery_row("hsic_lasso + RBF SVC", consensus_top(scores, scores > 0, k), columns, kinds,
-                             float(np.mean(accuracy)), k))
-    for label, cols in (("oracle: RBF SVC, all genes", slice(None)), ("oracle: RBF SVC, planted only", columns)):
+    rows.append(recovery_row("hsic_lasso + RBF SVC", scores, scores > 0, dataset, truth, float(np.mean(accuracy)), k))
+    for label, cols in (("oracle: RBF SVC, all genes", slice(None)), ("oracle: RBF SVC, planted only", planted_columns)):
         acc = [SVC(kernel="rbf", gamma="scale").fit(X["train"][s][:, cols], y["train"][s]).score(X["test"][s][:, cols], y["test"][s])
                for s in range(n_splits)]
         rows.append({"method": label, "test acc": round(float(np.mean(acc)), 3)})
