@@ -86,6 +86,7 @@ def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.D
         row = recovery_row(variant, scores, selected, dataset, truth,
                            float(result.test_acc[splits, chosen].mean()), float(np.median(selected.sum(1))))
         row["converged"] = f"{int(result.converged[splits, chosen].sum())}/{n_splits}"
+        row["kappa chosen"] = " ".join(f"{result.grid[g][1]:g}" for g in chosen)
         row["seconds"] = round(time.perf_counter() - start)
         rows.append(row)
     scores = np.zeros((n_splits, n_probes))

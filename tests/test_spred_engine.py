@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -222,3 +223,35 @@ def test_mlp_head_finds_an_xor_pair_the_linear_head_cannot():
     assert (mean_rank["spred"] < 5).all(), ranks
     assert mean_rank["spred_linear"].max() >= 10, ranks
     assert (mlp_acc > linear_acc + 0.2).all(), (mlp_acc, linear_acc)
+
+
+def test_consensus_top_k_recovers_every_planted_gene_where_only_the_mlp_head_can_use_them():
+    """The issue's recovery target, on a design where every planted gene is needed: one XOR pair
+    (class 1) and two variance genes (class 2), none with a mean shift, among 46 noise genes, 1200
+    arrays. The pipeline's consensus ranking over 3 splits, cut at k = 4 planted genes, holds all four
+    for Eq. 8 (paper grid kappa 0.03/0.01, chosen on validation), none of them for f_l only.
+    (With 300 arrays Eq. 8 finds 2 of 4, and from ~500 probes at 1200 arrays none: benchmarks/RESULTS.md.)
+    """
+    from genesel.compare import planted_recovery
+    from genesel.ranking import rank_genes
+
+    n, p = 1200, 50
+    log2, y, planted, columns = simulate_expression(n_samples=n, n_probes=p, n_classes=3, n_linear=0,
+                                                    n_xor_pairs=1, n_variance=2, seed=2)
+    probe_ids = np.array([f"p{j}" for j in range(p)])
+    data = Dataset("SIMNEEDED", log2, probe_ids, np.full(p, ""), np.array([f"s{i}" for i in range(n)]), y,
+                   ["c0", "c1", "c2"])
+    truth = pd.DataFrame({"probe_id": probe_ids[np.asarray(columns)], "kind": [g["kind"] for g in planted]})
+    st = stack_splits(data, make_splits(data.sample_ids, data.y, n_splits=3, seed=2))
+    recovered = {}
+    for variant in ("spred", "spred_linear"):
+        config = TrainConfig(variant=variant, hidden=64, lrs=(0.1,), kappas=(0.03, 0.01), max_epochs=3000, seed=2)
+        result = train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], st.y["test"], 3, config)
+        chosen = result.choose()
+        assert result.converged[np.arange(3), chosen].all()
+        scores = result.scores[np.arange(3), chosen]
+        genes = rank_genes(scores, scores > config.threshold, data, statistics=False)
+        table = planted_recovery({variant: genes}, truth, data.name).set_index("kind")
+        recovered[variant] = table.recovered_in_top_k.to_dict()
+    assert recovered["spred"] == {"xor": 2, "variance": 2, "all": 4}, recovered
+    assert recovered["spred_linear"]["all"] <= 1, recovered
