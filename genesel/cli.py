@@ -12,26 +12,18 @@ from genesel.errors import GeneselError
 
 
 def _cmd_fetch(args: argparse.Namespace) -> None:
-    from genesel.geo import fetch_gds
+    from genesel.sources.download import fetch_gds
 
     for accession in args.accessions:
         path = fetch_gds(accession, args.cache, base_url=args.base_url, retries=args.retries, timeout=args.timeout)
         print(path)
 
 
-def _resolve(source: str, cache: str, base_url: str | None) -> Path:
-    from genesel.geo import ACCESSION_PATTERN, fetch_gds
-
-    path = Path(source)
-    if not path.exists() and ACCESSION_PATTERN.match(source):
-        return fetch_gds(source, cache, base_url=base_url)
-    return path
-
-
 def _cmd_inspect(args: argparse.Namespace) -> None:
     from genesel.inspect import format_summary, summarize_gds
+    from genesel.sources.download import resolve_source
 
-    print(format_summary(summarize_gds(_resolve(args.source, args.cache, args.base_url))))
+    print(format_summary(summarize_gds(resolve_source(args.source, args.cache, args.base_url))))
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
@@ -48,14 +40,15 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
     from genesel.dataset import read_expression_table
-    from genesel.geo import read_gds
+    from genesel.sources.download import resolve_source
+    from genesel.sources.gds import read_gds
     from genesel.splits import make_splits, save_splits
 
     if args.sample_sheet:
         dataset = read_expression_table(args.source, args.sample_sheet, name=args.name,
                                         symbol_column=args.symbol_column, min_class_size=args.min_class_size)
     else:
-        path = _resolve(args.source, args.cache, args.base_url)
+        path = resolve_source(args.source, args.cache, args.base_url)
         dataset = read_gds(path, label_type=args.label_type, label_mode=args.label_mode,
                            min_class_size=args.min_class_size, name=args.name)
     if args.exclude_controls:

@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
-from genesel.geo import numeric_matrix, parse_gds
 from genesel.preprocess import looks_unlogged
+from genesel.sources.gds import numeric_matrix, parse_gds
 
 
 def summarize_gds(path: str | os.PathLike, name: str | None = None) -> dict:

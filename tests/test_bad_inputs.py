@@ -9,7 +9,7 @@ import pytest
 
 from genesel.cli import main
 from genesel.errors import DatasetError
-from genesel.geo import read_gds
+from genesel.sources.gds import read_gds
 
 
 def _text(small_sim) -> str:

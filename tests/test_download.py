@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from genesel.errors import DownloadError, NotOnGeoError
-from genesel.geo import fetch_gds, gds_url
+from genesel.sources.download import fetch_gds, gds_url
 
 
 def ok(body):

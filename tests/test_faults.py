@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from genesel.errors import DatasetError, DownloadError
-from genesel.geo import fetch_gds, read_gds
+from genesel.sources.download import fetch_gds
+from genesel.sources.gds import read_gds
 from tests.test_pipeline import SMALL, snakemake, write_config
 
 # ------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import pytest
 
 from genesel.dataset import Dataset, read_expression_table
 from genesel.errors import DatasetError
-from genesel.geo import parse_gds, read_gds
 from genesel.preprocess import looks_unlogged
+from genesel.sources.gds import parse_gds, read_gds
 from tests.conftest import shared_file
 
 

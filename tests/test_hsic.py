@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genesel.geo import read_gds
 from genesel.hsic import block_hsic_lasso, block_layout
 from genesel.preprocess import make_preprocessor
+from genesel.sources.gds import read_gds
 from tests.conftest import shared_file
 
 

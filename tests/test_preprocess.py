@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genesel.geo import read_gds
 from genesel.preprocess import kept_probes, looks_unlogged, make_preprocessor, preprocess_split
+from genesel.sources.gds import read_gds
 from genesel.splits import make_splits, split_indices
 
 

@@ -16,12 +16,12 @@ from genesel.compare import planted_recovery
 from genesel.dataset import Dataset
 from genesel.device import resolve_device
 from genesel.experiment import stack_splits
-from genesel.geo import read_gds
 from genesel.models import BatchedNet, make_architecture
 from genesel.preprocess import make_preprocessor
 from genesel.ranking import rank_genes
 from genesel.selectors import L1LogisticSelector, SpredSelector
 from genesel.simulate import simulate_expression
+from genesel.sources.gds import read_gds
 from genesel.splits import make_splits
 from genesel.train import TrainConfig, train_grid
 

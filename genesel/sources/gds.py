@@ -1,8 +1,7 @@
-"""GEO DataSets (GDS): download a "full" SOFT file and read it into a :class:`Dataset`.
+"""GEO DataSet (GDS) "full" SOFT files -> :class:`~genesel.dataset.Dataset`.
 
-Downloads go through :mod:`pooch` (retries with backoff, streaming to a temporary file
-that is moved into the cache only once it is complete and verified as gzip). Parsing goes
-through :mod:`GEOparse`; this module adds the checks and the one-label-per-sample rule.
+Parsing goes through :mod:`GEOparse`; this module adds a structural check that names any
+problem, and the one-label-per-sample rule.
 """
 
 from __future__ import annotations
@@ -11,167 +10,26 @@ import gzip
 import logging
 import os
 import re
-import sys
 import warnings
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
 
 from genesel.dataset import Dataset, check_matrix, encode_labels
-from genesel.errors import DatasetError, DownloadError, NotOnGeoError
+from genesel.errors import DatasetError
+from genesel.sources.download import GZIP_MAGIC, resolve_source
 
-DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo/datasets"
-GEO_URL_ENV = "GENESEL_GEO_URL"
 PAPER_DATASETS = ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027")
 LABEL_MODES = ("single", "paper")
-ACCESSION_PATTERN = re.compile(r"^GDS\d+$")
 _SAMPLE_COLUMN = re.compile(r"^GSM\d+$")
-_GZIP_MAGIC = b"\x1f\x8b"
 
 log = logging.getLogger(__name__)
 
 
-# ------------------------------------------------------------------------------------------
-# download
-# ------------------------------------------------------------------------------------------
-def gds_filename(accession: str) -> str:
-    """``GDS1815`` -> ``GDS1815_full.soft.gz``."""
-    return f"{accession}_full.soft.gz"
-
-
-def gds_url(accession: str, base_url: str | None = None) -> str:
-    """URL of a GDS full SOFT file in GEO's datasets tree (``GDS1nnn/GDS1815/soft/...``)."""
-    if not ACCESSION_PATTERN.match(accession):
-        raise DownloadError(accession, "not a GEO DataSet accession (expected GDS followed by digits)")
-    base = (base_url or os.environ.get(GEO_URL_ENV) or DEFAULT_GEO_URL).rstrip("/")
-    number = int(accession[3:])
-    stub = f"GDS{number // 1000}nnn" if number >= 1000 else "GDSnnn"
-    return f"{base}/{stub}/{accession}/soft/{gds_filename(accession)}"
-
-
-class _CorruptDownload(ValueError):
-    """Raised inside the downloader; pooch retries on ValueError."""
-
-
-def verify_gzip(path: str | os.PathLike) -> None:
-    """Raise :class:`_CorruptDownload` unless ``path`` is a complete, readable gzip file."""
-    with open(path, "rb") as handle:
-        head = handle.read(512)
-    if not head:
-        raise _CorruptDownload("the server sent an empty file")
-    if not head.startswith(_GZIP_MAGIC):
-        if b"<html" in head.lower() or b"<!doctype" in head.lower():
-            raise _CorruptDownload("the server sent an HTML page instead of a gzip file")
-        raise _CorruptDownload("the server sent something that is not a gzip file")
-    try:
-        with gzip.open(path, "rb") as handle:
-            while handle.read(1 << 22):
-                pass
-    except (EOFError, OSError, zlib.error) as exc:
-        raise _CorruptDownload(f"the downloaded gzip file is truncated or corrupt ({exc})") from exc
-
-
-class _GeoDownloader:
-    """pooch downloader that turns HTTP answers into genesel errors and checks gzip."""
-
-    def __init__(self, accession: str, timeout: float, progressbar: bool) -> None:
-        import pooch
-
-        self.accession = accession
-        self.http = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
-
-    def __call__(self, url: str, output_file: str, pooch_obj: object, check_only: bool = False) -> None:
-        import requests
-
-        try:
-            self.http(url, output_file, pooch_obj)
-        except requests.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else None
-            if status == 404:
-                raise NotOnGeoError(self.accession, f"{self.accession} does not exist on GEO (HTTP 404 at {url})") from None
-            if status is not None and 400 <= status < 500:
-                raise DownloadError(self.accession, f"GEO refused the download: HTTP {status} at {url}") from None
-            raise  # 5xx: transient, pooch retries
-        verify_gzip(output_file)
-
-
-def fetch_gds(
-    accession: str,
-    cache_dir: str | os.PathLike,
-    base_url: str | None = None,
-    retries: int = 3,
-    timeout: float = 60.0,
-    progressbar: bool | None = None,
-) -> Path:
-    """Return the local path of ``{accession}_full.soft.gz``, downloading it if needed.
-
-    A file already in ``cache_dir`` is returned without any network call. A download is
-    retried ``retries`` times with growing waits; it is written to a temporary file and
-    moved into the cache only when complete and readable as gzip. The base URL comes from
-    ``base_url``, else the ``GENESEL_GEO_URL`` environment variable, else GEO itself.
-    Every failure is a :class:`~genesel.errors.DownloadError` with a one-line message.
-    """
-    import pooch
-    import requests
-
-    url = gds_url(accession, base_url)
-    cache_dir = Path(cache_dir)
-    target = cache_dir / gds_filename(accession)
-    if target.is_file():
-        return target
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DownloadError(accession, f"cannot create cache folder {cache_dir}: {exc.strerror}") from None
-    if not os.access(cache_dir, os.W_OK):
-        raise DownloadError(accession, f"cache folder {cache_dir} is not writable")
-    if progressbar is None:
-        progressbar = sys.stderr.isatty()
-    fetcher = pooch.create(
-        path=cache_dir,
-        base_url="",
-        registry={target.name: None},
-        urls={target.name: url},
-        retry_if_failed=retries,
-    )
-    downloader = _GeoDownloader(accession, timeout, progressbar)
-    host = urlparse(url).netloc
-    hint = f"without network access, download {target.name} elsewhere and give its local path"
-    logging.getLogger("pooch").setLevel(logging.WARNING)
-    try:
-        return Path(fetcher.fetch(target.name, downloader=downloader))
-    except (NotOnGeoError, DownloadError):
-        raise
-    except requests.Timeout:
-        raise DownloadError(accession, f"GEO at {host} did not answer within {timeout:g} s, {retries + 1} attempts; {hint}") from None
-    except requests.ConnectionError as exc:
-        reason = _short_reason(exc)
-        raise DownloadError(accession, f"cannot reach GEO at {host} ({reason}) after {retries + 1} attempts; {hint}") from None
-    except requests.RequestException as exc:
-        raise DownloadError(accession, f"download from {host} failed after {retries + 1} attempts: {_short_reason(exc)}") from None
-    except _CorruptDownload as exc:
-        raise DownloadError(accession, f"download from {host} failed after {retries + 1} attempts: {exc}") from None
-    except OSError as exc:
-        raise DownloadError(accession, f"cannot write to cache folder {cache_dir}: {exc.strerror or exc}") from None
-
-
-def _short_reason(exc: BaseException) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "Connection reset",
-                   "IncompleteRead", "Exceeded", "Read timed out", "Temporary failure in name resolution"):
-        if marker in text:
-            return marker
-    return text.splitlines()[0][:160] if text else type(exc).__name__
-
-
-# ------------------------------------------------------------------------------------------
-# parse
-# ------------------------------------------------------------------------------------------
 @dataclass
 class SoftSummary:
     """What a pass over a GDS SOFT file tells before the full parse."""
@@ -185,7 +43,7 @@ class SoftSummary:
 def _open_text(path: Path):
     with open(path, "rb") as handle:
         magic = handle.read(2)
-    if magic == _GZIP_MAGIC:
+    if magic == GZIP_MAGIC:
         return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline=None)
     return open(path, encoding="utf-8", errors="replace", newline=None)
 
@@ -291,7 +149,7 @@ def parse_gds(path: str | os.PathLike, name: str | None = None) -> GdsFile:
     summary = scan_soft(path, name)
     logging.getLogger("GEOparse").setLevel(logging.ERROR)
     with open(path, "rb") as handle:
-        gzipped = handle.read(2) == _GZIP_MAGIC
+        gzipped = handle.read(2) == GZIP_MAGIC
     if path.suffix != ".gz" and gzipped:
         raise DatasetError(name, f"{path.name} is gzip-compressed; name it *.gz")
     try:
@@ -436,8 +294,5 @@ def load_dataset(
     base_url: str | None = None,
 ) -> Dataset:
     """Read a local GDS SOFT file, or fetch an accession (``GDS1815``) into ``cache_dir`` first."""
-    source = str(source)
-    path = Path(source)
-    if not path.exists() and ACCESSION_PATTERN.match(source):
-        path = fetch_gds(source, cache_dir, base_url=base_url)
+    path = resolve_source(source, cache_dir, base_url)
     return read_gds(path, label_type=label_type, label_mode=label_mode, min_class_size=min_class_size)

@@ -1,0 +1,1 @@
+"""Everything that turns a file or an accession into a :class:`~genesel.dataset.Dataset`."""
