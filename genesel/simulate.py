@@ -30,6 +30,15 @@ _SYMBOLS = (
     "COL1A1 FN1 VIM CDH1 EPCAM KRT18 KRT8 SOX2 POU5F1 NANOG HIF1A MMP2 MMP9 TIMP1 SPP1 FOS JUN "
     "EGR1 ATF3 HSPA1A HSP90AA1 XBP1 GATA3 FOXA1 AR MET ALK ROS1 KIT PDGFRA FLT3 NPM1 IDH1 IDH2"
 ).split()
+#: the block GEO puts before the first entry of every SOFT file it serves (GDS full files included)
+GEO_DATABASE_BLOCK = (
+    "^DATABASE = Geo",
+    "!Database_name = Gene Expression Omnibus (GEO)",
+    "!Database_institute = NCBI NLM NIH",
+    "!Database_web_link = http://www.ncbi.nlm.nih.gov/projects/geo",
+    "!Database_email = geo@ncbi.nlm.nih.gov",
+    "!Database_ref = Nucleic Acids Res. 2005 Jan 1;33 Database Issue:D562-6",
+)
 _CONTROL_PROBES = [
     "AFFX-BioB-5_at", "AFFX-BioB-M_at", "AFFX-BioB-3_at", "AFFX-BioC-5_at", "AFFX-BioC-3_at",
     "AFFX-BioDn-5_at", "AFFX-BioDn-3_at", "AFFX-CreX-5_at", "AFFX-CreX-3_at", "AFFX-r2-P1-cre-3_at",
@@ -126,7 +135,8 @@ def simulate_gds(
 ) -> SimulatedGds:
     """Write ``{name}_full.soft.gz`` and ``{name}_truth.tsv`` into ``out_dir``.
 
-    The SOFT file has the layout of a GEO GDS full file: dataset metadata, subsets of four
+    The SOFT file has the layout of a GEO GDS full file: GEO's ``^DATABASE`` block, dataset metadata
+    (the ``!dataset_*`` lines GEO writes), subsets of four
     types (``disease state`` carries the planted signal; ``individual``, ``gender`` and
     ``other`` are noise), column descriptions, and a table with ``ID_REF``, ``IDENTIFIER``,
     one column per array (raw intensities, ``null`` for missing) and annotation columns.
@@ -173,6 +183,7 @@ def simulate_gds(
     out_dir.mkdir(parents=True, exist_ok=True)
     soft_path = out_dir / f"{name}_full.soft.gz"
     lines = [
+        *GEO_DATABASE_BLOCK,
         f"^DATASET = {name}",
         f"!dataset_title = Simulated expression profiles of {n_classes} disease states (genesel)",
         "!dataset_description = Synthetic GDS written by genesel simulate with planted informative genes; seed "
@@ -188,6 +199,8 @@ def simulate_gds(
         "!dataset_channel_count = 1",
         f"!dataset_sample_count = {n_samples}",
         "!dataset_value_type = count",
+        f"!dataset_reference_series = GSE{90000 + seed}",
+        "!dataset_order = none",
         "!dataset_update_date = Nov 22 2026",
     ]
     for k, (stype, description, members) in enumerate(subsets, start=1):

@@ -8,6 +8,7 @@ import pytest
 
 from genesel.errors import DownloadError, NotOnGeoError
 from genesel.sources.download import fetch_gds, gds_url
+from genesel.sources.gds import read_gds
 
 
 def ok(body):
@@ -94,8 +95,11 @@ def test_no_network_suggests_local_path(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_downloaded_file_is_valid_gzip(local_geo, gds_bytes, tmp_path):
+def test_downloaded_file_in_geos_layout_is_read(local_geo, gds_bytes, tmp_path):
+    """The server sends a file as GEO does (^DATABASE block first); it lands intact and is read."""
     local_geo.route("GDS1816", ok(gds_bytes))
     path = fetch_gds("GDS1816", tmp_path, base_url=local_geo.url, retries=0)
     with gzip.open(path, "rt") as handle:
-        assert handle.readline().startswith("^DATASET")
+        assert handle.readline() == "^DATABASE = Geo\n"
+    data = read_gds(path)
+    assert data.n_samples == 60 and data.name == "GDS1816"

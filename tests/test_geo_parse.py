@@ -123,3 +123,57 @@ def test_expression_table_and_sample_sheet(tmp_path):
     assert data.X.shape == (12, 30) and data.class_names == ["a", "b", "c"]
     np.testing.assert_allclose(data.X[:, 0], values[0], rtol=1e-6)
     assert data.gene_symbols[3] == "G3" and data.name == "expr"
+
+
+# ------------------------------------------------------------------------------------------
+# GEO's ^DATABASE block: every full SOFT file GEO serves starts with it
+# ------------------------------------------------------------------------------------------
+REAL_GDS_HEAD = """^DATABASE = Geo
+!Database_name = Gene Expression Omnibus (GEO)
+!Database_institute = NCBI NLM NIH
+!Database_web_link = http://www.ncbi.nlm.nih.gov/projects/geo
+!Database_email = geo@ncbi.nlm.nih.gov
+!Database_ref = Nucleic Acids Res. 2005 Jan 1;33 Database Issue:D562-6
+^DATASET = {name}
+"""
+
+
+def test_simulated_file_starts_as_geo_serves_it(small_sim):
+    text = gzip.decompress(small_sim.soft_path.read_bytes()).decode()
+    assert text.startswith(REAL_GDS_HEAD.format(name="GDSSIM7"))
+    for key in ("platform", "value_type", "reference_series", "pubmed_id", "sample_count", "feature_count", "order"):
+        assert f"\n!dataset_{key} = " in text
+    assert text.count("^DATASET = GDSSIM7\n") == 2  # GEO repeats the entry before the column descriptions
+
+
+@pytest.mark.parametrize("name", ["GDS_ALLAML", "GDS_COLON"])
+def test_real_benchmark_reads_the_same_behind_geos_database_block(name, tmp_path):
+    plain = shared_file(f"{name}_full.soft.gz")
+    text = gzip.decompress(plain.read_bytes()).decode()
+    assert text.startswith(f"^DATASET = {name}\n")
+    served = tmp_path / plain.name
+    served.write_bytes(gzip.compress(REAL_GDS_HEAD.format(name=name).split("^DATASET")[0].encode() + text.encode()))
+    a, b = read_gds(plain), read_gds(served)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert list(a.sample_ids) == list(b.sample_ids) and list(a.probe_ids) == list(b.probe_ids)
+    assert a.class_names == b.class_names and a.metadata["title"] == b.metadata["title"]
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("geo/GSE19161_family.soft.gz", "GEO Series family SOFT file"),  # ^DATABASE block, then ^SERIES
+    ("geo/GSE19161_series_matrix.txt.gz", "GEO series matrix file"),
+    ("geo/GSE14520-GPL571_series_matrix.txt.gz", "GEO series matrix file"),
+    ("geo/GPL96.txt.gz", "GEO platform"),
+])
+def test_real_geo_files_of_other_kinds_are_named_not_misread(name, kind):
+    with pytest.raises(DatasetError, match=f"is not a GDS SOFT file: it is a {kind}") as info:
+        read_gds(shared_file(name))
+    assert "\n" not in str(info.value)
+
+
+def test_file_with_only_the_database_block_is_called_truncated(tmp_path):
+    path = tmp_path / "GDS9_full.soft.gz"
+    path.write_bytes(gzip.compress(REAL_GDS_HEAD.split("^DATASET")[0].encode()))
+    with pytest.raises(DatasetError, match=r"GDS9: GDS9_full.soft.gz holds only GEO's \^DATABASE block, no \^DATASET: truncated\?"):
+        read_gds(path)

@@ -22,6 +22,7 @@ import pandas as pd
 from genesel.dataset import Dataset, check_matrix, encode_labels
 from genesel.errors import DatasetError
 from genesel.sources.download import GZIP_MAGIC, resolve_source
+from genesel.sources.sniff import open_text, sniff
 
 PAPER_DATASETS = ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027")
 LABEL_MODES = ("single", "paper")
@@ -40,12 +41,23 @@ class SoftSummary:
     n_rows: int = 0
 
 
-def _open_text(path: Path):
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    if magic == GZIP_MAGIC:
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline=None)
-    return open(path, encoding="utf-8", errors="replace", newline=None)
+def _check_kind(path: Path, name: str) -> None:
+    """Stop unless ``path`` is a GDS SOFT file, naming what it is instead (GEO's own files begin
+    with a ``^DATABASE`` block; the first entry after it decides)."""
+    sniffed = sniff(path)
+    if "\x00" in sniffed.first_line:
+        raise DatasetError(name, f"{path.name} is binary, not a SOFT text file")
+    if not sniffed.first_line:
+        raise DatasetError(name, f"{path.name} holds no text")
+    if sniffed.kind == "^DATASET":
+        return
+    if sniffed.kind is not None:
+        raise DatasetError(name, f"{path.name} is not a GDS SOFT file: it is a {sniffed.describe()} (first entry {sniffed.entry[:40]!r})")
+    if sniffed.database and not sniffed.entry:
+        raise DatasetError(name, f"{path.name} holds only GEO's ^DATABASE block, no ^DATASET: truncated?")
+    if not sniffed.first_line.startswith("^"):
+        raise DatasetError(name, f"{path.name} is not a SOFT file (first line: {sniffed.first_line[:40]!r})")
+    raise DatasetError(name, f"{path.name} is not a GDS SOFT file (starts with {sniffed.entry[:40]!r}, expected ^DATASET)")
 
 
 def scan_soft(path: str | os.PathLike, name: str | None = None) -> SoftSummary:
@@ -57,18 +69,14 @@ def scan_soft(path: str | os.PathLike, name: str | None = None) -> SoftSummary:
     if path.stat().st_size == 0:
         raise DatasetError(name, f"{path.name} is empty")
     summary = SoftSummary(name)
-    first_entry = None
     in_table = table_ended = False
     try:
-        with _open_text(path) as handle:
+        _check_kind(path, name)
+        with open_text(path) as handle:
             for line in handle:
                 line = line.rstrip("\r\n")
                 if "\x00" in line:
                     raise DatasetError(name, f"{path.name} is binary, not a SOFT text file")
-                if first_entry is None and line.strip():
-                    first_entry = line
-                    if not line.startswith("^"):
-                        raise DatasetError(name, f"{path.name} is not a SOFT file (first line: {line[:40]!r})")
                 if in_table:
                     if line.startswith("!dataset_table_end"):
                         in_table, table_ended = False, True
@@ -86,10 +94,6 @@ def scan_soft(path: str | os.PathLike, name: str | None = None) -> SoftSummary:
                     summary.described_columns.append(line[1:].split("=", 1)[0].strip())
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DatasetError(name, f"{path.name} is a truncated or corrupt gzip file ({exc})") from None
-    if first_entry is None:
-        raise DatasetError(name, f"{path.name} holds no text")
-    if not first_entry.startswith("^DATASET"):
-        raise DatasetError(name, f"{path.name} is not a GDS SOFT file (starts with {first_entry[:40]!r}, expected ^DATASET)")
     if not summary.header:
         raise DatasetError(name, f"{path.name} has no data table (!dataset_table_begin missing or empty)")
     if not table_ended:
