@@ -1,0 +1,550 @@
+"""spred solved as what it is at its minima: a group lasso, along a κ path, with certificates.
+
+Eq. 8's penalty ``κ(‖U‖² + ‖W_in‖²)`` equals ``2κ Σ_i ‖v_i‖`` at every minimum, where
+``v_i = U_i · W_in[i, :]`` is gene ``i``'s row of first-layer weights into both heads. This module
+minimises that equivalent problem directly,
+
+    F(V, θ) = CE(f_l(V_l x) + b_l, y) + CE(f_n(V_n x), y) + 2κ Σ_i ‖v_i‖,   θ = deeper layers, biases
+
+with batched proximal gradient (FISTA with gradient restart): a gradient step on the smooth part,
+then group soft-thresholding of each gene's row, which yields exact zeros. A gene is selected when
+its row is non-zero at a point that satisfies the optimality (KKT) conditions of that group lasso,
+checked on every gene:
+
+- inactive gene (``v_i = 0``): ``‖∇_i CE‖ ≤ 2κ``;
+- active gene: ``∇_i CE + 2κ v_i / ‖v_i‖ = 0``;
+
+within ``kkt_tol`` (relative to ``2κ``). For the linear head alone the problem is convex and this is
+the optimum; with the MLP head it is a stationary point, a property of the objective rather than of
+when an optimiser stopped.
+
+The path follows glmnet and skglm: ``κ_max`` is the smallest κ that keeps no gene (largest group
+gradient at ``V = 0``, halved); κ runs down a log-spaced path to ``kappa_ratio · κ_max`` with warm
+starts; the sequential strong rule (Tibshirani et al. 2012) screens genes out of the matmuls, capped to
+the active genes plus the strongest candidates (a working set, as in skglm and celer), and a KKT
+check over every gene re-admits the worst violators, batch by batch, until none is left. The first step size comes
+from a Lipschitz bound of the linear head (``‖X‖² / (2n)``), then backtracking keeps each step a
+sufficient decrease, so no learning-rate grid is needed.
+
+Positive homogeneity of ReLU would let the MLP head shrink ``V_n`` and grow its deeper layers to
+dodge the penalty; every deeper weight matrix is therefore held inside the Frobenius ball of its
+initial norm (a projection, the proximal step of that constraint), so the MLP head's scale must come
+from ``V`` and its genes pay the same κ as the linear head's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genesel.device import resolve_device
+from genesel.models import Architecture, BatchedNet, make_architecture
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PathConfig:
+    """Settings of the κ-path solver."""
+
+    variant: str = "spred"  # "spred" (Eq. 8) or "spred_linear" (f_l only)
+    hidden: int | None = None  # width of the MLP head's two hidden layers (None: 1024)
+    n_kappas: int = 20  # path length
+    kappa_ratio: float = 0.01  # the path ends at kappa_ratio * kappa_max
+    kappas: tuple[float, ...] | None = None  # an explicit path (decreasing) instead of the above
+    max_iter: int = 500  # proximal steps per kappa (and per re-admission round)
+    # optimality residual relative to 2 * kappa; None: 0.01 for the linear head alone (convex, reached
+    # exactly), 0.25 with the ReLU head (piecewise linear: first-order residuals floor at 0.1-0.2, measured)
+    kkt_tol: float | None = None
+    check_every: int = 10  # steps between KKT checks on the working set
+    screen: bool = True  # strong-rule screening and a growing working set (False: every gene in every matmul)
+    ws_min: int = 100  # a working set holds the active genes plus at least this many candidates
+    min_train_loss_ratio: float = 1e-3  # a model stops its path once its training loss is this share of the null loss
+    device: str = "auto"
+    seed: int = 0
+    tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
+
+
+@dataclass
+class PathResult:
+    """The whole path of every split, indexed ``[split, kappa]``."""
+
+    kappas: np.ndarray  # (K,)
+    kappa_max: np.ndarray  # (S,)
+    val_acc: np.ndarray  # (S, K); NaN where a model stopped its path early
+    test_proba: np.ndarray  # (S, K, n_test, C)
+    head_test_acc: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, K)
+    n_selected: np.ndarray  # (S, K)
+    scores: np.ndarray  # (S, K, p): ||v_i||
+    linear_share: np.ndarray  # (S, K, p): share of ||v_i||^2 in the linear head (NaN where v_i = 0)
+    kkt_residual: np.ndarray  # (S, K) relative to 2 kappa
+    certified: np.ndarray  # (S, K) bool: residual <= kkt_tol over every gene
+    iterations: np.ndarray  # (S, K)
+    n_computed: np.ndarray  # (K,) genes in the matmuls (the screened working set)
+    diverged: np.ndarray  # (S, K) bool
+    device: str
+    models: dict = field(default_factory=dict)  # (split, k) -> sparse parameters, with keep_models
+
+    def choose(self) -> np.ndarray:
+        """Per split, the κ with the best validation accuracy among finite models; ties go to the
+        sparser model (fewer genes, then larger κ). Whether the chosen model is certified is
+        reported beside it (``certified``), not used to choose: a tolerance must not pick the model."""
+        S, K = self.val_acc.shape
+        chosen = np.empty(S, dtype=int)
+        for s in range(S):
+            ok = np.isfinite(self.val_acc[s]) & ~self.diverged[s]
+            if not ok.any():
+                raise RuntimeError(f"split {s}: no model on the kappa path could be fitted")
+            cand = np.flatnonzero(ok)
+            order = np.lexsort((-self.kappas[cand], self.n_selected[s, cand], -self.val_acc[s, cand]))
+            chosen[s] = cand[order[0]]
+        return chosen
+
+
+class _Problem:
+    """The batched objective: one model per split, on the genes of the current working set."""
+
+    def __init__(self, arch: Architecture, n_classes: int, X: torch.Tensor, y: torch.Tensor, seed: int) -> None:
+        self.arch, self.C = arch, n_classes
+        self.X, self.y = X, y  # (M, n, p), (M, n)
+        M, n, p = X.shape
+        self.M, self.n, self.p = M, n, p
+        net = BatchedNet.init(arch, p, n_classes, M, [seed * 1_000_003 + m for m in range(M)],
+                              torch.arange(M), X.device)
+        K = net.params["W_in"].shape[2]
+        self.params = {k: v.detach() for k, v in net.params.items() if k not in ("U", "W_in")}
+        if arch.linear_head:
+            self.params["b_lin"] = torch.zeros(M, n_classes, device=X.device)
+        self.radius = {k: v.flatten(1).norm(dim=1) for k, v in self.params.items() if k.startswith("W_")}
+        self.cols = torch.zeros(0, dtype=torch.long, device=X.device)  # working set (union over models)
+        self.allowed = torch.zeros(M, 0, dtype=torch.bool, device=X.device)  # per model, on the working set
+        self.params["V"] = torch.zeros(M, 0, K, device=X.device)
+        self.XW = X.index_select(2, self.cols)
+
+    # -- forward -----------------------------------------------------------------------------
+    def logits_from_z(self, P: dict, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return head_logits(self.arch, self.C, P, z)
+
+    def first_layer(self, P: dict, X: torch.Tensor) -> torch.Tensor:
+        return first_layer(P["V"], X)
+
+    def cross_entropy(self, P: dict, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        total = 0.0
+        for head in self.logits_from_z(P, z):
+            if head is not None:
+                M, n, C = head.shape
+                ce = F.cross_entropy(head.reshape(M * n, C), y.reshape(M * n), reduction="none")
+                total = total + ce.view(M, n).mean(1)
+        return total
+
+    def loss(self, P: dict) -> torch.Tensor:
+        """Per-model smooth loss ``(M,)`` on the training arrays: the sum over heads of the mean CE."""
+        return self.cross_entropy(P, self.first_layer(P, self.XW), self.y)
+
+    def value_and_grad(self, P: dict, names: tuple[str, ...] | None = None) -> tuple[torch.Tensor, dict]:
+        """Loss ``(M,)`` and its gradients with respect to the parameters ``names`` (default: all)."""
+        names = tuple(P) if names is None else names
+        with torch.enable_grad():
+            leaves = {k: v.detach().requires_grad_(k in names) for k, v in P.items()}
+            value = self.loss(leaves)
+            wanted = [leaves[k] for k in names]
+            if value.requires_grad:
+                grads = torch.autograd.grad(value.sum(), wanted, allow_unused=True)
+            else:  # no gene in the working set: the loss does not depend on V
+                grads = [None] * len(wanted)
+        grads = {k: (g if g is not None else torch.zeros_like(leaves[k])) for k, g in zip(names, grads)}
+        return value.detach(), grads
+
+    def penalty(self, P: dict, kappa: torch.Tensor) -> torch.Tensor:
+        return 2 * kappa * P["V"].norm(dim=2).sum(1)
+
+    # -- proximal operator -------------------------------------------------------------------
+    def prox(self, P: dict, step: torch.Tensor, kappa: torch.Tensor) -> None:
+        """In place: group soft-thresholding of V's rows (threshold ``2 κ step``), genes outside a
+        model's screened set held at zero, deeper layers projected onto their norm balls."""
+        if "V" in P:
+            V = P["V"]
+            norms = V.norm(dim=2)
+            shrink = torch.clamp(1 - (2 * kappa * step).unsqueeze(1) / norms.clamp_min(1e-30), min=0.0)
+            V.mul_((shrink * self.allowed).unsqueeze(2))
+        for name, radius in self.radius.items():
+            if name not in P:
+                continue
+            W = P[name]
+            scale = torch.clamp(radius / W.flatten(1).norm(dim=1).clamp_min(1e-30), max=1.0)
+            W.mul_(scale.view(-1, *([1] * (W.dim() - 1))))
+
+    # -- working set -------------------------------------------------------------------------
+    def active_full(self) -> torch.Tensor:
+        active = torch.zeros(self.M, self.p, dtype=torch.bool, device=self.X.device)
+        active[:, self.cols] = self.params["V"].norm(dim=2) > 0
+        return active
+
+    def allowed_full(self) -> torch.Tensor:
+        allowed = torch.zeros(self.M, self.p, dtype=torch.bool, device=self.X.device)
+        allowed[:, self.cols] = self.allowed
+        return allowed
+
+    def set_working_set(self, allowed_full: torch.Tensor) -> None:
+        """Restrict the matmuls to the genes allowed in any model; active genes always stay."""
+        V = self.params["V"]
+        allowed_full = allowed_full | self.active_full()
+        cols = torch.nonzero(allowed_full.any(0)).squeeze(1)
+        pos = torch.full((self.p,), -1, dtype=torch.long, device=V.device)
+        pos[cols] = torch.arange(len(cols), device=V.device)
+        V_new = V.new_zeros(self.M, len(cols), V.shape[2])
+        if len(self.cols):
+            kept = pos[self.cols] >= 0  # every active gene is kept, so only zero rows are dropped
+            V_new[:, pos[self.cols[kept]]] = V[:, kept]
+        self.params["V"] = V_new
+        self.cols, self.allowed = cols, allowed_full[:, cols]
+        self.XW = self.X.index_select(2, cols)
+
+    def full_group_grad_norms(self, P: dict, chunk: int = 4096) -> torch.Tensor:
+        """``‖∇_i CE‖`` for every gene, ``(M, p)``: one backward to ``z = X V``, then ``X_i^T δ`` in chunks."""
+        with torch.enable_grad():
+            z = self.first_layer(P, self.XW).detach().requires_grad_(True)
+            (delta,) = torch.autograd.grad(self.cross_entropy(P, z, self.y).sum(), [z])
+        out = torch.empty(self.M, self.p, device=delta.device)
+        for start in range(0, self.p, chunk):
+            Xc = self.X[:, :, start:start + chunk]
+            out[:, start:start + chunk] = torch.bmm(Xc.transpose(1, 2), delta).norm(dim=2)
+        return out
+
+    def kkt_residual(self, P: dict, G: dict, kappa: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        """Largest violation of the group-lasso optimality conditions over the working set, relative to ``2κ``.
+
+        Per gene, the norm of the proximal-gradient mapping ``(v_i - prox(v_i - s g_i)) / s`` at a fixed
+        step ``s``: zero exactly at a KKT point; for an inactive gene it is ``max(0, ‖g_i‖ - 2κ)``, for
+        an active one ``‖g_i + 2κ v_i/‖v_i‖‖`` once ``‖v_i‖ ≥ 2κ s``. Unlike that last expression alone,
+        it does not count the direction of a vanishing row (a gene on its way to zero) as a violation.
+        """
+        V, g = P["V"], G["V"]
+        if V.shape[1] == 0:
+            return torch.zeros(self.M, device=V.device)
+        thr = (2 * kappa).unsqueeze(1)
+        s = step.view(-1, 1, 1)
+        u = V - s * g
+        nu = u.norm(dim=2, keepdim=True)
+        prox = u * torch.clamp(1 - thr.unsqueeze(2) * s / nu.clamp_min(1e-30), min=0.0)
+        r = ((V - prox) / s).norm(dim=2) * self.allowed
+        return r.max(1).values / thr.squeeze(1)
+
+
+def first_layer(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """``z = X V`` for stacked models, ``(M, n, K)``; an empty working set gives zeros."""
+    if V.shape[1] == 0:
+        return X.new_zeros(X.shape[0], X.shape[1], V.shape[2])
+    return torch.bmm(X, V)
+
+
+def head_logits(arch: Architecture, C: int, P: dict, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Per-head logits ``(M, n, C)`` from the first-layer output ``z``: ``f_l`` reads its first ``C``
+    columns, the MLP head ``f_n`` the rest."""
+    lin = z[..., :C] + P["b_lin"].unsqueeze(1) if arch.linear_head else None
+    mlp = None
+    if arch.hidden:
+        h = F.relu((z[..., C:] if arch.linear_head else z) + P["b_in"].unsqueeze(1))
+        for i in range(1, len(arch.hidden)):
+            h = F.relu(torch.baddbmm(P[f"b_h{i}"].unsqueeze(1), h, P[f"W_h{i}"]))
+        mlp = torch.baddbmm(P["b_out"].unsqueeze(1), h, P["W_out"])
+    return lin, mlp
+
+
+def _lipschitz_linear(X: torch.Tensor, iters: int = 30) -> torch.Tensor:
+    """Per-model bound ``σ_max(X)² / (2n)`` of the multinomial CE's curvature in the linear weights."""
+    M, n, p = X.shape
+    v = torch.ones(M, p, 1, device=X.device) / math.sqrt(p)
+    for _ in range(iters):
+        v = torch.bmm(X.transpose(1, 2), torch.bmm(X, v))
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    sigma2 = torch.bmm(X, v).pow(2).sum(dim=(1, 2))
+    return sigma2 / (2 * n)
+
+
+def _top_per_model(score: torch.Tensor, k: int) -> torch.Tensor:
+    """Mask of the ``k`` highest-scoring genes of each model ``(M, p)``."""
+    k = min(k, score.shape[1])
+    mask = torch.zeros_like(score, dtype=torch.bool)
+    mask.scatter_(1, score.topk(k, dim=1).indices, True)
+    return mask
+
+
+def _per_model(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return v.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+
+def _dot(a: dict, b: dict) -> torch.Tensor:
+    return sum((a[k] * b[k]).flatten(1).sum(1) for k in a)
+
+
+class _Fista:
+    """Batched FISTA with backtracking and gradient restart on one block of a :class:`_Problem`'s
+    parameters (``names``); the other blocks are held fixed during its steps."""
+
+    def __init__(self, problem: _Problem, step: torch.Tensor, names: tuple[str, ...]) -> None:
+        self.pb, self.names = problem, names
+        self.step = step  # (M,) current step size of each model
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget momentum (a new κ, or a changed working set)."""
+        self.prev = {k: self.pb.params[k].clone() for k in self.names}
+        self.t = torch.ones_like(self.step)
+
+    @torch.no_grad()
+    def iterate(self, kappa: torch.Tensor, live: torch.Tensor, max_backtracks: int = 40) -> None:
+        """One accelerated proximal step for the models marked ``live``; the others do not move."""
+        pb, x = self.pb, {k: self.pb.params[k] for k in self.names}
+        t_next = (1 + torch.sqrt(1 + 4 * self.t**2)) / 2
+        beta = torch.where(live, (self.t - 1) / t_next, torch.zeros_like(t_next))
+        y = {k: x[k] + _per_model(beta, x[k]) * (x[k] - self.prev[k]) for k in x}
+        f_y, g_y = pb.value_and_grad({**pb.params, **y}, self.names)
+        accepted = {k: v.clone() for k, v in x.items()}
+        pending = live.clone()
+        for _ in range(max_backtracks):
+            cand = {k: y[k] - _per_model(self.step, y[k]) * g_y[k] for k in y}
+            pb.prox(cand, self.step, kappa)
+            f_c = pb.loss({**pb.params, **cand})
+            d = {k: cand[k] - y[k] for k in y}
+            bound = f_y + _dot(g_y, d) + _dot(d, d) / (2 * self.step) + 1e-6 * f_y.abs()
+            ok = pending & torch.isfinite(f_c) & (f_c <= bound)
+            for k in accepted:
+                accepted[k] = _where(ok, cand[k], accepted[k])
+            pending &= ~ok
+            if not pending.any():
+                break
+            self.step = torch.where(pending, self.step * 0.5, self.step)
+        moved = live & ~pending
+        restart = _dot({k: y[k] - accepted[k] for k in y}, {k: accepted[k] - x[k] for k in x}) > 0
+        self.prev = {k: _where(moved, x[k], self.prev[k]) for k in x}
+        pb.params.update(accepted)
+        self.t = torch.where(moved & ~restart, t_next, torch.ones_like(t_next))
+        self.step = torch.where(moved, self.step * 1.25, self.step)  # let the step grow back
+
+
+class PathSolver:
+    """Solve spred along a κ path for a batch of splits (see the module docstring)."""
+
+    def __init__(self, config: PathConfig, n_classes: int, X: torch.Tensor, y: torch.Tensor) -> None:
+        self.arch = make_architecture(config.variant, config.hidden)
+        if config.kkt_tol is None:
+            config = replace(config, kkt_tol=0.25 if self.arch.hidden else 0.01)
+        self.config = config
+        if self.arch.penalty != "spred" or not self.arch.mask:
+            raise ValueError(f"the kappa path solves spred and spred_linear, not {config.variant!r}")
+        self.pb = _Problem(self.arch, n_classes, X, y, config.seed)
+        self.reference_step = 1.0 / _lipschitz_linear(X).clamp_min(1e-6)  # also the residual's fixed step
+        others = tuple(k for k in self.pb.params if k != "V")
+        # one step size per block: the deeper layers' curvature must not throttle the genes' rows
+        self.blocks = [_Fista(self.pb, self.reference_step.clone(), others), _Fista(self.pb, self.reference_step.clone(), ("V",))]
+        M = X.shape[0]
+        self.stopped = torch.zeros(M, dtype=torch.bool, device=X.device)
+
+    def solve(self, kappa: torch.Tensor, readmit: bool = True) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+        """Minimise at ``kappa (M,)`` from the current point; screened-out genes are re-admitted
+        until none violates its optimality condition (``readmit``). Returns iterations, the
+        relative KKT residual over every gene ``(M,)``, and the full group-gradient norms ``(M, p)``."""
+        cfg, pb = self.config, self.pb
+        iterations = np.zeros(pb.M, dtype=int)
+        for _ in range(20):  # rounds of re-admission; one or two in practice
+            for block in self.blocks:
+                block.reset()
+            residual = self._solve_working_set(kappa, iterations)
+            with _full_precision():
+                gnorm = pb.full_group_grad_norms(pb.params)
+            if not readmit:
+                return iterations, residual, gnorm
+            thr = (2 * kappa).unsqueeze(1)
+            outside = ~pb.allowed_full()
+            violation = ((gnorm - thr).clamp_min(0) * outside).max(1).values / thr.squeeze(1)
+            violators = outside & (gnorm > thr * (1 + cfg.kkt_tol)) & ~self.stopped.unsqueeze(1)
+            residual = torch.maximum(residual, violation)
+            if not violators.any():
+                return iterations, residual, gnorm
+            # the worst violators first, in batches the size of the working set (skglm / celer style)
+            budget = cfg.ws_min + int(pb.allowed.sum(1).max())
+            violators &= _top_per_model(torch.where(violators, gnorm, torch.zeros_like(gnorm)), budget)
+            log.info("kappa path: %d screened-out genes violate the KKT conditions; re-admitted", int(violators.sum()))
+            pb.set_working_set(pb.allowed_full() | violators)
+        return iterations, residual, gnorm
+
+    def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray) -> torch.Tensor:
+        cfg, pb = self.config, self.pb
+        live = ~self.stopped
+        prev_obj = torch.full_like(kappa, float("inf"))
+        residual = torch.full_like(kappa, float("inf"))
+        for it in range(1, cfg.max_iter + 1):
+            for block in self.blocks:
+                block.iterate(kappa, live)
+            iterations += live.cpu().numpy()
+            if it % cfg.check_every and it != cfg.max_iter:
+                continue
+            with _full_precision():
+                f, G = pb.value_and_grad(pb.params)
+                residual = torch.where(live, pb.kkt_residual(pb.params, G, kappa, self.reference_step), residual)
+            obj = f + pb.penalty(pb.params, kappa)
+            still = (prev_obj - obj).abs() <= 1e-6 * obj.abs().clamp_min(1e-12)
+            prev_obj = obj
+            live = live & ~((residual <= cfg.kkt_tol) & still)
+            if not live.any():
+                break
+        return residual
+
+
+class _full_precision:
+    """Context: no TF32 in matmuls (the KKT checks compare gradients with 2κ to a few digits)."""
+
+    def __enter__(self):
+        self.saved = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+    def __exit__(self, *exc):
+        torch.backends.cuda.matmul.allow_tf32 = self.saved
+
+
+def kappa_path(kappa_max: float, n_kappas: int, ratio: float) -> np.ndarray:
+    """``n_kappas`` log-spaced values from ``kappa_max`` down to ``ratio * kappa_max``."""
+    if n_kappas < 2 or not 0 < ratio < 1:
+        raise ValueError("a kappa path needs n_kappas >= 2 and 0 < kappa_ratio < 1")
+    return kappa_max * np.logspace(0, math.log10(ratio), n_kappas)
+
+
+@torch.no_grad()
+def _evaluate(pb: _Problem, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Class probabilities per head and their mean (``ensemble``) on held-out arrays ``X (M, n, p)``."""
+    lin, mlp = pb.logits_from_z(pb.params, pb.first_layer(pb.params, X.index_select(2, pb.cols)))
+    out = {name: torch.softmax(h, -1) for name, h in (("linear", lin), ("mlp", mlp)) if h is not None}
+    out["ensemble"] = sum(out.values()) / len(out)
+    return out
+
+
+class _Recorder:
+    """Collects each split's model at every κ of the path."""
+
+    def __init__(self, S: int, K: int, p: int, n_test: int, C: int) -> None:
+        self.val_acc = np.full((S, K), np.nan)
+        self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
+        self.head_test_acc = {h: np.full((S, K), np.nan) for h in ("linear", "mlp")}
+        self.n_selected = np.zeros((S, K), dtype=int)
+        self.scores = np.zeros((S, K, p), dtype=np.float32)
+        self.linear_share = np.full((S, K, p), np.nan, dtype=np.float32)
+        self.kkt_residual = np.full((S, K), np.nan)
+        self.iterations = np.zeros((S, K), dtype=int)
+        self.n_computed = np.zeros(K, dtype=int)
+        self.diverged = np.zeros((S, K), dtype=bool)
+        self.models: dict = {}
+
+    def keep(self, k: int, pb: _Problem) -> None:
+        """Store each split's model at κ index ``k`` on the CPU, V as its non-zero rows only."""
+        for m in range(pb.M):
+            V = pb.params["V"][m]
+            rows = torch.nonzero(V.norm(dim=1) > 0).squeeze(1)
+            params = {name: t[m].detach().cpu() for name, t in pb.params.items() if name != "V"}
+            params["V"] = V.index_select(0, rows).cpu()
+            self.models[(m, k)] = {"genes": pb.cols[rows].cpu(), "params": params}
+
+    def record(self, k: int, pb: _Problem, live: np.ndarray, held_out: dict, iterations, residual) -> None:
+        V = pb.params["V"]
+        norms = V.norm(dim=2)
+        cols = pb.cols.cpu().numpy()
+        self.scores[:, k, cols] = norms.cpu().numpy()
+        lin_sq = V[..., : pb.C].pow(2).sum(2) if pb.arch.linear_head else torch.zeros_like(norms)
+        share = (lin_sq / norms.pow(2).clamp_min(1e-30)).cpu().numpy()
+        self.linear_share[:, k, cols] = np.where(norms.cpu().numpy() > 0, share, np.nan)
+        self.n_selected[:, k] = (norms > 0).sum(1).cpu().numpy()
+        self.kkt_residual[:, k] = residual.cpu().numpy()
+        self.iterations[:, k] = iterations
+        self.n_computed[k] = len(cols)
+        finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy()
+        self.diverged[:, k] = ~finite
+        (Xva, yva), (Xte, yte) = held_out["val"], held_out["test"]
+        val = _evaluate(pb, Xva, yva)["ensemble"].argmax(-1)
+        val_acc = (val == yva).float().mean(1).cpu().numpy()
+        test = _evaluate(pb, Xte, yte)
+        ok = live & finite
+        self.val_acc[ok, k] = val_acc[ok]
+        self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
+        for head in ("linear", "mlp"):
+            if head in test:
+                acc = (test[head].argmax(-1) == yte).float().mean(1).cpu().numpy()
+                self.head_test_acc[head][ok, k] = acc[ok]
+
+
+def solve_path(
+    X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+    X_test: np.ndarray, y_test: np.ndarray, n_classes: int, config: PathConfig | None = None,
+    keep_models: bool = False,
+) -> PathResult:
+    """spred along a κ path for every split (leading axis of the stacked arrays ``(S, n_part, p)``).
+
+    Validation and test arrays are only predicted, never fitted on; choose κ with
+    :meth:`PathResult.choose` (validation accuracy, ties to the sparser model).
+    """
+    cfg = config or PathConfig()
+    for s, labels in enumerate(np.asarray(y_train)):
+        if len(np.unique(labels)) < 2:
+            raise ValueError(f"split {s}: every training array has the same label, so there is nothing to select genes for")
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
+    as_t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=dt)  # noqa: E731
+    Xtr, ytr = as_t(X_train), as_t(y_train, torch.long)
+    held_out = {"val": (as_t(X_val), as_t(y_val, torch.long)), "test": (as_t(X_test), as_t(y_test, torch.long))}
+    S, _, p = X_train.shape
+    solver = PathSolver(cfg, n_classes, Xtr, ytr)
+    cfg = solver.config
+    _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
+    kappa_max = (gnorm.max(1).values / 2).cpu().numpy()
+    kappas = np.asarray(cfg.kappas, dtype=float) if cfg.kappas else kappa_path(float(kappa_max.max()), cfg.n_kappas, cfg.kappa_ratio)
+    null_loss = solver.pb.loss(solver.pb.params)
+    rec = _Recorder(S, len(kappas), p, X_test.shape[1], n_classes)
+    certified = np.zeros((S, len(kappas)), dtype=bool)
+    previous = kappas[0]
+    for k, kap in enumerate(kappas):
+        kappa = torch.full((S,), float(kap), device=device)
+        if cfg.screen:
+            strong = gnorm >= 2 * (2 * kap - previous)
+            budget = cfg.ws_min + 2 * int(solver.pb.active_full().sum(1).max())
+            allowed = strong & _top_per_model(torch.where(strong, gnorm, torch.zeros_like(gnorm)), budget)
+        else:
+            allowed = torch.ones_like(gnorm, dtype=torch.bool)
+        solver.pb.set_working_set(allowed & ~solver.stopped.unsqueeze(1))
+        live = (~solver.stopped).cpu().numpy()
+        iterations, residual, gnorm = solver.solve(kappa)
+        rec.record(k, solver.pb, live, held_out, iterations, residual)
+        if keep_models:
+            rec.keep(k, solver.pb)
+        certified[:, k] = live & (residual.cpu().numpy() <= cfg.kkt_tol)
+        solver.stopped |= solver.pb.loss(solver.pb.params) < cfg.min_train_loss_ratio * null_loss
+        log.info("kappa %d/%d = %.4g: %s genes kept (median), %d computed, %d/%d certified", k + 1, len(kappas), kap,
+                 int(np.median(rec.n_selected[:, k])), rec.n_computed[k], int(certified[:, k].sum()), S)
+        previous = kap
+        if solver.stopped.all():
+            break
+    return PathResult(
+        kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, test_proba=rec.test_proba,
+        head_test_acc=rec.head_test_acc, n_selected=rec.n_selected, scores=rec.scores,
+        linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,
+        iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(device),
+        models=rec.models,
+    )
+
+
+@torch.no_grad()
+def predict_proba(model: dict, X: np.ndarray, arch: Architecture, n_classes: int) -> np.ndarray:
+    """Ensemble class probabilities ``(n, C)`` of one kept model (see ``keep_models``) on arrays ``X (n, p)``."""
+    params = {k: v.unsqueeze(0) for k, v in model["params"].items()}
+    Xg = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)[:, model["genes"]].unsqueeze(0)
+    lin, mlp = head_logits(arch, n_classes, params, first_layer(params["V"], Xg))
+    probs = [torch.softmax(h, -1) for h in (lin, mlp) if h is not None]
+    return (sum(probs) / len(probs))[0].numpy()

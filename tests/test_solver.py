@@ -1,0 +1,148 @@
+"""The κ-path solver (genesel.solver): certified solutions against an independent float64 solver,
+optimality checked from outside, screening and warm starts that change nothing, the MLP head's guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genesel.models import make_architecture
+from genesel.solver import PathConfig, predict_proba, solve_path
+from tests.group_lasso_reference import group_lasso_logistic, objective, softmax
+
+
+def three_class_data(n=150, p=300, seed=0):
+    """Five genes mark class 1, five class 2; standardised, float64."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = rng.integers(0, 3, n)
+    X[:, :5] += 1.0 * (y[:, None] == 1)
+    X[:, 5:10] -= 1.0 * (y[:, None] == 2)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def fit(X, y, kappas, keep=True, **settings):
+    Xs = X[None].astype(np.float32)
+    config = PathConfig(variant=settings.pop("variant", "spred_linear"), kappas=tuple(kappas), device="cpu", **settings)
+    return solve_path(Xs, y[None], Xs, y[None], Xs, y[None], 3, config, keep_models=keep)
+
+
+def linear_coefficients(result, k, p):
+    model = result.models[(0, k)]
+    W = np.zeros((p, 3))
+    W[model["genes"].numpy()] = model["params"]["V"].numpy()
+    return W, model["params"]["b_lin"].numpy()
+
+
+@pytest.mark.parametrize("kappa", [0.02, 0.005])
+def test_linear_head_matches_an_independent_float64_group_lasso(kappa):
+    X, y = three_class_data()
+    W_ref, b_ref = group_lasso_logistic(X, y, 3, 2 * kappa)
+    result = fit(X, y, [4 * kappa, 2 * kappa, kappa])
+    W, b = linear_coefficients(result, 2, X.shape[1])
+    support = set(np.flatnonzero(np.linalg.norm(W, axis=1)))
+    assert support == set(np.flatnonzero(np.linalg.norm(W_ref, axis=1)))
+    assert 10 <= len(support) < X.shape[1]  # a real selection, neither trivial nor everything
+    ours, ref = objective(X, y, W, b, 2 * kappa), objective(X, y, W_ref, b_ref, 2 * kappa)
+    assert abs(ours - ref) <= 1e-4 * ref
+    assert result.certified[0, 2] and result.kkt_residual[0, 2] <= 0.01
+
+
+def test_optimality_conditions_hold_when_checked_from_outside():
+    """Recompute the KKT conditions in float64 numpy from the returned model, every gene."""
+    X, y = three_class_data(seed=1)
+    kappa = 0.01
+    result = fit(X, y, [0.04, 0.02, kappa])
+    W, b = linear_coefficients(result, 2, X.shape[1])
+    G = X.T @ (softmax(X @ W + b) - np.eye(3)[y]) / len(y)  # gradient of the mean CE
+    norms = np.linalg.norm(W, axis=1)
+    active = norms > 0
+    inactive_excess = np.linalg.norm(G[~active], axis=1).max() / (2 * kappa)
+    assert inactive_excess <= 1.01
+    stationarity = np.linalg.norm(G[active] + 2 * kappa * W[active] / norms[active, None], axis=1) / (2 * kappa)
+    assert stationarity.max() <= 0.02
+    assert np.abs((softmax(X @ W + b) - np.eye(3)[y]).mean(0)).max() < 1e-3  # intercepts at their optimum
+
+
+def test_screening_and_warm_starts_change_no_gene():
+    """Strong-rule screening on or off, a 12-step warm path or κ alone: the same genes at that κ."""
+    X, y = three_class_data(n=120, p=400, seed=2)
+    kappa = 0.012
+    path = np.geomspace(0.05, kappa, 12)
+    screened = fit(X, y, path, keep=False)
+    unscreened = fit(X, y, path, keep=False, screen=False)
+    cold = fit(X, y, [kappa], keep=False)
+    supports = [set(np.flatnonzero(r.scores[0, -1])) for r in (screened, unscreened, cold)]
+    assert supports[0] == supports[1] == supports[2] and len(supports[0]) > 5
+    assert screened.n_computed.max() < X.shape[1] / 2  # screened-out genes never entered the matmuls
+    assert (unscreened.n_computed[1:] == X.shape[1]).all()
+
+
+def test_kappa_max_keeps_no_gene_and_the_path_opens_below_it():
+    X, y = three_class_data(seed=3)
+    Xs = X[None].astype(np.float32)
+    result = solve_path(Xs, y[None], Xs, y[None], Xs, y[None], 3, PathConfig(variant="spred_linear", n_kappas=20, device="cpu"))
+    assert len(result.kappas) == 20 and np.isclose(result.kappas[0], result.kappa_max[0])
+    assert np.allclose(result.kappas[-1] / result.kappas[0], 0.01)
+    assert result.n_selected[0, 0] == 0 and result.n_selected[0, 1] >= 1
+    assert (np.diff(result.n_selected[0][np.isfinite(result.val_acc[0])]) >= -2).all()  # grows along the path
+
+
+def test_mlp_head_cannot_move_scale_into_its_deeper_layers():
+    """Each deeper weight matrix stays within the norm it started with, and the model is usable."""
+    from genesel.models import BatchedNet
+
+    X, y = three_class_data(n=120, p=60, seed=4)
+    result = fit(X, y, np.geomspace(0.05, 0.002, 6), variant="spred", hidden=16, max_iter=300)
+    start = BatchedNet.init(make_architecture("spred", 16), 60, 3, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
+    last = result.models[(0, 5)]["params"]
+    for name in ("W_h1", "W_out"):
+        assert last[name].norm() <= start.params[name][0].norm() * (1 + 1e-5)
+    share = result.linear_share[0, 5]
+    assert np.isfinite(share).sum() == result.n_selected[0, 5] > 0
+    proba = predict_proba(result.models[(0, 5)], X.astype(np.float32), make_architecture("spred", 16), 3)
+    assert proba.shape == (120, 3) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert (proba.argmax(1) == y).mean() > 0.8
+
+
+def test_default_solver_per_variant_and_sgd_settings_refused_on_the_path():
+    from genesel.selectors import SpredSelector
+
+    X, y = three_class_data(n=60, p=30)
+    assert SpredSelector(variant="spred_linear")._solver() == "path" and SpredSelector()._solver() == "sgd"
+    with pytest.raises(ValueError, match="lrs apply to solver='sgd'"):
+        SpredSelector(solver="path", lrs=(0.1,), device="cpu").fit(X, y)
+
+
+def test_constant_training_labels_are_refused_with_one_line():
+    X, _ = three_class_data(n=40, p=20)
+    Xs = X[None].astype(np.float32)
+    y = np.zeros((1, 40), dtype=int)
+    with pytest.raises(ValueError, match="split 0: every training array has the same label") as info:
+        solve_path(Xs, y, Xs, y, Xs, y, 3, PathConfig(device="cpu"))
+    assert "\n" not in str(info.value)
+
+
+def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
+    """Validation arrays all of the majority class: no gene can beat the prior there, so the tie goes to
+    the sparsest model (κ_max, no gene), flagged with a warning, and it predicts the majority class."""
+    from genesel.dataset import Dataset
+    from genesel.experiment import StackedSplits, run_method
+
+    rng = np.random.default_rng(5)
+    S, p = 2, 200
+    parts = {"train": 60, "val": 20, "test": 20}
+    X = {k: rng.standard_normal((S, n, p)).astype(np.float32) for k, n in parts.items()}
+    y = {k: np.tile(np.r_[np.zeros(n * 3 // 4, int), np.ones(n - n * 3 // 4, int)], (S, 1)) for k, n in parts.items()}
+    y["val"][:] = 0
+    X["train"][:, y["train"][0] == 1, :3] += 1.5  # some signal in training, so the path does open
+    index = {k: np.tile(np.arange(n) + 100 * i, (S, 1)) for i, (k, n) in enumerate(parts.items())}
+    data = Dataset(name="NOISE", X=np.zeros((300, p), np.float32), probe_ids=np.array([f"p{j}" for j in range(p)]),
+                   gene_symbols=np.array([""] * p), sample_ids=np.array([f"s{i}" for i in range(300)]),
+                   y=np.zeros(300, int), class_names=["a", "b"], label_type="t", metadata={})
+    stacked = StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
+    with pytest.warns(UserWarning, match="NOISE spred_linear split .: the chosen model keeps no gene"):
+        result = run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05}, device="cpu")
+    assert (result.metrics.n_selected == 0).all() and not result.selected.any()
+    assert np.allclose(result.metrics.accuracy, 0.75)  # the test arrays' majority rate
