@@ -152,7 +152,11 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     lists = {m: g.head(top).probe_id.tolist() for m, g in genes.items()}
     report.plot_overlap(report.jaccard_matrix(lists), dataset.name, top, figures / "overlap.svg")
     if "spred" in results and len(results["spred"].history):
-        report.plot_training(results["spred"].history, metrics, dataset.name, figures / "training_spred.svg")
+        history = results["spred"].history
+        if "certified" in history:  # the kappa path
+            report.plot_path(history, dataset.name, figures / "training_spred.svg")
+        else:  # the paper's SGD grid
+            report.plot_training(history, metrics, dataset.name, figures / "training_spred.svg")
     else:
         report.plot_note("spred was not run on this dataset", figures / "training_spred.svg")
 

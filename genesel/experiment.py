@@ -66,6 +66,10 @@ def stack_splits(dataset: Dataset, splits: pd.DataFrame, max_missing: float = 0.
 # running one method on every split
 # ------------------------------------------------------------------------------------------
 SPRED_METHODS = {"spred": "spred", "spred_linear": "spred_linear", "mlp_wd": "mlp_wd", "mlp_l1": "mlp_l1"}
+# solver per method when the settings name none: spred_linear (convex) along the certified kappa path; spred
+# (with the ReLU head) on the paper's SGD grid, since a path that starts from the empty model misses
+# pure-interaction genes in some splits (benchmarks/RESULTS.md); "solver: path" runs it on the path
+DEFAULT_SOLVER = {"spred": "sgd", "spred_linear": "path"}
 METHODS = (*SPRED_METHODS, "hsic_lasso", "l1_logistic")
 
 
@@ -140,9 +144,14 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     scores = np.zeros((S, dataset.n_probes), dtype=np.float32)
     selected = np.zeros((S, dataset.n_probes), dtype=bool)
     history = pd.DataFrame()
-    if method in SPRED_METHODS:
+    if method in DEFAULT_SOLVER and params.get("solver", DEFAULT_SOLVER[method]) == "path":
+        params.pop("solver", None)
+        rows, scores, selected, preds, history = _run_path(method, dataset, stacked, params, device, seed)
+    elif method in SPRED_METHODS:
+        params.pop("solver", None)
         from genesel.train import TrainConfig, train_grid
 
+        _check_settings(TrainConfig, params, f"{dataset.name} {method} (solver: sgd)")
         config = TrainConfig(variant=SPRED_METHODS[method], device=device, seed=seed, **params)
         result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
                             stacked.X["test"], stacked.y["test"], n_classes, config)
@@ -204,6 +213,71 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     metrics.insert(0, "method", method)
     metrics.insert(0, "dataset", dataset.name)
     return MethodResult(method, metrics, scores, selected, pd.concat(preds, ignore_index=True), history)
+
+
+def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
+    """spred / spred_linear along a κ path (:mod:`genesel.solver`), κ chosen per split on validation."""
+    import json
+    import time
+    import warnings
+
+    from genesel.solver import PathConfig, solve_path
+
+    _check_settings(PathConfig, params, f"{dataset.name} {method} (solver: path)")
+    if "kappas" in params:
+        params["kappas"] = tuple(params["kappas"])
+    config = PathConfig(variant=method, device=device, seed=seed, **params)
+    start = time.perf_counter()
+    result = solve_path(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
+                        stacked.X["test"], stacked.y["test"], len(dataset.class_names), config)
+    seconds = (time.perf_counter() - start) / stacked.n_splits
+    chosen = result.choose()
+    rows, preds = [], []
+    for k, g in enumerate(chosen):
+        if result.n_selected[k, g] == 0:
+            warnings.warn(f"{dataset.name} {method} split {k}: the chosen model keeps no gene (no gene beat the class "
+                          "prior on validation); its predictions are the majority class", UserWarning, stacklevel=2)
+        y_pred = result.test_proba[k, g].argmax(-1)
+        row = _metric_row(k, stacked.y["test"][k], y_pred)
+        row.update({
+            "n_selected": int(result.n_selected[k, g]),
+            "hyperparameters": json.dumps({"kappa": float(result.kappas[g]), "kappa_over_max": float(result.kappas[g] / result.kappas[0])}),
+            "val_accuracy": result.val_acc[k, g], "converged": bool(result.certified[k, g]),
+            "kkt_residual": float(result.kkt_residual[k, g]), "epochs": int(result.iterations[k, : g + 1].sum()),
+            "seconds": seconds, "device": result.device,
+            "accuracy_linear_head": result.head_test_acc["linear"][k, g],
+            "accuracy_mlp_head": result.head_test_acc["mlp"][k, g],
+            "mlp_share_of_selected": _mlp_share(result.linear_share[k, g]),
+            "grid_converged": int(result.certified[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
+        })
+        rows.append(row)
+        preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+    S = stacked.n_splits
+    scores = result.scores[np.arange(S), chosen]
+    history = pd.DataFrame({
+        "split": np.repeat(np.arange(S), len(result.kappas)), "grid": np.tile(np.arange(len(result.kappas)), S),
+        "kappa": np.tile(result.kappas, S), "val_acc": result.val_acc.ravel(), "n_active": result.n_selected.ravel(),
+        "certified": result.certified.ravel(), "kkt_residual": result.kkt_residual.ravel(),
+        "epoch": result.iterations.ravel(), "n_computed": np.tile(result.n_computed, S),
+    })
+    history["chosen"] = history.grid.to_numpy() == np.repeat(chosen, len(result.kappas))
+    return rows, scores, scores > 0, preds, history
+
+
+def _check_settings(config_type, params: dict, where: str) -> None:
+    """One clear line when a method's settings name something its solver does not take."""
+    from dataclasses import fields
+
+    known = {f.name for f in fields(config_type)} - {"variant", "device", "seed"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown setting(s) {', '.join(unknown)}; this solver takes {', '.join(sorted(known))}")
+
+
+def _mlp_share(linear_share: np.ndarray) -> float:
+    """Mean share of the MLP head in ``||v_i||^2`` over the selected genes (NaN without genes or MLP head)."""
+    selected = np.isfinite(linear_share)
+    return float(np.mean(1 - linear_share[selected])) if selected.any() else float("nan")
 
 
 def _device_name(device: str) -> str:

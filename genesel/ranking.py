@@ -55,7 +55,9 @@ def rank_genes(scores: np.ndarray, selected: np.ndarray, dataset: Dataset, stati
 
     ``score`` is the mean per-split score, ``selection_frequency`` the share of splits that
     selected the gene, ``median_rank`` its median within-split rank. Genes are ordered by
-    selection frequency, then mean score, then median rank. Probes of one gene stay separate rows.
+    selection frequency, then median rank, then mean score: a within-split rank is on one scale
+    in every split, while raw scores are not (each split chooses its own κ). Probes of one gene
+    stay separate rows.
     """
     scores = np.asarray(scores, dtype=np.float64)
     table = pd.DataFrame({
@@ -67,6 +69,6 @@ def rank_genes(scores: np.ndarray, selected: np.ndarray, dataset: Dataset, stati
     })
     if statistics:
         table = pd.concat([table, class_statistics(dataset)], axis=1)
-    table = table.sort_values(["selection_frequency", "score", "median_rank"], ascending=[False, False, True], kind="stable")
+    table = table.sort_values(["selection_frequency", "median_rank", "score"], ascending=[False, True, False], kind="stable")
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table.reset_index(drop=True)

@@ -128,6 +128,34 @@ def plot_overlap(matrix: pd.DataFrame, dataset: str, top: int, path) -> Path:
     return _save(fig, path)
 
 
+def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
+    """spred's κ path of every split: validation accuracy and genes kept against κ, the chosen κ
+    of each split marked (black), models that missed the KKT certificate marked (red x)."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.3))
+    fig.subplots_adjust(wspace=0.3)
+    for _, run in history.groupby("split"):
+        run = run.sort_values("kappa")
+        ax1.plot(run.kappa, run.val_acc, color="tab:blue", alpha=0.35, lw=1)
+        ax2.plot(run.kappa, run.n_active.clip(lower=0.8), color="tab:red", alpha=0.35, lw=1)
+    chosen, failed = history[history.chosen], history[~history.certified & history.val_acc.notna()]
+    ax1.scatter(chosen.kappa, chosen.val_acc, color="black", zorder=3, s=18, label="chosen κ of a split")
+    ax2.scatter(chosen.kappa, chosen.n_active.clip(lower=0.8), color="black", zorder=3, s=18, label="chosen κ of a split")
+    ax2.scatter(failed.kappa, failed.n_active.clip(lower=0.8), marker="x", color="tab:red", zorder=4, s=22,
+                label="optimality (KKT) not certified")
+    for ax, ylabel in ((ax1, "validation accuracy"), (ax2, "genes kept (non-zero rows)")):
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel("κ (sparsity strength; the path runs right to left)")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="best", fontsize=7)
+    ax1.set_ylim(0, 1.02)
+    ax2.set_yscale("log")
+    _plain_log_ticks(ax2.yaxis)
+    ax1.set_title(f"{dataset}: spred along its κ path, one line per split")
+    ax2.set_title("genes kept along the path")
+    return _save(fig, path)
+
+
 def plot_training(history: pd.DataFrame, metrics: pd.DataFrame, dataset: str, path, split: int = 0) -> Path:
     """spred diagnostics: validation accuracy and active genes per epoch (chosen model of one split),
     and validation accuracy / genes kept across kappa (final models of that split)."""

@@ -20,25 +20,37 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from genesel.models import make_architecture
+from genesel.solver import PathConfig, solve_path
+from genesel.solver import predict_proba as solver_proba
 from genesel.train import PAPER_GRID, TrainConfig, train_grid
 
 L1_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
-    """spred (paper's Eq. 8) or one of its variants as a selector and classifier.
+    """spred (paper's Eq. 8) or its linear head alone as a selector and classifier.
 
-    ``fit(X, y)`` holds out ``val_fraction`` of the arrays (stratified) to choose lr and kappa
-    from the grid, unless ``X_val, y_val`` are given. Genes are selected when their group norm
-    ``|U_i| * ||W_in[i, :]||`` exceeds ``threshold``.
+    ``solver="path"`` (the default for ``spred_linear``) solves the equivalent group lasso along a κ path with certified
+    (KKT-checked) solutions, see :mod:`genesel.solver`; genes are selected where their row of
+    first-layer weights is non-zero. ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard
+    factors over the ``lrs`` x ``kappas`` grid, genes selected above ``threshold`` (the default for
+    ``spred``, whose ReLU head a path from the empty model can miss; see ``DEFAULT_SOLVER``).
+    ``fit(X, y)`` holds out ``val_fraction`` of the arrays (stratified) to choose κ (and lr),
+    unless ``X_val, y_val`` are given.
     """
 
     def __init__(
         self,
         variant: str = "spred",
         hidden: int | None = None,
-        lrs: tuple[float, ...] = PAPER_GRID,
-        kappas: tuple[float, ...] = PAPER_GRID,
+        solver: str | None = None,
+        n_kappas: int = 20,
+        kappa_ratio: float = 0.01,
+        kkt_tol: float | None = None,
+        max_iter: int = 500,
+        lrs: tuple[float, ...] | None = None,
+        kappas: tuple[float, ...] | None = None,
         threshold: float = 1e-3,
         max_epochs: int = 3000,
         momentum: float = 0.9,
@@ -49,6 +61,11 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     ):
         self.variant = variant
         self.hidden = hidden
+        self.solver = solver
+        self.n_kappas = n_kappas
+        self.kappa_ratio = kappa_ratio
+        self.kkt_tol = kkt_tol
+        self.max_iter = max_iter
         self.lrs = lrs
         self.kappas = kappas
         self.threshold = threshold
@@ -61,21 +78,60 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(
-            variant=self.variant, hidden=self.hidden, lrs=tuple(self.lrs), kappas=tuple(self.kappas),
-            threshold=self.threshold, max_epochs=self.max_epochs, momentum=self.momentum,
-            warmup_epochs=self.warmup_epochs, device=self.device, seed=self.random_state,
+            variant=self.variant, hidden=self.hidden, lrs=tuple(self.lrs or PAPER_GRID),
+            kappas=tuple(self.kappas or PAPER_GRID), threshold=self.threshold, max_epochs=self.max_epochs,
+            momentum=self.momentum, warmup_epochs=self.warmup_epochs, device=self.device, seed=self.random_state,
         )
+
+    def path_config(self) -> PathConfig:
+        return PathConfig(
+            variant=self.variant, hidden=self.hidden, n_kappas=self.n_kappas, kappa_ratio=self.kappa_ratio,
+            kappas=tuple(self.kappas) if self.kappas else None, max_iter=self.max_iter, kkt_tol=self.kkt_tol,
+            device=self.device, seed=self.random_state,
+        )
+
+    def _solver(self) -> str:
+        from genesel.experiment import DEFAULT_SOLVER
+
+        return self.solver or DEFAULT_SOLVER.get(self.variant, "sgd")
 
     def fit(self, X, y, X_val=None, y_val=None):
         X, y = validate_data(self, X, y, dtype=np.float32)
+        if self._solver() not in ("path", "sgd"):
+            raise ValueError(f"solver must be 'path' or 'sgd', not {self.solver!r}")
+        if self._solver() == "path" and self.lrs is not None:
+            raise ValueError("lrs apply to solver='sgd' (the paper's grid); the kappa path chooses its own steps")
         self._encoder = LabelEncoder().fit(y)
         self.classes_ = self._encoder.classes_
         Xtr, Xva, ytr, yva = (X, X_val, y, y_val) if X_val is not None else train_test_split(
             X, y, test_size=self.val_fraction, stratify=y, random_state=self.random_state)
         Xva = np.asarray(Xva, dtype=np.float32)
         ytr, yva = self._encoder.transform(ytr), self._encoder.transform(yva)
-        result = train_grid(Xtr[None], ytr[None], Xva[None], yva[None], Xva[None], yva[None],
-                            len(self.classes_), self.train_config(), keep_models=True)
+        data = (Xtr[None], ytr[None], Xva[None], yva[None], Xva[None], yva[None], len(self.classes_))
+        if self._solver() == "path":
+            self._fit_path(data)
+        else:
+            self._fit_sgd(data)
+        return self
+
+    def _fit_path(self, data) -> None:
+        result = solve_path(*data, self.path_config(), keep_models=True)
+        k = int(result.choose()[0])
+        self.kappa_path_ = result.kappas
+        self.best_params_ = {"kappa": float(result.kappas[k])}
+        self.val_score_ = float(result.val_acc[0, k])
+        self.converged_ = bool(result.certified[0, k])
+        self.kkt_residual_ = float(result.kkt_residual[0, k])
+        self.n_epochs_ = int(result.iterations[0, : k + 1].sum())
+        self.scores_ = result.scores[0, k]
+        self.linear_share_ = result.linear_share[0, k]
+        self.device_ = result.device
+        self.model_ = result.models[(0, k)]
+        self.path_results_ = {"kappa": result.kappas, "val_acc": result.val_acc[0], "n_selected": result.n_selected[0],
+                              "certified": result.certified[0], "kkt_residual": result.kkt_residual[0]}
+
+    def _fit_sgd(self, data) -> None:
+        result = train_grid(*data, self.train_config(), keep_models=True)
         g = int(result.choose()[0])
         self.grid_ = result.grid
         self.best_params_ = {"lr": result.grid[g][0], "kappa": result.grid[g][1]}
@@ -90,17 +146,18 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
             "val_acc": result.val_acc[0], "n_selected": result.n_selected[0],
             "converged": result.converged[0], "diverged": result.diverged[0], "epochs": result.epochs[0],
         }
-        return self
 
     def _get_support_mask(self):
         check_is_fitted(self)
-        return self.scores_ > self.threshold
+        return self.scores_ > (0.0 if self._solver() == "path" else self.threshold)
 
     def predict_proba(self, X):
         import torch
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
+        if self._solver() == "path":
+            return solver_proba(self.model_, X, make_architecture(self.variant, self.hidden), len(self.classes_))
         Xt = torch.as_tensor(X[None])
         return self.model_.predict_proba(Xt, torch.zeros(1, dtype=torch.long))["ensemble"][0].numpy()
 

@@ -108,7 +108,11 @@ def test_class_of_one_sample_is_dropped(small_sim, tmp_path):
     assert data.class_names == ["adenoma", "normal"] and data.n_samples == 59
 
 
-def test_constant_probes_are_never_selected(small_sim):
+@pytest.mark.parametrize("settings", [
+    {"solver": "path", "hidden": 16, "n_kappas": 8, "kappa_ratio": 0.05, "max_iter": 200},
+    {"solver": "sgd", "hidden": 16, "lrs": [0.1], "kappas": [0.05], "max_epochs": 300},
+], ids=["path", "sgd"])
+def test_constant_probes_are_never_selected(small_sim, settings):
     from genesel.experiment import run_method, stack_splits
     from genesel.splits import make_splits
 
@@ -116,8 +120,8 @@ def test_constant_probes_are_never_selected(small_sim):
     data.X[:, :25] = 100.0  # 25 constant probes
     stacked = stack_splits(data, make_splits(data.sample_ids, data.y, n_splits=2))
     assert np.allclose(stacked.X["train"][:, :, :25], 0, atol=1e-6)  # the training mean, no NaN
-    result = run_method("spred", data, stacked, {"hidden": 16, "lrs": [0.1], "kappas": [0.05], "max_epochs": 300})
-    assert not result.selected[:, :25].any()
+    result = run_method("spred", data, stacked, dict(settings))
+    assert not result.selected[:, :25].any() and result.selected.any()
 
 
 def test_every_probe_dropped_by_preprocessing(small_sim):
@@ -245,7 +249,7 @@ TINY = {
     "datasets": {"GDSTINY1": SMALL["datasets"]["GDSTINY1"]},
     "splits": {"n": 2, "seed": 3},
     "device": "cpu",
-    "methods": {"spred": {"hidden": 16, "lrs": [0.1], "kappas": [0.03, 0.01], "max_epochs": 400},
+    "methods": {"spred": {"solver": "path", "hidden": 16, "n_kappas": 6, "kappa_ratio": 0.05, "max_iter": 100},
                 "hsic_lasso": {"n_features": 5, "block_size": 10}},
 }
 

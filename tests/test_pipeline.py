@@ -23,8 +23,8 @@ SMALL = {
     "splits": {"n": 2, "seed": 3},
     "device": "cpu",
     "methods": {
-        "spred": {"hidden": 16, "lrs": [0.1], "kappas": [0.03], "max_epochs": 200},
-        "spred_linear": {"lrs": [0.1], "kappas": [0.03], "max_epochs": 200},
+        "spred": {"solver": "path", "hidden": 16, "n_kappas": 6, "kappa_ratio": 0.05, "max_iter": 100},
+        "spred_linear": {"solver": "sgd", "lrs": [0.1], "kappas": [0.03], "max_epochs": 200},
         "mlp_wd": {"hidden": 16, "lrs": [0.1], "kappas": [0.01], "max_epochs": 100},
         "mlp_l1": {"hidden": 16, "lrs": [0.1], "kappas": [0.01], "max_epochs": 100},
         "hsic_lasso": {"n_features": 5, "block_size": 10, "mem_mb": 500},

@@ -147,9 +147,23 @@ def test_device_resolution(caplog):
         assert "no CUDA device" in caplog.text
 
 
-def test_selector_follows_scikit_learn(small_sim):
+def test_path_selector_follows_scikit_learn(small_sim):
     data = read_gds(small_sim.soft_path).drop_control_probes()
-    selector = SpredSelector(hidden=16, lrs=(0.1,), kappas=(0.05,), max_epochs=600, random_state=0)
+    selector = SpredSelector(hidden=16, solver="path", n_kappas=8, kappa_ratio=0.05, max_iter=200, random_state=0, device="cpu")
+    assert clone(selector).get_params() == selector.get_params()
+    pipe = make_pipeline(make_preprocessor(), selector).fit(data.X, data.labels())
+    fitted = pipe[-1]
+    support = fitted.get_support()
+    assert fitted.scores_.shape == (data.n_probes,) and 0 < support.sum() < data.n_probes
+    assert np.array_equal(support, fitted.scores_ > 0)  # exact zeros: no threshold
+    assert fitted.best_params_["kappa"] in fitted.kappa_path_ and len(fitted.kappa_path_) == 8
+    assert pipe.score(data.X, data.labels()) > 0.5
+    assert np.isfinite(fitted.linear_share_[support]).all() and np.isnan(fitted.linear_share_[~support]).all()
+
+
+def test_sgd_selector_follows_scikit_learn(small_sim):
+    data = read_gds(small_sim.soft_path).drop_control_probes()
+    selector = SpredSelector(hidden=16, solver="sgd", lrs=(0.1,), kappas=(0.05,), max_epochs=600, random_state=0)
     assert clone(selector).get_params() == selector.get_params()
     pipe = make_pipeline(make_preprocessor(), selector).fit(data.X, data.labels())
     fitted = pipe[-1]
