@@ -139,7 +139,6 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
 
     params = dict(params or {})
     S = stacked.n_splits
-    n_classes = len(dataset.class_names)
     rows, preds = [], []
     scores = np.zeros((S, dataset.n_probes), dtype=np.float32)
     selected = np.zeros((S, dataset.n_probes), dtype=bool)
@@ -149,37 +148,7 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
         rows, scores, selected, preds, history = _run_path(method, dataset, stacked, params, device, seed)
     elif method in SPRED_METHODS:
         params.pop("solver", None)
-        from genesel.train import TrainConfig, train_grid
-
-        _check_settings(TrainConfig, params, f"{dataset.name} {method} (solver: sgd)")
-        config = TrainConfig(variant=SPRED_METHODS[method], device=device, seed=seed, **params)
-        result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
-                            stacked.X["test"], stacked.y["test"], n_classes, config)
-        chosen = result.choose()
-        for k, g in enumerate(chosen):
-            y_pred = result.test_proba[k, g].argmax(-1)
-            row = _metric_row(k, stacked.y["test"][k], y_pred)
-            row.update({
-                "n_selected": int(result.n_selected[k, g]),
-                "hyperparameters": json.dumps({"lr": result.grid[g][0], "kappa": result.grid[g][1]}),
-                "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
-                "epochs": int(result.epochs[k, g]), "seconds": float(result.seconds[k].sum()),
-                "device": result.device,
-                "accuracy_linear_head": result.head_test_acc["linear"][k, g],
-                "accuracy_mlp_head": result.head_test_acc["mlp"][k, g],
-                "grid_converged": int(result.converged[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
-            })
-            rows.append(row)
-            scores[k] = result.scores[k, g]
-            selected[k] = result.scores[k, g] > config.threshold
-            preds.append(_prediction_rows(k, dataset, stacked, y_pred))
-        hist = result.history
-        if len(hist):
-            hist = hist.merge(pd.DataFrame({"split": range(S), "grid": chosen}), on=["split", "grid"], how="left", indicator=True)
-            hist["chosen"] = hist.pop("_merge") == "both"
-            hist["lr"] = [result.grid[g][0] for g in hist["grid"]]
-            hist["kappa"] = [result.grid[g][1] for g in hist["grid"]]
-            history = hist
+        rows, scores, selected, preds, history = _run_grid(method, dataset, stacked, params, device, seed)
     elif method in ("hsic_lasso", "l1_logistic"):
         from genesel.selectors import HSICLassoSelector, L1LogisticSelector
 
@@ -213,6 +182,44 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     metrics.insert(0, "method", method)
     metrics.insert(0, "dataset", dataset.name)
     return MethodResult(method, metrics, scores, selected, pd.concat(preds, ignore_index=True), history)
+
+
+def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
+    """The spred family on the paper's lr x κ grid (:mod:`genesel.train`), chosen per split on validation."""
+    import json
+
+    from genesel.train import TrainConfig, train_grid
+
+    S = stacked.n_splits
+    _check_settings(TrainConfig, params, f"{dataset.name} {method} (solver: sgd)")
+    config = TrainConfig(variant=SPRED_METHODS[method], device=device, seed=seed, **params)
+    result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
+                        stacked.X["test"], stacked.y["test"], len(dataset.class_names), config)
+    chosen = result.choose()
+    rows, preds = [], []
+    for k, g in enumerate(chosen):
+        y_pred = result.test_proba[k, g].argmax(-1)
+        row = _metric_row(k, stacked.y["test"][k], y_pred)
+        row.update({
+            "n_selected": int(result.n_selected[k, g]),
+            "hyperparameters": json.dumps({"lr": result.grid[g][0], "kappa": result.grid[g][1]}),
+            "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
+            "epochs": int(result.epochs[k, g]), "seconds": float(result.seconds[k].sum()),
+            "device": result.device,
+            "accuracy_linear_head": result.head_test_acc["linear"][k, g],
+            "accuracy_mlp_head": result.head_test_acc["mlp"][k, g],
+            "grid_converged": int(result.converged[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
+        })
+        rows.append(row)
+        preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+    scores = result.scores[np.arange(S), chosen]
+    history = result.history
+    if len(history):
+        history = history.merge(pd.DataFrame({"split": range(S), "grid": chosen}), on=["split", "grid"], how="left", indicator=True)
+        history["chosen"] = history.pop("_merge") == "both"
+        history["lr"] = [result.grid[g][0] for g in history["grid"]]
+        history["kappa"] = [result.grid[g][1] for g in history["grid"]]
+    return rows, scores, scores > config.threshold, preds, history
 
 
 def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):

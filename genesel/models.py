@@ -56,6 +56,17 @@ def make_architecture(variant: str, hidden: int | None = None) -> Architecture:
     raise ValueError(f"unknown variant {variant!r}; choose spred, spred_linear, mlp_wd or mlp_l1")
 
 
+def heads_cross_entropy(heads, y: torch.Tensor) -> torch.Tensor:
+    """Per-model sum over the heads (``None`` skipped) of the mean cross-entropy, ``(M,)``; logits ``(M, n, C)``."""
+    total = 0.0
+    for head in heads:
+        if head is not None:
+            M, n, C = head.shape
+            ce = F.cross_entropy(head.reshape(M * n, C), y.reshape(M * n), reduction="none")
+            total = total + ce.view(M, n).mean(1)
+    return total
+
+
 class BatchedNet:
     """``M`` independent networks of one architecture, as plain tensors with a model dimension."""
 
@@ -183,14 +194,7 @@ class BatchedNet:
 
     def data_loss(self, X: torch.Tensor, y: torch.Tensor, data_index: torch.Tensor) -> torch.Tensor:
         """Per-model sum over heads of the mean cross-entropy, shape ``(M,)``."""
-        yy = y.index_select(0, data_index)
-        total = 0.0
-        for head in self.logits(X, data_index):
-            if head is not None:
-                M, n, C = head.shape
-                ce = F.cross_entropy(head.reshape(M * n, C), yy.reshape(M * n), reduction="none")
-                total = total + ce.view(M, n).mean(1)
-        return total
+        return heads_cross_entropy(self.logits(X, data_index), y.index_select(0, data_index))
 
     @torch.no_grad()
     def predict_proba(self, X: torch.Tensor, data_index: torch.Tensor) -> dict[str, torch.Tensor]:

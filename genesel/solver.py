@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from genesel.device import resolve_device
-from genesel.models import Architecture, BatchedNet, make_architecture
+from genesel.models import Architecture, BatchedNet, heads_cross_entropy, make_architecture
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +134,7 @@ class _Problem:
         return first_layer(P["V"], X)
 
     def cross_entropy(self, P: dict, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        total = 0.0
-        for head in self.logits_from_z(P, z):
-            if head is not None:
-                M, n, C = head.shape
-                ce = F.cross_entropy(head.reshape(M * n, C), y.reshape(M * n), reduction="none")
-                total = total + ce.view(M, n).mean(1)
-        return total
+        return heads_cross_entropy(self.logits_from_z(P, z), y)
 
     def loss(self, P: dict) -> torch.Tensor:
         """Per-model smooth loss ``(M,)`` on the training arrays: the sum over heads of the mean CE."""
