@@ -77,6 +77,7 @@ class PathResult:
     kappas: np.ndarray  # (K,)
     kappa_max: np.ndarray  # (S,)
     val_acc: np.ndarray  # (S, K); NaN where a model stopped its path early
+    val_loss: np.ndarray  # (S, K): validation log-loss of the heads' mean probabilities
     test_proba: np.ndarray  # (S, K, n_test, C)
     head_test_acc: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, K)
     n_selected: np.ndarray  # (S, K)
@@ -91,8 +92,9 @@ class PathResult:
     models: dict = field(default_factory=dict)  # (split, k) -> sparse parameters, with keep_models
 
     def choose(self) -> np.ndarray:
-        """Per split, the κ with the best validation accuracy among finite models; ties go to the
-        sparser model (fewer genes, then larger κ). Whether the chosen model is certified is
+        """Per split, the κ with the best validation accuracy among finite models; ties (common: a
+        validation part of a microarray study holds a dozen or two arrays) go to the lower validation
+        log-loss, then to the sparser model (fewer genes, then larger κ). Whether the chosen model is certified is
         reported beside it (``certified``), not used to choose: a tolerance must not pick the model."""
         S, K = self.val_acc.shape
         chosen = np.empty(S, dtype=int)
@@ -101,7 +103,8 @@ class PathResult:
             if not ok.any():
                 raise RuntimeError(f"split {s}: no model on the kappa path could be fitted")
             cand = np.flatnonzero(ok)
-            order = np.lexsort((-self.kappas[cand], self.n_selected[s, cand], -self.val_acc[s, cand]))
+            loss = np.round(self.val_loss[s, cand], 6)  # equal to 6 decimals: a tie, left to sparsity
+            order = np.lexsort((-self.kappas[cand], self.n_selected[s, cand], loss, -self.val_acc[s, cand]))
             chosen[s] = cand[order[0]]
         return chosen
 
@@ -427,6 +430,7 @@ class _Recorder:
 
     def __init__(self, S: int, K: int, p: int, n_test: int, C: int) -> None:
         self.val_acc = np.full((S, K), np.nan)
+        self.val_loss = np.full((S, K), np.nan)
         self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
         self.head_test_acc = {h: np.full((S, K), np.nan) for h in ("linear", "mlp")}
         self.n_selected = np.zeros((S, K), dtype=int)
@@ -462,11 +466,13 @@ class _Recorder:
         finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy()
         self.diverged[:, k] = ~finite
         (Xva, yva), (Xte, yte) = held_out["val"], held_out["test"]
-        val = _evaluate(pb, Xva, yva)["ensemble"].argmax(-1)
-        val_acc = (val == yva).float().mean(1).cpu().numpy()
+        val = _evaluate(pb, Xva, yva)["ensemble"]
+        val_acc = (val.argmax(-1) == yva).float().mean(1).cpu().numpy()
+        val_loss = -torch.log(val.gather(2, yva.unsqueeze(2)).squeeze(2).clamp_min(1e-12)).mean(1).cpu().numpy()
         test = _evaluate(pb, Xte, yte)
         ok = live & finite
         self.val_acc[ok, k] = val_acc[ok]
+        self.val_loss[ok, k] = val_loss[ok]
         self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
         for head in ("linear", "mlp"):
             if head in test:
@@ -526,7 +532,7 @@ def solve_path(
         if solver.stopped.all():
             break
     return PathResult(
-        kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, test_proba=rec.test_proba,
+        kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, val_loss=rec.val_loss, test_proba=rec.test_proba,
         head_test_acc=rec.head_test_acc, n_selected=rec.n_selected, scores=rec.scores,
         linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,
         iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(device),

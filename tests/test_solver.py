@@ -125,8 +125,9 @@ def test_constant_training_labels_are_refused_with_one_line():
 
 
 def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
-    """Validation arrays all of the majority class: no gene can beat the prior there, so the tie goes to
-    the sparsest model (κ_max, no gene), flagged with a warning, and it predicts the majority class."""
+    """The genes that mark class 1 in training point the wrong way on validation (every validation array
+    is of class 0 yet carries the class-1 shift): every model with genes is worse there than the class
+    prior, so κ_max (no gene) is chosen, flagged with a warning, and predicts the majority class."""
     from genesel.dataset import Dataset
     from genesel.experiment import StackedSplits, run_method
 
@@ -137,6 +138,7 @@ def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
     y = {k: np.tile(np.r_[np.zeros(n * 3 // 4, int), np.ones(n - n * 3 // 4, int)], (S, 1)) for k, n in parts.items()}
     y["val"][:] = 0
     X["train"][:, y["train"][0] == 1, :3] += 1.5  # some signal in training, so the path does open
+    X["val"][:, :, :3] += 3.0
     index = {k: np.tile(np.arange(n) + 100 * i, (S, 1)) for i, (k, n) in enumerate(parts.items())}
     data = Dataset(name="NOISE", X=np.zeros((300, p), np.float32), probe_ids=np.array([f"p{j}" for j in range(p)]),
                    gene_symbols=np.array([""] * p), sample_ids=np.array([f"s{i}" for i in range(300)]),
