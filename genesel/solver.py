@@ -117,10 +117,14 @@ class _Problem:
         self.X, self.y = X, y  # (M, n, p), (M, n)
         M, n, p = X.shape
         self.M, self.n, self.p = M, n, p
-        net = BatchedNet.init(arch, p, n_classes, M, [seed * 1_000_003 + m for m in range(M)],
+        # the deeper layers as nn.Linear would start them; the first layer is V (zero at κ_max), so it is
+        # initialised for one input and its bias rescaled to the fan-in p (no p x K weights drawn to be discarded)
+        net = BatchedNet.init(arch, 1, n_classes, M, [seed * 1_000_003 + m for m in range(M)],
                               torch.arange(M), X.device)
         K = net.params["W_in"].shape[2]
         self.params = {k: v.detach() for k, v in net.params.items() if k not in ("U", "W_in")}
+        if "b_in" in self.params:
+            self.params["b_in"] = self.params["b_in"] / math.sqrt(p)
         if arch.linear_head:
             self.params["b_lin"] = torch.zeros(M, n_classes, device=X.device)
         self.radius = {k: v.flatten(1).norm(dim=1) for k, v in self.params.items() if k.startswith("W_")}

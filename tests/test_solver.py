@@ -95,10 +95,12 @@ def test_mlp_head_cannot_move_scale_into_its_deeper_layers():
 
     X, y = three_class_data(n=120, p=60, seed=4)
     result = fit(X, y, np.geomspace(0.05, 0.002, 6), variant="spred", hidden=16, max_iter=300)
-    start = BatchedNet.init(make_architecture("spred", 16), 60, 3, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
+    # the solver starts its deeper layers as nn.Linear would, for a one-input first layer (seed 0, split 0)
+    start = BatchedNet.init(make_architecture("spred", 16), 1, 3, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
     last = result.models[(0, 5)]["params"]
     for name in ("W_h1", "W_out"):
         assert last[name].norm() <= start.params[name][0].norm() * (1 + 1e-5)
+        assert last[name].norm() >= 0.5 * start.params[name][0].norm()  # the head is used, not collapsed
     share = result.linear_share[0, 5]
     assert np.isfinite(share).sum() == result.n_selected[0, 5] > 0
     proba = predict_proba(result.models[(0, 5)], X.astype(np.float32), make_architecture("spred", 16), 3)
