@@ -248,7 +248,7 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         row = _metric_row(k, stacked.y["test"][k], y_pred)
         row.update({
             "n_selected": int(result.n_selected[k, g]),
-            "hyperparameters": json.dumps({"kappa": float(result.kappas[g]), "kappa_over_max": float(result.kappas[g] / result.kappas[0])}),
+            "hyperparameters": json.dumps({"kappa": float(result.kappas[g]), "kappa_over_max": float(result.kappas[g] / result.kappa_max[k])}),
             "val_accuracy": result.val_acc[k, g], "converged": bool(result.certified[k, g]),
             "kkt_residual": float(result.kkt_residual[k, g]), "epochs": int(result.iterations[k, : g + 1].sum()),
             "seconds": seconds, "device": result.device,
