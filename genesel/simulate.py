@@ -163,6 +163,43 @@ def simulate_gds(
     sample_ids = [f"GSM{900000 + seed * 10000 + i}" for i in range(n_samples)]
     class_names = _CLASS_NAMES[:n_classes]
 
+    subsets = _subsets(sample_ids, y, class_names, rng)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    soft_path = out_dir / f"{name}_full.soft.gz"
+    lines = _dataset_header(name, n_classes, n_probes, n_samples, seed)
+    for k, (stype, description, members) in enumerate(subsets, start=1):
+        lines += [
+            f"^SUBSET = {name}_{k}",
+            f"!subset_dataset_id = {name}",
+            f"!subset_description = {description}",
+            f"!subset_sample_id = {','.join(members)}",
+            f"!subset_type = {stype}",
+        ]
+    lines.append(f"^DATASET = {name}")
+    label_of = dict(zip(sample_ids, (class_names[k] for k in y)))
+    lines += _table_lines(sample_ids, label_of, probe_ids, symbols, raw, missing)
+    _write_gzip_atomic(soft_path, "\n".join(lines) + "\n")
+
+    truth = pd.DataFrame({
+        "probe_id": [probe_ids[c] for c in columns],
+        "gene_symbol": [symbols[c] for c in columns],
+        "kind": [g["kind"] for g in planted],
+        "target_class": [class_names[g["target_class"]] for g in planted],
+        "pair": [g.get("pair", "") for g in planted],
+    })
+    truth_path = out_dir / f"{name}_truth.tsv"
+    tmp = truth_path.with_name(f".{truth_path.name}.tmp")
+    truth.to_csv(tmp, sep="\t", index=False)
+    os.replace(tmp, truth_path)
+    return SimulatedGds(soft_path, truth_path, truth)
+
+
+def _subsets(sample_ids: list[str], y: np.ndarray, class_names: list[str], rng) -> list[tuple[str, str, list[str]]]:
+    """GDS subsets of four types: ``disease state`` (the planted classes), then ``individual``,
+    ``gender`` and ``other`` drawn at random (noise types a user could pick by mistake)."""
+    n_samples = len(sample_ids)
     subsets: list[tuple[str, str, list[str]]] = []
     for c, cname in enumerate(class_names):
         subsets.append(("disease state", cname, [s for s, k in zip(sample_ids, y) if k == c]))
@@ -178,11 +215,12 @@ def simulate_gds(
     batch = rng.integers(0, 2, n_samples)
     for b in range(2):
         subsets.append(("other", f"batch {b + 1}", [s for s, k in zip(sample_ids, batch) if k == b]))
+    return subsets
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    soft_path = out_dir / f"{name}_full.soft.gz"
-    lines = [
+
+def _dataset_header(name: str, n_classes: int, n_probes: int, n_samples: int, seed: int) -> list[str]:
+    """GEO's ^DATABASE block and the ``!dataset_*`` lines GEO writes for a GDS."""
+    return [
         *GEO_DATABASE_BLOCK,
         f"^DATASET = {name}",
         f"!dataset_title = Simulated expression profiles of {n_classes} disease states (genesel)",
@@ -203,41 +241,20 @@ def simulate_gds(
         "!dataset_order = none",
         "!dataset_update_date = Nov 22 2026",
     ]
-    for k, (stype, description, members) in enumerate(subsets, start=1):
-        lines += [
-            f"^SUBSET = {name}_{k}",
-            f"!subset_dataset_id = {name}",
-            f"!subset_description = {description}",
-            f"!subset_sample_id = {','.join(members)}",
-            f"!subset_type = {stype}",
-        ]
-    lines.append(f"^DATASET = {name}")
-    lines.append("#ID_REF = Platform reference identifier")
-    lines.append("#IDENTIFIER = identifier")
-    label_of = dict(zip(sample_ids, (class_names[k] for k in y)))
-    for s in sample_ids:
-        lines.append(f"#{s} = Value for {s}: {label_of[s]} array; src: tissue")
+
+
+def _table_lines(sample_ids, label_of, probe_ids, symbols, raw, missing) -> list[str]:
+    """The ``#`` column descriptions and the data table (raw values, ``null`` where missing, GEO's annotation columns)."""
+    lines = ["#ID_REF = Platform reference identifier", "#IDENTIFIER = identifier"]
+    lines += [f"#{s} = Value for {s}: {label_of[s]} array; src: tissue" for s in sample_ids]
     lines += ["#Gene title = Entrez Gene name", "#Gene symbol = Entrez Gene symbol", "#Gene ID = Entrez Gene identifier"]
     lines.append("!dataset_table_begin")
     lines.append("\t".join(["ID_REF", "IDENTIFIER", *sample_ids, "Gene title", "Gene symbol", "Gene ID"]))
-    for j in range(n_probes):
-        cells = ["null" if missing[i, j] else f"{raw[i, j]:.1f}" for i in range(n_samples)]
+    for j in range(len(probe_ids)):
+        cells = ["null" if missing[i, j] else f"{raw[i, j]:.1f}" for i in range(len(sample_ids))]
         lines.append("\t".join([probe_ids[j], symbols[j], *cells, f"{symbols[j]} gene", symbols[j], str(1000 + j)]))
     lines.append("!dataset_table_end")
-    _write_gzip_atomic(soft_path, "\n".join(lines) + "\n")
-
-    truth = pd.DataFrame({
-        "probe_id": [probe_ids[c] for c in columns],
-        "gene_symbol": [symbols[c] for c in columns],
-        "kind": [g["kind"] for g in planted],
-        "target_class": [class_names[g["target_class"]] for g in planted],
-        "pair": [g.get("pair", "") for g in planted],
-    })
-    truth_path = out_dir / f"{name}_truth.tsv"
-    tmp = truth_path.with_name(f".{truth_path.name}.tmp")
-    truth.to_csv(tmp, sep="\t", index=False)
-    os.replace(tmp, truth_path)
-    return SimulatedGds(soft_path, truth_path, truth)
+    return lines
 
 
 def _write_gzip_atomic(path: Path, text: str) -> None:
