@@ -12,7 +12,7 @@ _EXPORTS = {
     "DatasetError": "genesel.errors", "DownloadError": "genesel.errors", "GeneselError": "genesel.errors",
     "NotOnGeoError": "genesel.errors",
     "PAPER_DATASETS": "genesel.sources.gds", "load_dataset": "genesel.sources.gds", "read_gds": "genesel.sources.gds",
-    "fetch_gds": "genesel.sources.download",
+    "fetch_geo": "genesel.sources.download",
     "make_preprocessor": "genesel.preprocess", "simulate_gds": "genesel.simulate",
     "load_splits": "genesel.splits", "make_splits": "genesel.splits", "save_splits": "genesel.splits",
     "split_indices": "genesel.splits",

@@ -12,10 +12,10 @@ from genesel.errors import GeneselError
 
 
 def _cmd_fetch(args: argparse.Namespace) -> None:
-    from genesel.sources.download import fetch_gds
+    from genesel.sources.download import fetch_geo
 
     for accession in args.accessions:
-        path = fetch_gds(accession, args.cache, base_url=args.base_url, retries=args.retries, timeout=args.timeout)
+        path = fetch_geo(accession, args.cache, base_url=args.base_url, retries=args.retries, timeout=args.timeout)
         print(path)
 
 

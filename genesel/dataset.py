@@ -35,6 +35,12 @@ class Dataset:
     class_names: list[str]
     label_type: str = "disease state"
     metadata: dict = field(default_factory=dict)
+    #: (n_samples,) str: the patient (or other unit) each array comes from; arrays of one group never
+    #: straddle the parts of a split. ``None``: every array is its own group.
+    groups: np.ndarray | None = None
+    #: (n_probes,) str from the platform annotation ("" when unknown; several genes joined by " /// ")
+    entrez_ids: np.ndarray | None = None
+    gene_titles: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float32)
@@ -42,13 +48,17 @@ class Dataset:
         self.gene_symbols = np.asarray(self.gene_symbols, dtype=str)
         self.sample_ids = np.asarray(self.sample_ids, dtype=str)
         self.y = np.asarray(self.y, dtype=np.int64)
+        self.groups = np.asarray(self.sample_ids if self.groups is None else self.groups, dtype=str)
+        for attribute in ("entrez_ids", "gene_titles"):
+            value = getattr(self, attribute)
+            setattr(self, attribute, np.asarray(np.full(len(self.probe_ids), "") if value is None else value, dtype=str))
         n, p = self.X.shape if self.X.ndim == 2 else (None, None)
         if self.X.ndim != 2:
             raise DatasetError(self.name, f"expression matrix must be 2-D, got {self.X.ndim}-D")
-        if len(self.sample_ids) != n or len(self.y) != n:
-            raise DatasetError(self.name, "sample ids, labels and matrix rows differ in length")
-        if len(self.probe_ids) != p or len(self.gene_symbols) != p:
-            raise DatasetError(self.name, "probe ids, gene symbols and matrix columns differ in length")
+        if len(self.sample_ids) != n or len(self.y) != n or len(self.groups) != n:
+            raise DatasetError(self.name, "sample ids, labels, groups and matrix rows differ in length")
+        if not len(self.probe_ids) == len(self.gene_symbols) == len(self.entrez_ids) == len(self.gene_titles) == p:
+            raise DatasetError(self.name, "probe ids, gene annotation and matrix columns differ in length")
 
     @property
     def n_samples(self) -> int:
@@ -82,8 +92,14 @@ class Dataset:
         """A copy holding only the probes where ``keep`` is true (bool mask or indices)."""
         return Dataset(
             self.name, self.X[:, keep], self.probe_ids[keep], self.gene_symbols[keep],
-            self.sample_ids, self.y, list(self.class_names), self.label_type, dict(self.metadata),
+            self.sample_ids, self.y, list(self.class_names), self.label_type, dict(self.metadata), self.groups,
+            self.entrez_ids[keep], self.gene_titles[keep],
         )
+
+    @property
+    def grouped(self) -> bool:
+        """Whether some group holds more than one array."""
+        return len(np.unique(self.groups)) < self.n_samples
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
@@ -101,7 +117,8 @@ class Dataset:
             with os.fdopen(fd, "wb") as handle:
                 np.savez_compressed(
                     handle, X=self.X, probe_ids=self.probe_ids, gene_symbols=self.gene_symbols,
-                    sample_ids=self.sample_ids, y=self.y, header=np.array(json.dumps(header)),
+                    sample_ids=self.sample_ids, y=self.y, groups=self.groups, entrez_ids=self.entrez_ids, gene_titles=self.gene_titles,
+                    header=np.array(json.dumps(header)),
                 )
             os.replace(tmp, path)
         except BaseException:
@@ -119,6 +136,7 @@ class Dataset:
                 gene_symbols=data["gene_symbols"], sample_ids=data["sample_ids"], y=data["y"],
                 class_names=header["class_names"], label_type=header["label_type"],
                 metadata=header["metadata"],
+                **{key: data[key] for key in ("groups", "entrez_ids", "gene_titles") if key in data},
             )
 
 

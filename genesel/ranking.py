@@ -60,9 +60,12 @@ def rank_genes(scores: np.ndarray, selected: np.ndarray, dataset: Dataset, stati
     stay separate rows.
     """
     scores = np.asarray(scores, dtype=np.float64)
+    columns = {"probe_id": dataset.probe_ids, "gene_symbol": dataset.gene_symbols}
+    for column, values in (("entrez_id", dataset.entrez_ids), ("gene_title", dataset.gene_titles)):
+        if np.char.str_len(values).any():  # annotated from the platform (GPL)
+            columns[column] = values
     table = pd.DataFrame({
-        "probe_id": dataset.probe_ids,
-        "gene_symbol": dataset.gene_symbols,
+        **columns,
         "score": scores.mean(axis=0),
         "selection_frequency": np.asarray(selected, dtype=float).mean(axis=0),
         "median_rank": np.median(split_ranks(scores), axis=0),

@@ -61,13 +61,17 @@ class LocalGeo:
     def __init__(self):
         _Handler.routes, _Handler.hits = {}, {}
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/geo/datasets"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/geo"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def route(self, accession: str, handler) -> str:
-        number = int(accession[3:])
-        path = f"/geo/datasets/GDS{number // 1000}nnn/{accession}/soft/{accession}_full.soft.gz"
+    def route(self, accession: str, handler, platform: str | None = None) -> str:
+        """Serve ``handler`` where GEO keeps the accession's file (see ``geo_url``)."""
+        from urllib.parse import urlparse
+
+        from genesel.sources.download import geo_url
+
+        path = urlparse(geo_url(accession, self.url, platform)).path
         _Handler.routes[path] = handler
         return path
 

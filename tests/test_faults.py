@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from genesel.errors import DatasetError, DownloadError
-from genesel.sources.download import fetch_gds
+from genesel.sources.download import fetch_geo
 from genesel.sources.gds import read_gds
 from tests.test_pipeline import SMALL, snakemake, write_config
 
@@ -147,7 +147,7 @@ class RawServer:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/geo/datasets"
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/geo"
         self.behaviour = behaviour
         self.connections = 0
         self.stop = threading.Event()
@@ -186,7 +186,7 @@ def test_stalled_server_times_out(tmp_path):
     try:
         start = time.perf_counter()
         with pytest.raises(DownloadError, match="did not answer within 0.5 s, 2 attempts"):
-            fetch_gds("GDS1815", tmp_path, base_url=server.url, retries=1, timeout=0.5)
+            fetch_geo("GDS1815", tmp_path, base_url=server.url, retries=1, timeout=0.5)
         assert time.perf_counter() - start < 10  # bounded
     finally:
         server.close()
@@ -202,7 +202,7 @@ def test_slow_server_still_succeeds(tmp_path, gds_bytes):
 
     server = RawServer(slow)
     try:
-        path = fetch_gds("GDS1815", tmp_path, base_url=server.url, retries=0, timeout=5)
+        path = fetch_geo("GDS1815", tmp_path, base_url=server.url, retries=0, timeout=5)
     finally:
         server.close()
     assert path.read_bytes() == gds_bytes
@@ -216,7 +216,7 @@ def test_connection_reset_mid_body(tmp_path, gds_bytes):
     server = RawServer(reset)
     try:
         with pytest.raises(DownloadError, match="GDS1815: download from .* failed after 3 attempts"):
-            fetch_gds("GDS1815", tmp_path, base_url=server.url, retries=2, timeout=5)
+            fetch_geo("GDS1815", tmp_path, base_url=server.url, retries=2, timeout=5)
         assert server.connections == 3
     finally:
         server.close()
@@ -228,7 +228,7 @@ def test_redirect_loop(tmp_path):
         b"HTTP/1.1 302 Found\r\nLocation: /geo/loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
     try:
         with pytest.raises(DownloadError, match="GDS1815: download from .* failed after 1 attempts: Exceeded"):
-            fetch_gds("GDS1815", tmp_path, base_url=server.url, retries=0, timeout=5)
+            fetch_geo("GDS1815", tmp_path, base_url=server.url, retries=0, timeout=5)
     finally:
         server.close()
     assert list(tmp_path.iterdir()) == []
@@ -238,7 +238,7 @@ def test_read_only_cache_message_as_root(tmp_path, monkeypatch):
     """As root chmod does not stop writes, so stand in for the OS's answer."""
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(DownloadError, match=r"GDS1815: cache folder .* is not writable"):
-        fetch_gds("GDS1815", tmp_path / "cache", base_url="http://127.0.0.1:9")
+        fetch_geo("GDS1815", tmp_path / "cache", base_url="http://127.0.0.1:9")
 
 
 # ------------------------------------------------------------------------------------------

@@ -50,3 +50,44 @@ def test_file_round_trip(tmp_path, labels):
     shuffled = list(reversed(ids))
     parts = split_indices(loaded, 1, shuffled)
     assert [shuffled[i] for i in parts["test"]] == [s for s in shuffled if loaded.set_index("sample_id").loc[s, "split_01"] == "test"]
+
+
+def _patients(seed: int = 0):
+    """Arrays nested in patients (1 to 5 arrays each), patients nested in three classes."""
+    rng = np.random.default_rng(seed)
+    y, groups = [], []
+    for c, n_patients in enumerate([20, 12, 6]):
+        for p in range(n_patients):
+            k = int(rng.integers(1, 6))
+            y += [c] * k
+            groups += [f"c{c}p{p}"] * k
+    return np.array(y), np.array(groups)
+
+
+def test_grouped_splits_never_split_a_group_and_stay_stratified():
+    y, groups = _patients()
+    ids = [f"S{i}" for i in range(len(y))]
+    splits = make_splits(ids, y, n_splits=20, seed=4, groups=groups)
+    assert (splits["group"] == groups).all()
+    for k in range(20):
+        part = splits[f"split_{k:02d}"]
+        assert (part.groupby(splits["group"]).nunique() == 1).all()  # one part per patient
+        for p in PARTS:
+            assert set(y[part == p]) == {0, 1, 2}
+        assert abs((part == "train").mean() - 0.6) < 0.1
+
+
+def test_grouped_splits_of_singletons_match_the_stratified_shares(labels):
+    ids = [f"S{i}" for i in range(len(labels))]
+    splits = make_splits(ids, labels, n_splits=5, seed=3, groups=ids)
+    for k in range(5):
+        parts = split_indices(splits, k)
+        for c, n in zip(range(3), (50, 30, 12)):
+            assert abs(np.sum(labels[parts["test"]] == c) - 0.2 * n) <= 1
+
+
+def test_class_in_two_groups_is_rejected():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    groups = np.array(["a", "a", "b", "b", "c", "d", "e", "f"])
+    with pytest.raises(ValueError, match="class 0 has arrays in 2 group"):
+        make_splits([f"S{i}" for i in range(8)], y, n_splits=1, groups=groups)

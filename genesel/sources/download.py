@@ -1,4 +1,5 @@
-"""Cached, retried download of GEO files, and the one resolver of accession-or-path.
+"""Cached, retried download of GEO files (GDS, series matrix, platform annotation), and the one
+resolver of accession-or-path.
 
 Downloads go through :mod:`pooch` (retries with backoff, streaming to a temporary file
 that is moved into the cache only once it is complete and verified as gzip).
@@ -17,25 +18,45 @@ from urllib.parse import urlparse
 
 from genesel.errors import DownloadError, NotOnGeoError
 
-DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo/datasets"
+DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo"
 GEO_URL_ENV = "GENESEL_GEO_URL"
-ACCESSION_PATTERN = re.compile(r"^GDS\d+$")
+ACCESSION_PATTERN = re.compile(r"^(GDS|GSE|GPL)\d+$")
+PLATFORM_PATTERN = re.compile(r"^GPL\d+$")
 GZIP_MAGIC = b"\x1f\x8b"
+#: accession prefix -> GEO's folder for it, and the file kept there
+_TREE = {"GDS": "datasets", "GSE": "series", "GPL": "platforms"}
 
 
-def gds_filename(accession: str) -> str:
-    """``GDS1815`` -> ``GDS1815_full.soft.gz``."""
-    return f"{accession}_full.soft.gz"
+def geo_filename(accession: str, platform: str | None = None) -> str:
+    """The file genesel fetches for an accession: ``GDS1815_full.soft.gz``,
+    ``GSE14520-GPL571_series_matrix.txt.gz`` (``GSE19161_series_matrix.txt.gz`` for a series on one
+    platform), ``GPL96.annot.gz`` (or ``GPL96_family.soft.gz`` with ``platform="soft"``)."""
+    kind = _kind(accession)
+    if kind == "GDS":
+        return f"{accession}_full.soft.gz"
+    if kind == "GSE":
+        if platform is not None and not PLATFORM_PATTERN.match(platform):
+            raise DownloadError(accession, f"platform {platform!r} is not a GPL accession")
+        return f"{accession}-{platform}_series_matrix.txt.gz" if platform else f"{accession}_series_matrix.txt.gz"
+    return f"{accession}_family.soft.gz" if platform == "soft" else f"{accession}.annot.gz"
 
 
-def gds_url(accession: str, base_url: str | None = None) -> str:
-    """URL of a GDS full SOFT file in GEO's datasets tree (``GDS1nnn/GDS1815/soft/...``)."""
+def _kind(accession: str) -> str:
     if not ACCESSION_PATTERN.match(accession):
-        raise DownloadError(accession, "not a GEO DataSet accession (expected GDS followed by digits)")
+        raise DownloadError(accession, "not a GEO accession (expected GDS, GSE or GPL followed by digits)")
+    return accession[:3]
+
+
+def geo_url(accession: str, base_url: str | None = None, platform: str | None = None) -> str:
+    """URL of an accession's file in GEO's tree: ``datasets/GDS1nnn/GDS1815/soft/…``,
+    ``series/GSE14nnn/GSE14520/matrix/…``, ``platforms/GPLnnn/GPL96/annot/…``."""
+    kind = _kind(accession)
     base = (base_url or os.environ.get(GEO_URL_ENV) or DEFAULT_GEO_URL).rstrip("/")
     number = int(accession[3:])
-    stub = f"GDS{number // 1000}nnn" if number >= 1000 else "GDSnnn"
-    return f"{base}/{stub}/{accession}/soft/{gds_filename(accession)}"
+    stub = f"{kind}{number // 1000}nnn" if number >= 1000 else f"{kind}nnn"
+    name = geo_filename(accession, platform)
+    folder = {"GDS": "soft", "GSE": "matrix"}.get(kind, "soft" if platform == "soft" else "annot")
+    return f"{base}/{_TREE[kind]}/{stub}/{accession}/{folder}/{name}"
 
 
 class _CorruptDownload(ValueError):
@@ -84,15 +105,16 @@ class _GeoDownloader:
         verify_gzip(output_file)
 
 
-def fetch_gds(
+def fetch_geo(
     accession: str,
     cache_dir: str | os.PathLike,
     base_url: str | None = None,
     retries: int = 3,
     timeout: float = 60.0,
     progressbar: bool | None = None,
+    platform: str | None = None,
 ) -> Path:
-    """Return the local path of ``{accession}_full.soft.gz``, downloading it if needed.
+    """Return the local path of an accession's file (:func:`geo_filename`), downloading it if needed.
 
     A file already in ``cache_dir`` is returned without any network call. A download is
     retried ``retries`` times with growing waits; it is written to a temporary file and
@@ -103,9 +125,9 @@ def fetch_gds(
     import pooch
     import requests
 
-    url = gds_url(accession, base_url)
+    url = geo_url(accession, base_url, platform)
     cache_dir = Path(cache_dir)
-    target = cache_dir / gds_filename(accession)
+    target = cache_dir / geo_filename(accession, platform)
     if target.is_file():
         return target
     try:
@@ -129,7 +151,12 @@ def fetch_gds(
     logging.getLogger("pooch").setLevel(logging.WARNING)
     try:
         return Path(fetcher.fetch(target.name, downloader=downloader))
-    except (NotOnGeoError, DownloadError):
+    except NotOnGeoError as exc:
+        if accession.startswith("GSE") and platform is None:
+            raise NotOnGeoError(accession, f"{exc.problem}; a series on several platforms has one matrix per "
+                                           "platform: name the platform (platform: GPL...)") from None
+        raise
+    except DownloadError:
         raise
     except requests.Timeout:
         raise DownloadError(accession, f"GEO at {host} did not answer within {timeout:g} s, {retries + 1} attempts; {hint}") from None
@@ -153,9 +180,24 @@ def _short_reason(exc: BaseException) -> str:
     return text.splitlines()[0][:160] if text else type(exc).__name__
 
 
-def resolve_source(source: str | os.PathLike, cache_dir: str | os.PathLike, base_url: str | None = None) -> Path:
-    """A local path as it is; a GDS accession (``GDS1815``) that is not a local file is fetched into ``cache_dir``."""
+def fetch_annotation(platform: str, cache_dir: str | os.PathLike, base_url: str | None = None, **options) -> Path:
+    """A platform's annotation: GEO's ``GPL….annot.gz`` where GEO made one, else its family SOFT file."""
+    if not PLATFORM_PATTERN.match(platform):
+        raise DownloadError(platform, "not a GEO platform accession (expected GPL followed by digits)")
+    try:
+        return fetch_geo(platform, cache_dir, base_url, **options)
+    except NotOnGeoError:
+        return fetch_geo(platform, cache_dir, base_url, platform="soft", **options)
+
+
+def resolve_source(
+    source: str | os.PathLike, cache_dir: str | os.PathLike, base_url: str | None = None, platform: str | None = None
+) -> Path:
+    """A local path as it is; an accession (``GDS1815``, ``GSE14520``, ``GPL96``) that is not a local
+    file is fetched into ``cache_dir`` (a series' matrix of ``platform``, a platform's annotation)."""
     path = Path(source)
-    if not path.exists() and ACCESSION_PATTERN.match(str(source)):
-        return fetch_gds(str(source), cache_dir, base_url=base_url)
-    return path
+    if path.exists() or not ACCESSION_PATTERN.match(str(source)):
+        return path
+    if str(source).startswith("GPL"):
+        return fetch_annotation(str(source), cache_dir, base_url)
+    return fetch_geo(str(source), cache_dir, base_url=base_url, platform=platform)

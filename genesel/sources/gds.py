@@ -13,6 +13,7 @@ import re
 import warnings
 import zlib
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pandas as pd
 
 from genesel.dataset import Dataset, check_matrix, encode_labels
 from genesel.errors import DatasetError
+from genesel.sources.design import Design, apply_design
 from genesel.sources.download import GZIP_MAGIC, resolve_source
 from genesel.sources.sniff import open_text, sniff
 
@@ -136,6 +138,21 @@ class GdsFile:
     subsets: pd.DataFrame  # one row per subset: subset, type, description, samples (list)
     metadata: dict
 
+    def annotations(self, strict: Collection[str] = ()) -> pd.DataFrame:
+        """One row per array, one column per subset type, the array's subset description as value
+        (NaN where it is in none). An array in two subsets of a type in ``strict`` is an error; in
+        other types it keeps the first."""
+        table = pd.DataFrame(index=pd.Index(self.sample_ids, name="sample_id"), columns=list(self.subset_types()), dtype=object)
+        for row in self.subsets.itertuples():
+            for sample in row.samples:
+                if pd.notna(table.at[sample, row.type]):
+                    if row.type not in strict or table.at[sample, row.type] == row.description:
+                        continue
+                    raise DatasetError(self.name, f"sample {sample} is in two {row.type!r} subsets "
+                                                  f"({table.at[sample, row.type]!r}, {row.description!r})")
+                table.at[sample, row.type] = row.description
+        return table
+
     def subset_types(self) -> dict[str, dict[str, int]]:
         """``{subset type: {class: number of samples}}`` in file order."""
         out: dict[str, dict[str, int]] = {}
@@ -220,8 +237,12 @@ def read_gds(
     label_mode: str = "single",
     min_class_size: int = 3,
     name: str | None = None,
+    design: dict | None = None,
 ) -> Dataset:
     """Read a GDS SOFT file into a :class:`Dataset` with one label per sample.
+
+    ``design`` may hold ``where``, ``classes`` and ``group`` (a subset type such as
+    ``individual``), see :class:`~genesel.sources.design.Design`.
 
     ``label_mode="single"`` (the default and the only sound choice) labels each array by
     the subset of type ``label_type`` it belongs to. ``label_mode="paper"`` reproduces the
@@ -249,18 +270,14 @@ def read_gds(
     if label_type not in types:
         listed = "; ".join(f"{t!r}: {', '.join(f'{c} ({k})' for c, k in cls.items())}" for t, cls in types.items())
         raise DatasetError(name, f"no subset type {label_type!r}; available: {listed}")
-    label_of: dict[str, str] = {}
-    for row in gds.subsets[gds.subsets["type"] == label_type].itertuples():
-        for sample in row.samples:
-            if sample in label_of and label_of[sample] != row.description:
-                raise DatasetError(name, f"sample {sample} is in two {label_type!r} subsets ({label_of[sample]!r}, {row.description!r})")
-            label_of[sample] = row.description
-    labels = [label_of.get(s) for s in gds.sample_ids]
-    rows, codes, class_names = encode_labels(name, gds.sample_ids, labels, min_class_size)
+    spec = Design.from_settings(label_type, design)
+    used = {spec.label, spec.group, *spec.where}
+    rows, codes, class_names, groups = apply_design(name, gds.annotations(strict=used), spec, min_class_size, kind="subset type")
     return Dataset(
         name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=symbols,
         sample_ids=np.asarray(gds.sample_ids)[rows], y=codes, class_names=class_names,
         label_type=label_type, metadata={**gds.metadata, "label_mode": "single"},
+        groups=groups if (design or {}).get("group") else None,
     )
 
 
