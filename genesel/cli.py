@@ -20,7 +20,7 @@ def _cmd_fetch(args: argparse.Namespace) -> None:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> None:
-    from genesel.inspect import format_summary, summarize_gds
+    from genesel.sources.overview import format_summary, summarize_gds
     from genesel.sources.download import resolve_source
 
     print(format_summary(summarize_gds(resolve_source(args.source, args.cache, args.base_url))))
