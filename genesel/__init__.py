@@ -8,10 +8,12 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Dataset": "genesel.dataset", "read_expression_table": "genesel.dataset",
+    "Dataset": "genesel.dataset", "read_expression_table": "genesel.sources.table",
+    "Design": "genesel.sources.design", "read_series": "genesel.sources.series", "read_h5ad": "genesel.sources.h5ad",
+    "read_annotation": "genesel.sources.annotation", "collapse_to_genes": "genesel.sources.annotation",
     "DatasetError": "genesel.errors", "DownloadError": "genesel.errors", "GeneselError": "genesel.errors",
     "NotOnGeoError": "genesel.errors",
-    "PAPER_DATASETS": "genesel.sources.gds", "load_dataset": "genesel.sources.gds", "read_gds": "genesel.sources.gds",
+    "PAPER_DATASETS": "genesel.sources.gds", "load_dataset": "genesel.sources.load", "read_gds": "genesel.sources.gds",
     "fetch_geo": "genesel.sources.download",
     "make_preprocessor": "genesel.preprocess", "simulate_gds": "genesel.simulate",
     "load_splits": "genesel.splits", "make_splits": "genesel.splits", "save_splits": "genesel.splits",

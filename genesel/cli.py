@@ -1,4 +1,5 @@
-"""The ``genesel`` command line: fetch, inspect, simulate, prepare."""
+"""The ``genesel`` command line: fetch, inspect, simulate, prepare, select, rank, summarize, combine, compare,
+recovery and gene-figures; each verb parses its arguments and makes one call into the library."""
 
 from __future__ import annotations
 
@@ -12,18 +13,22 @@ from genesel.errors import GeneselError
 
 
 def _cmd_fetch(args: argparse.Namespace) -> None:
-    from genesel.sources.download import fetch_geo
+    from genesel.sources.download import fetch_annotation, fetch_geo
 
+    options = {"base_url": args.base_url, "retries": args.retries, "timeout": args.timeout}
     for accession in args.accessions:
-        path = fetch_geo(accession, args.cache, base_url=args.base_url, retries=args.retries, timeout=args.timeout)
-        print(path)
+        if accession.startswith("GPL"):
+            print(fetch_annotation(accession, args.cache, **options))
+        else:
+            print(fetch_geo(accession, args.cache, platform=args.platform, **options))
 
 
 def _cmd_inspect(args: argparse.Namespace) -> None:
-    from genesel.sources.overview import format_summary, summarize_gds
     from genesel.sources.download import resolve_source
+    from genesel.sources.overview import format_summary, summarize
 
-    print(format_summary(summarize_gds(resolve_source(args.source, args.cache, args.base_url))))
+    path = resolve_source(args.source, args.cache, args.base_url, args.platform)
+    print(format_summary(summarize(path, platform=args.platform)))
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
@@ -38,25 +43,42 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     print(sim.truth_path)
 
 
+def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE`` command-line items -> pairs; a malformed item is a usage error."""
+    pairs = [item.partition("=")[::2] for item in items]
+    bad = [item for item, (key, value) in zip(items, pairs) if not key or not value]
+    if bad:
+        raise SystemExit(f"genesel: error: {option} expects KEY=VALUE, got {bad[0]!r}")
+    return pairs
+
+
+def _design(args: argparse.Namespace):
+    from genesel.sources.design import Design
+
+    where: dict[str, list[str]] = {}
+    for key, value in _pairs(args.where, "--where"):
+        where.setdefault(key, []).append(value)
+    label = args.label or ("label" if args.sample_sheet else "disease state")
+    return Design(label, where, dict(_pairs(args.rename, "--rename")), args.group, args.group_pattern)
+
+
 def _cmd_prepare(args: argparse.Namespace) -> None:
-    from genesel.dataset import read_expression_table
-    from genesel.sources.download import resolve_source
-    from genesel.sources.gds import read_gds
+    from genesel.sources.load import load_dataset
     from genesel.splits import make_splits, save_splits
 
-    if args.sample_sheet:
-        dataset = read_expression_table(args.source, args.sample_sheet, name=args.name,
-                                        symbol_column=args.symbol_column, min_class_size=args.min_class_size)
-    else:
-        path = resolve_source(args.source, args.cache, args.base_url)
-        dataset = read_gds(path, label_type=args.label_type, label_mode=args.label_mode,
-                           min_class_size=args.min_class_size, name=args.name)
+    dataset = load_dataset(
+        args.source, _design(args), name=args.name, min_class_size=args.min_class_size, label_mode=args.label_mode,
+        platform=args.platform, annotation=args.annotation, collapse=args.collapse, sample_sheet=args.sample_sheet,
+        symbol_column=args.symbol_column, cache_dir=args.cache, base_url=args.base_url,
+    )
     if args.exclude_controls:
         dataset = dataset.drop_control_probes()
-    splits = make_splits(dataset.sample_ids, dataset.y, n_splits=args.splits, seed=args.seed)
+    groups = dataset.groups if args.group else None
+    splits = make_splits(dataset.sample_ids, dataset.y, n_splits=args.splits, seed=args.seed, groups=groups)
     dataset.save(args.dataset_out)
     save_splits(splits, args.splits_out)
-    print(f"{dataset.name}: {dataset.n_samples} arrays x {dataset.n_probes} probes, classes {dataset.class_counts()}")
+    grouped = f", {len(set(dataset.groups))} groups" if args.group else ""
+    print(f"{dataset.name}: {dataset.n_samples} arrays x {dataset.n_probes} probes{grouped}, classes {dataset.class_counts()}")
 
 
 def _cmd_select(args: argparse.Namespace) -> None:
@@ -201,16 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     def geo_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--cache", default="resources/geo", help="download cache folder (default: %(default)s)")
-        p.add_argument("--base-url", default=None, help="GEO datasets base URL (default: $GENESEL_GEO_URL or GEO)")
+        p.add_argument("--base-url", default=None, help="GEO's root URL, the folder holding datasets/, series/ and "
+                       "platforms/ (default: $GENESEL_GEO_URL or https://ftp.ncbi.nlm.nih.gov/geo)")
+        p.add_argument("--platform", default=None, metavar="GPL",
+                       help="a series on several platforms: the platform whose matrix to use")
 
-    p = sub.add_parser("fetch", help="download GDS full SOFT files into the cache")
-    p.add_argument("accessions", nargs="+", metavar="GDS")
+    p = sub.add_parser("fetch", help="download GDS full SOFT files, series matrices or platform annotations")
+    p.add_argument("accessions", nargs="+", metavar="GDS|GSE|GPL")
     geo_options(p)
     p.add_argument("--retries", type=int, default=3)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a try fails")
     p.set_defaults(func=_cmd_fetch)
 
-    p = sub.add_parser("inspect", help="summarise a GDS (file or accession) before choosing its label")
+    p = sub.add_parser("inspect", help="summarise a GDS or series (file or accession) before choosing its label")
     p.add_argument("source", metavar="FILE_OR_ACCESSION")
     geo_options(p)
     p.set_defaults(func=_cmd_inspect)
@@ -230,11 +255,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("prepare", help="read a dataset with one label per sample and write it with its splits")
-    p.add_argument("source", metavar="FILE_OR_ACCESSION", help="GDS SOFT file, accession, or expression table")
-    p.add_argument("--sample-sheet", help="with an expression table: TSV/CSV with columns sample, label")
-    p.add_argument("--symbol-column", help="with an expression table: column holding gene symbols")
+    p.add_argument("source", metavar="FILE_OR_ACCESSION",
+                   help="GDS or series file or accession, .h5ad, or expression table")
+    p.add_argument("--sample-sheet", help="with an expression table: TSV/CSV with a column sample and the label column")
+    p.add_argument("--symbol-column", help="expression table column or .h5ad var column holding gene symbols")
     p.add_argument("--name", default=None)
-    p.add_argument("--label-type", default="disease state")
+    p.add_argument("--label", "--label-type", dest="label", default=None,
+                   help="GDS subset type, series characteristics key (or title, source_name), sample sheet or "
+                        "obs column giving the class (default: 'disease state'; 'label' with a sample sheet)")
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                   help="keep only arrays with this value (repeat for several values or keys)")
+    p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                   help="rename a class; two values renamed alike merge")
+    p.add_argument("--group", default=None, metavar="KEY",
+                   help="subset type, characteristics key or column naming the patient: its arrays stay in one part")
+    p.add_argument("--group-pattern", default=None, metavar="REGEX",
+                   help="derive the group from the KEY value: the first capture group (else the match)")
+    p.add_argument("--annotation", default=None, metavar="GPL_OR_FILE", help="platform annotation for gene symbols")
+    p.add_argument("--collapse", choices=["max_mean", "max_variance"], default=None,
+                   help="keep one probe per gene symbol")
     p.add_argument("--label-mode", choices=["single", "paper"], default="single",
                    help="'paper' reproduces the reference code's flawed duplicated rows")
     p.add_argument("--min-class-size", type=int, default=3)

@@ -167,7 +167,7 @@ def test_series_and_annotation_downloads(local_geo, tmp_path):
     assert got.name == "GSE14520-GPL571_series_matrix.txt.gz"
     soft = local_geo.route("GPL96", ok(shared_file("geo/GPL96.txt.gz").read_bytes()), platform="soft")
     got = fetch_annotation("GPL96", tmp_path, base_url=local_geo.url, retries=0)  # no .annot.gz: the family file
-    assert got.name == "GPL96_family.soft.gz" and local_geo.hits(soft) == 1
+    assert got.name == "GPL96_annotation.soft.gz" and local_geo.hits(soft) == 1
     assert read_annotation(got, "GSE14520").loc["1053_at", "gene_symbol"] == "RFC2"
 
 

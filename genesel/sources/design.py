@@ -109,6 +109,10 @@ def apply_design(
     classes under ``min_class_size`` are dropped with a warning (see :func:`encode_labels`).
     """
     label = annotations[find_column(name, annotations, design.label, kind)]
+    if design.group is None:
+        for key in patient_keys(annotations):
+            warnings.warn(f"{name}: {kind} {key!r} looks like a patient id and no group is set: arrays of one "
+                          f"patient may straddle training and test (set group: {{key: {key!r}}})", stacklevel=3)
     keep = pd.Series(True, index=annotations.index)
     for key, wanted in design.where.items():
         column = annotations[find_column(name, annotations, key, kind)]

@@ -122,12 +122,23 @@ def fetch_geo(
     ``base_url``, else the ``GENESEL_GEO_URL`` environment variable, else GEO itself.
     Every failure is a :class:`~genesel.errors.DownloadError` with a one-line message.
     """
+    url = geo_url(accession, base_url, platform)
+    target = Path(cache_dir) / geo_filename(accession, platform)
+    try:
+        return _fetch(accession, url, target, retries, timeout, progressbar)
+    except NotOnGeoError as exc:
+        if accession.startswith("GSE") and platform is None:
+            raise NotOnGeoError(accession, f"{exc.problem}; a series on several platforms has one matrix per "
+                                           "platform: name the platform (platform: GPL...)") from None
+        raise
+
+
+def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float, progressbar: bool | None) -> Path:
+    """Download ``url`` to ``target`` through pooch (see :func:`fetch_geo`); a cached file is returned as is."""
     import pooch
     import requests
 
-    url = geo_url(accession, base_url, platform)
-    cache_dir = Path(cache_dir)
-    target = cache_dir / geo_filename(accession, platform)
+    cache_dir = target.parent
     if target.is_file():
         return target
     try:
@@ -151,11 +162,6 @@ def fetch_geo(
     logging.getLogger("pooch").setLevel(logging.WARNING)
     try:
         return Path(fetcher.fetch(target.name, downloader=downloader))
-    except NotOnGeoError as exc:
-        if accession.startswith("GSE") and platform is None:
-            raise NotOnGeoError(accession, f"{exc.problem}; a series on several platforms has one matrix per "
-                                           "platform: name the platform (platform: GPL...)") from None
-        raise
     except DownloadError:
         raise
     except requests.Timeout:
@@ -180,14 +186,28 @@ def _short_reason(exc: BaseException) -> str:
     return text.splitlines()[0][:160] if text else type(exc).__name__
 
 
-def fetch_annotation(platform: str, cache_dir: str | os.PathLike, base_url: str | None = None, **options) -> Path:
-    """A platform's annotation: GEO's ``GPL….annot.gz`` where GEO made one, else its family SOFT file."""
+def annotation_filename(platform: str) -> str:
+    """Where a platform's annotation is cached, whichever of GEO's two files it came from."""
+    return f"{platform}_annotation.soft.gz"
+
+
+def fetch_annotation(
+    platform: str,
+    cache_dir: str | os.PathLike,
+    base_url: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    progressbar: bool | None = None,
+) -> Path:
+    """A platform's annotation, cached as :func:`annotation_filename`: GEO's ``GPL….annot.gz``
+    where GEO made one, else the platform's family SOFT file (both hold the platform table)."""
     if not PLATFORM_PATTERN.match(platform):
         raise DownloadError(platform, "not a GEO platform accession (expected GPL followed by digits)")
+    target = Path(cache_dir) / annotation_filename(platform)
     try:
-        return fetch_geo(platform, cache_dir, base_url, **options)
+        return _fetch(platform, geo_url(platform, base_url), target, retries, timeout, progressbar)
     except NotOnGeoError:
-        return fetch_geo(platform, cache_dir, base_url, platform="soft", **options)
+        return _fetch(platform, geo_url(platform, base_url, "soft"), target, retries, timeout, progressbar)
 
 
 def resolve_source(

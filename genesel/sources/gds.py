@@ -23,7 +23,7 @@ import pandas as pd
 from genesel.dataset import Dataset, check_matrix, encode_labels
 from genesel.errors import DatasetError
 from genesel.sources.design import Design, apply_design
-from genesel.sources.download import GZIP_MAGIC, resolve_source
+from genesel.sources.download import GZIP_MAGIC
 from genesel.sources.sniff import open_text, sniff
 
 PAPER_DATASETS = ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027")
@@ -237,12 +237,12 @@ def read_gds(
     label_mode: str = "single",
     min_class_size: int = 3,
     name: str | None = None,
-    design: dict | None = None,
+    design: Design | None = None,
 ) -> Dataset:
     """Read a GDS SOFT file into a :class:`Dataset` with one label per sample.
 
-    ``design`` may hold ``where``, ``classes`` and ``group`` (a subset type such as
-    ``individual``), see :class:`~genesel.sources.design.Design`.
+    ``design`` (default: label ``label_type``) may also keep only some arrays, merge classes and
+    group arrays by a subset type such as ``individual``, see :class:`~genesel.sources.design.Design`.
 
     ``label_mode="single"`` (the default and the only sound choice) labels each array by
     the subset of type ``label_type`` it belongs to. ``label_mode="paper"`` reproduces the
@@ -267,17 +267,18 @@ def read_gds(
         raise DatasetError(name, "the file defines no ^SUBSET, so there are no labels")
     if label_mode == "paper":
         return _paper_labels(gds, X, probe_ids, symbols, min_class_size)
+    label_type = design.label if design else label_type
     if label_type not in types:
         listed = "; ".join(f"{t!r}: {', '.join(f'{c} ({k})' for c, k in cls.items())}" for t, cls in types.items())
         raise DatasetError(name, f"no subset type {label_type!r}; available: {listed}")
-    spec = Design.from_settings(label_type, design)
+    spec = design or Design(label_type)
     used = {spec.label, spec.group, *spec.where}
     rows, codes, class_names, groups = apply_design(name, gds.annotations(strict=used), spec, min_class_size, kind="subset type")
     return Dataset(
         name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=symbols,
         sample_ids=np.asarray(gds.sample_ids)[rows], y=codes, class_names=class_names,
         label_type=label_type, metadata={**gds.metadata, "label_mode": "single"},
-        groups=groups if (design or {}).get("group") else None,
+        groups=groups if spec.group else None,
     )
 
 
@@ -304,16 +305,3 @@ def _paper_labels(gds: GdsFile, X: np.ndarray, probe_ids, symbols, min_class_siz
         sample_ids=ids, y=codes, class_names=class_names, label_type="<all types: paper mode>",
         metadata={**gds.metadata, "label_mode": "paper"},
     )
-
-
-def load_dataset(
-    source: str | os.PathLike,
-    label_type: str = "disease state",
-    label_mode: str = "single",
-    min_class_size: int = 3,
-    cache_dir: str | os.PathLike = "resources/geo",
-    base_url: str | None = None,
-) -> Dataset:
-    """Read a local GDS SOFT file, or fetch an accession (``GDS1815``) into ``cache_dir`` first."""
-    path = resolve_source(source, cache_dir, base_url)
-    return read_gds(path, label_type=label_type, label_mode=label_mode, min_class_size=min_class_size)

@@ -1,4 +1,4 @@
-"""A plain-text summary of a GDS file that a biologist reads before choosing a label."""
+"""A plain-text summary of a GDS or series file that a biologist reads before choosing a label."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import os
 import numpy as np
 
 from genesel.preprocess import looks_unlogged
+from genesel.sources.design import patient_keys
 from genesel.sources.gds import numeric_matrix, parse_gds
+from genesel.sources.series import parse_series
+from genesel.sources.sniff import sniff
 
 
 def summarize_gds(path: str | os.PathLike, name: str | None = None) -> dict:
@@ -24,8 +27,37 @@ def summarize_gds(path: str | os.PathLike, name: str | None = None) -> dict:
         "missing_values": int(np.isnan(X).sum()),
         "log2_applied": looks_unlogged(X),
         "value_range": (float(np.nanmin(X)), float(np.nanmax(X))),
-        "subset_types": gds.subset_types(),
+        "annotations": gds.subset_types(),
+        "kind": "subset type",
+        "patient_keys": patient_keys(gds.annotations()),
     }
+
+
+def summarize_series(path: str | os.PathLike, name: str | None = None, platform: str | None = None) -> dict:
+    """As :func:`summarize_gds` for a series matrix or family file: every characteristics key,
+    ``title`` and ``source_name`` with the classes each would give."""
+    series = parse_series(path, name, platform)
+    X = series.values.to_numpy(np.float64).T
+    return {
+        "name": series.name,
+        **{k: series.metadata[k] for k in ("title", "platform", "organism", "value_type")},
+        "arrays": X.shape[0],
+        "probes": X.shape[1],
+        "control_probes": int(series.values.index.str.startswith("AFFX-").sum()),
+        "missing_values": int(np.isnan(X).sum()),
+        "log2_applied": looks_unlogged(X),
+        "value_range": (float(np.nanmin(X)), float(np.nanmax(X))),
+        "annotations": series.characteristics(),
+        "kind": "characteristic",
+        "patient_keys": patient_keys(series.samples),
+    }
+
+
+def summarize(path: str | os.PathLike, platform: str | None = None) -> dict:
+    """:func:`summarize_gds` or :func:`summarize_series`, by what the file is."""
+    if sniff(path).kind in ("!Series_", "^SERIES"):
+        return summarize_series(path, platform=platform)
+    return summarize_gds(path)
 
 
 def format_summary(summary: dict) -> str:
@@ -39,11 +71,30 @@ def format_summary(summary: dict) -> str:
         f"  value type: {summary['value_type'] or 'not stated'}   range {low:.3g} .. {high:.3g}   "
         f"missing values: {summary['missing_values']}",
         f"  log2 will be applied: {'yes' if summary['log2_applied'] else 'no'} (GEO2R rule; decided again on each training split)",
-        "  subset types (choose one as the label, e.g. label_type: \"disease state\"):",
+        _choose_line(summary["kind"]),
     ]
-    for stype, classes in summary["subset_types"].items():
+    for key, classes in summary["annotations"].items():
         total = sum(classes.values())
-        lines.append(f"    {stype!r}: {len(classes)} classes, {total} arrays")
-        for cname, count in classes.items():
-            lines.append(f"        {count:5d}  {cname}")
+        lines.append(f"    {key!r}: {len(classes)} values, {total} arrays")
+        distinct = len(classes) == total and total > _SHOWN
+        shown = list(classes.items())[:3 if distinct else _SHOWN]
+        lines += [f"        {count:5d}  {value}" for value, count in shown]
+        if distinct:
+            lines.append(f"        ... all {total} values distinct: an identifier, not a class")
+        elif len(classes) > _SHOWN:
+            lines.append(f"        ... and {len(classes) - _SHOWN} more values")
+    for key in summary["patient_keys"]:
+        lines.append(f"  note: {summary['kind']} {key!r} looks like a patient id: set group: {{key: {key!r}}} so that "
+                     "arrays of one patient never straddle training and test (add pattern: a regex whose first "
+                     "group is the patient part, where values carry a per-array suffix such as A/B)")
     return "\n".join(lines)
+
+
+_SHOWN = 12
+
+
+def _choose_line(kind: str) -> str:
+    if kind == "subset type":
+        return '  subset types (choose one as the label, e.g. label_type: "disease state"):'
+    return ('  sample characteristics (choose one as the label, e.g. label: {characteristic: "tissue"}; '
+            "keep arrays with where:, merge spellings with classes:):")

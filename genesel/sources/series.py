@@ -25,6 +25,7 @@ import pandas as pd
 
 from genesel.dataset import Dataset, check_matrix
 from genesel.errors import DatasetError
+from genesel.sources.annotation import annotate, normalise_annotation
 from genesel.sources.design import Design, apply_design
 from genesel.sources.sniff import open_text, sniff
 
@@ -171,6 +172,7 @@ def parse_series_matrix(path: str | os.PathLike, name: str | None = None) -> Ser
     _check_columns(name, values, samples)
     platforms = sorted(set((fields.get("!Sample_platform_id") or [[]])[0]))
     metadata = _metadata(name, series, platforms, path)
+    metadata["organism"] = ", ".join(sorted(set((fields.get("!Sample_organism_ch1") or [[]])[0])))
     return SeriesFile(name, values, samples, metadata)
 
 
@@ -223,6 +225,7 @@ def parse_series_family(path: str | os.PathLike, name: str | None = None, platfo
     samples = _sample_table(name, fields)
     values = _family_values(name, gsms)
     metadata = _metadata(name, {k: v for k, v in gse.metadata.items()}, [platform], path)
+    metadata["organism"] = ", ".join(sorted({g.metadata.get("organism_ch1", [""])[0] for g in gsms.values()}))
     return SeriesFile(name, values, samples, metadata, gse.gpls[platform].table)
 
 
@@ -268,7 +271,7 @@ def read_series(
 ) -> Dataset:
     """Read a GEO series into a :class:`Dataset`: labels, kept arrays and groups from ``design``
     over the characteristics keys, ``title`` and ``source_name``. Gene symbols come later, from
-    the platform annotation (:mod:`genesel.sources.annotation`)."""
+    the platform annotation (:mod:`genesel.sources.annotation`), which a family file carries."""
     series = parse_series(path, name, platform)
     name = series.name
     values = series.values[series.samples.index]
@@ -280,9 +283,12 @@ def read_series(
     probe_ids = values.index.to_numpy(str)
     check_matrix(name, X, series.samples.index.to_numpy(str), probe_ids)
     rows, codes, class_names, groups = apply_design(name, series.samples, design, min_class_size)
-    return Dataset(
+    dataset = Dataset(
         name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=np.full(len(probe_ids), ""),
         sample_ids=series.samples.index.to_numpy(str)[rows], y=codes, class_names=class_names,
         label_type=design.label, metadata={**series.metadata, "label_mode": "single"},
         groups=groups if design.group else None,
     )
+    if series.platform_table is None:
+        return dataset
+    return annotate(dataset, normalise_annotation(series.platform_table, name, f"{series.metadata['platform']} (in {Path(path).name})"))
