@@ -37,7 +37,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     sim = simulate_gds(
         args.out, name=args.name, n_samples=args.samples, n_probes=args.probes, n_classes=args.classes,
         n_linear=args.linear, n_xor_pairs=args.xor_pairs, n_variance=args.variance, effect=args.effect,
-        missing_rate=args.missing_rate, seed=args.seed,
+        missing_rate=args.missing_rate, seed=args.seed, patient_effect=args.patient_effect,
     )
     print(sim.soft_path)
     print(sim.truth_path)
@@ -251,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variance", type=int, default=2, help="planted genes with a variance (quadratic) effect")
     p.add_argument("--effect", type=float, default=2.0)
     p.add_argument("--missing-rate", type=float, default=0.002)
+    p.add_argument("--patient-effect", type=float, default=0.0,
+                   help="arrays come from patients (about 4 each, one class) with a profile of this SD (log2)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_simulate)
 

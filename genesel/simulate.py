@@ -132,6 +132,7 @@ def simulate_gds(
     effect: float = 2.0,
     missing_rate: float = 0.002,
     seed: int = 0,
+    patient_effect: float = 0.0,
 ) -> SimulatedGds:
     """Write ``{name}_full.soft.gz`` and ``{name}_truth.tsv`` into ``out_dir``.
 
@@ -140,6 +141,11 @@ def simulate_gds(
     types (``disease state`` carries the planted signal; ``individual``, ``gender`` and
     ``other`` are noise), column descriptions, and a table with ``ID_REF``, ``IDENTIFIER``,
     one column per array (raw intensities, ``null`` for missing) and annotation columns.
+
+    With ``patient_effect`` > 0 the ``individual`` subsets are patients: each patient has about
+    four arrays of one class and a profile of its own (a normal offset of that standard deviation,
+    in log2 units, on every unplanted probe), so a split that puts one patient's arrays in training
+    and test leaks. With 0 (the default) ``individual`` is drawn at random, as a noise type.
     """
     if n_classes > len(_CLASS_NAMES):
         raise ValueError(f"n_classes must be <= {len(_CLASS_NAMES)}")
@@ -147,6 +153,12 @@ def simulate_gds(
     log2, y, planted, columns = simulate_expression(
         n_samples, n_probes, n_classes, n_linear, n_xor_pairs, n_variance, effect, seed
     )
+    patients = None
+    if patient_effect > 0:
+        patients = _patients(y, np.random.default_rng(seed + 2))
+        offsets = patient_effect * np.random.default_rng(seed + 3).standard_normal((patients.max() + 1, n_probes))
+        offsets[:, columns] = 0.0  # the planted signal stays as simulated
+        log2 = log2 + offsets[patients]
     n_controls = min(len(_CONTROL_PROBES), max(0, n_probes // 100))
     probe_ids = [*_CONTROL_PROBES[:n_controls], *(f"{200000 + j}_at" for j in range(n_controls, n_probes))]
     symbols = np.where(
@@ -163,7 +175,7 @@ def simulate_gds(
     sample_ids = [f"GSM{900000 + seed * 10000 + i}" for i in range(n_samples)]
     class_names = _CLASS_NAMES[:n_classes]
 
-    subsets = _subsets(sample_ids, y, class_names, rng)
+    subsets = _subsets(sample_ids, y, class_names, rng, patients)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -196,15 +208,33 @@ def simulate_gds(
     return SimulatedGds(soft_path, truth_path, truth)
 
 
-def _subsets(sample_ids: list[str], y: np.ndarray, class_names: list[str], rng) -> list[tuple[str, str, list[str]]]:
-    """GDS subsets of four types: ``disease state`` (the planted classes), then ``individual``,
-    ``gender`` and ``other`` drawn at random (noise types a user could pick by mistake)."""
+def _patients(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Patient index per array: about four arrays per patient, every patient within one class."""
+    patients = np.empty(len(y), dtype=int)
+    first = 0
+    for c in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == c))
+        n_patients = max(3, len(members) // 4)
+        patients[members] = first + np.arange(len(members)) % n_patients
+        first += n_patients
+    return patients
+
+
+def _subsets(
+    sample_ids: list[str], y: np.ndarray, class_names: list[str], rng, patients: np.ndarray | None = None
+) -> list[tuple[str, str, list[str]]]:
+    """GDS subsets of four types: ``disease state`` (the planted classes), then ``individual``
+    (``patients`` where given), ``gender`` and ``other`` drawn at random (noise types a user could
+    pick by mistake)."""
     n_samples = len(sample_ids)
     subsets: list[tuple[str, str, list[str]]] = []
     for c, cname in enumerate(class_names):
         subsets.append(("disease state", cname, [s for s, k in zip(sample_ids, y) if k == c]))
-    n_individuals = max(2, n_samples // 4)
-    individual = rng.integers(0, n_individuals, n_samples)
+    if patients is None:
+        n_individuals = max(2, n_samples // 4)
+        individual = rng.integers(0, n_individuals, n_samples)
+    else:
+        n_individuals, individual = patients.max() + 1, patients
     for i in range(n_individuals):
         members = [s for s, k in zip(sample_ids, individual) if k == i]
         if members:

@@ -54,13 +54,15 @@ def stratified_group_split(
     groups: np.ndarray,
     fractions: Sequence[float] = (0.6, 0.2, 0.2),
     rng: np.random.Generator | None = None,
+    attempts: int = 20,
 ) -> np.ndarray:
     """Assign whole groups to ``train``/``val``/``test``, stratified by label as groups allow.
 
     Groups are placed largest first (random order among equal sizes), each into the part whose
     class counts lag their targets most for the classes the group brings; a part that has no
-    array of one of those classes yet comes first. Every class must end up in every part, so it
-    needs arrays in at least three groups. Returns an array of part names.
+    array of one of those classes yet comes first. Of ``attempts`` random orders the one whose
+    part sizes come closest to ``fractions`` is kept. Every class must end up in every part, so
+    it needs arrays in at least three groups. Returns an array of part names.
     """
     rng = rng or np.random.default_rng()
     _check_fractions(fractions)
@@ -68,25 +70,94 @@ def stratified_group_split(
     names, group_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
     counts = np.zeros((len(names), len(classes)))
     np.add.at(counts, (group_of, codes), 1)
-    spread = (counts > 0).sum(axis=0)
-    for label, n_groups in zip(classes.tolist(), spread):
+    for label, n_groups in zip(classes.tolist(), (counts > 0).sum(axis=0)):
         if n_groups < 3:
             raise ValueError(f"class {label!r} has arrays in {n_groups} group(s); grouped 3-way splits need >= 3")
     target = np.outer(fractions, counts.sum(axis=0))
+    target *= (_part_sizes(len(group_of), fractions) / target.sum(axis=1))[:, None]  # whole arrays per part
+    best, best_gap = None, np.inf
+    for _ in range(attempts):
+        part_of = _balance_sizes(_place_groups(counts, target, rng), counts, target.sum(axis=1), rng)
+        assigned = np.stack([counts[part_of == k].sum(axis=0) for k in range(3)])
+        gap = np.abs(assigned.sum(axis=1) - np.round(target.sum(axis=1))).sum()
+        if (assigned > 0).all() and gap < best_gap:
+            best, best_gap = part_of, gap
+        if best_gap == 0:
+            break
+    if best is None:
+        raise ValueError("the groups cannot be spread so that every class is in every part")
+    return np.asarray(PARTS, dtype=object)[best[group_of]]
+
+
+def _part_sizes(n: int, fractions: Sequence[float]) -> np.ndarray:
+    """``n`` arrays shared out by ``fractions`` in whole numbers (largest remainders)."""
+    raw = np.asarray(fractions, dtype=float) * n
+    sizes = np.floor(raw)
+    sizes[np.argsort(raw - sizes)[::-1][: int(n - sizes.sum())]] += 1
+    return sizes
+
+
+def _place_groups(counts: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One greedy placement (see :func:`stratified_group_split`): part per group, arrays per part and class."""
     assigned = np.zeros_like(target)
-    part_of = np.empty(len(names), dtype=int)
-    order = rng.permutation(len(names))
+    part_of = np.empty(len(counts), dtype=int)
+    order = rng.permutation(len(counts))
     for g in order[np.argsort(-counts[order].sum(axis=1), kind="stable")]:
         brings = counts[g]
         lag = ((target - assigned) / target * brings).sum(axis=1) / brings.sum()
         lacking = ((assigned == 0) & (brings > 0)).any(axis=1)
-        score = lag + _FIRST_OF_CLASS * lacking + 1e-9 * rng.random(3)
-        part_of[g] = int(np.argmax(score))
+        part_of[g] = int(np.argmax(lag + _FIRST_OF_CLASS * lacking + 1e-9 * rng.random(3)))
         assigned[part_of[g]] += brings
-    for label, present in zip(classes.tolist(), (assigned > 0).all(axis=0)):
-        if not present:
-            raise ValueError(f"class {label!r}: its groups cannot be spread over all three parts")
-    return np.asarray(PARTS, dtype=object)[part_of[group_of]]
+    return part_of
+
+
+def _balance_sizes(part_of: np.ndarray, counts: np.ndarray, sizes: np.ndarray, rng: np.random.Generator,
+                   max_steps: int = 100) -> np.ndarray:
+    """Move or swap groups between the fullest and emptiest part until part sizes hit ``sizes``
+    (or no move helps), never leaving a part without a class it had."""
+    part_of = part_of.copy()
+    size_of = counts.sum(axis=1)
+    for _ in range(max_steps):
+        assigned = np.stack([counts[part_of == k].sum(axis=0) for k in range(3)])
+        gap = assigned.sum(axis=1) - sizes
+        if not gap.any():
+            break
+        over, under = int(np.argmax(gap)), int(np.argmin(gap))
+        out_, in_ = np.flatnonzero(part_of == over), np.append(np.flatnonzero(part_of == under), -1)  # -1: a move
+        delta = size_of[out_][:, None] - np.where(in_ >= 0, size_of[in_], 0)[None, :]
+        change = np.abs(gap[over] - delta) + np.abs(gap[under] + delta) - abs(gap[over]) - abs(gap[under])
+        brings_in = np.where((in_ >= 0)[:, None], counts[in_], 0)
+        keeps = ((assigned[over] - counts[out_][:, None, :] + brings_in[None] > 0) | (assigned[over] == 0)).all(axis=2)
+        keeps &= ((assigned[under] - brings_in[None] + counts[out_][:, None, :] > 0) | (assigned[under] == 0)).all(axis=2)
+        change = np.where(keeps, change + 1e-6 * rng.random(change.shape), np.inf)
+        i, j = np.unravel_index(np.argmin(change), change.shape)
+        if change[i, j] >= 0:
+            break
+        part_of[out_[i]] = under
+        if in_[j] >= 0:
+            part_of[in_[j]] = over
+    return part_of
+
+
+def equalise_parts(table: pd.DataFrame, y: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Give every split the same part sizes (the smallest over splits), as batched fitting needs:
+    a surplus array becomes ``unused`` in that split, taken from the class furthest above its
+    share in that part and never the last array of a class. An unused array belongs to no part,
+    so a group still never reaches two parts."""
+    columns = [c for c in table.columns if c.startswith("split_")]
+    sizes = {part: min(int((table[c] == part).sum()) for c in columns) for part in PARTS}
+    y = np.asarray(y)
+    for column in columns:
+        cells = table[column].to_numpy(object).copy()
+        for part in PARTS:
+            while int((cells == part).sum()) > sizes[part]:
+                members = np.flatnonzero(cells == part)
+                counts = pd.Series(y[members]).value_counts()
+                share = counts / counts.sum() - pd.Series(y).value_counts(normalize=True).reindex(counts.index)
+                label = share[counts > 1].idxmax()
+                cells[rng.choice(members[y[members] == label])] = "unused"
+        table[column] = cells
+    return table
 
 
 def _check_fractions(fractions: Sequence[float]) -> None:
@@ -105,8 +176,9 @@ def make_splits(
     """``n_splits`` seeded stratified splits as a wide table: ``sample_id`` then one
     column per split (``split_00``, ...), each cell ``train``, ``val`` or ``test``.
 
-    With ``groups`` the table records each array's group in a ``group`` column and no group
-    is ever split across parts (:func:`stratified_group_split`).
+    With ``groups`` the table records each array's group in a ``group`` column, no group is
+    ever split across parts (:func:`stratified_group_split`), and arrays a split cannot place
+    without unequal part sizes are ``unused`` there (:func:`equalise_parts`).
     """
     rng = np.random.default_rng(seed)
     table = pd.DataFrame({"sample_id": np.asarray(sample_ids, dtype=str)})
@@ -117,7 +189,7 @@ def make_splits(
             table[split_column(k)] = stratified_split(np.asarray(y), fractions, rng)
         else:
             table[split_column(k)] = stratified_group_split(np.asarray(y), table["group"].to_numpy(), fractions, rng)
-    return table
+    return table if groups is None else equalise_parts(table, y, rng)
 
 
 def split_column(k: int) -> str:

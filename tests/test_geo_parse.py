@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from genesel.dataset import Dataset
-from genesel.sources.table import read_expression_table
 from genesel.errors import DatasetError
 from genesel.preprocess import looks_unlogged
 from genesel.sources.gds import parse_gds, read_gds
+from genesel.sources.table import read_expression_table
 from tests.conftest import shared_file
 
 

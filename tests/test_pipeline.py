@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 SMALL = {
     "datasets": {
-        "GDSTINY1": {"label_type": "disease state", "simulate": {"samples": 45, "probes": 150, "classes": 3, "seed": 4}},
+        "GDSTINY1": {"label_type": "disease state", "group": "individual",
+                     "simulate": {"samples": 45, "probes": 150, "classes": 3, "seed": 4, "patient_effect": 1.0}},
         "GDSTINY2": {"label_type": "gender", "simulate": {"samples": 36, "probes": 120, "classes": 2, "seed": 5}},
     },
     "splits": {"n": 2, "seed": 3},
@@ -75,7 +76,8 @@ def test_outputs_exist_and_parse(small_run):
     methods = list(SMALL["methods"])
     for dataset in SMALL["datasets"]:
         splits = load_splits(work / f"results/{dataset}/splits.tsv")
-        assert list(splits.columns) == ["sample_id", "split_00", "split_01"]
+        grouped = ["group"] if "group" in SMALL["datasets"][dataset] else []
+        assert list(splits.columns) == ["sample_id", *grouped, "split_00", "split_01"]
         metrics = pd.read_csv(work / f"results/{dataset}/metrics.tsv", sep="\t")
         assert sorted(metrics.method.unique()) == sorted(methods)
         assert len(metrics) == len(methods) * 2
@@ -164,10 +166,11 @@ def test_own_expression_table_and_sample_sheet(tmp_path):
     table.insert(0, "probe", [f"p{i}" for i in range(60)])
     table.insert(1, "symbol", [f"G{i}" for i in range(60)])
     table.to_csv(tmp_path / "expr.tsv", sep="\t", index=False)
-    pd.DataFrame({"sample": samples, "label": labels}).to_csv(tmp_path / "sheet.csv", index=False)
+    patients = [f"P{i // 2}" for i in range(30)]  # two arrays per patient, one of each label
+    pd.DataFrame({"sample": samples, "label": labels, "patient": patients}).to_csv(tmp_path / "sheet.csv", index=False)
     config = {
         "datasets": {"MYSTUDY": {"table": str(tmp_path / "expr.tsv"), "sample_sheet": str(tmp_path / "sheet.csv"),
-                                 "symbol_column": "symbol"}},
+                                 "symbol_column": "symbol", "group": "patient"}},
         "splits": {"n": 2, "seed": 0}, "device": "cpu",
         "methods": {"l1_logistic": {"Cs": [0.3, 1.0]}},
     }
@@ -175,3 +178,30 @@ def test_own_expression_table_and_sample_sheet(tmp_path):
     genes = pd.read_csv(tmp_path / "results/MYSTUDY/genes/l1_logistic.csv")
     assert genes.iloc[0].probe_id == "p0" and genes.iloc[0].gene_symbol == "G0"
     assert not (tmp_path / "results/MYSTUDY/inspect.txt").exists()
+    splits = load_splits(tmp_path / "results/MYSTUDY/splits.tsv")
+    assert (splits.group == patients).all()
+    assert (splits.groupby("group")["split_00"].nunique() == 1).all()
+
+
+def test_geo_series_with_groups_and_symbols_offline(tmp_path):
+    """config/geo_series.yaml's GSE14520 (real series matrix, GPL96 annotation), one fast method."""
+    from tests.conftest import shared_file
+
+    config = yaml.safe_load((REPO / "config" / "geo_series.yaml").read_text())
+    hcc = config["datasets"]["GSE14520"]
+    hcc["path"] = str(shared_file("geo/GSE14520-GPL571_series_matrix.txt.gz"))
+    hcc["annotation"] = str(shared_file("geo/GPL96.txt.gz"))
+    config.update(datasets={"GSE14520": hcc}, splits={"n": 2, "seed": 0}, device="cpu",
+                  methods={"l1_logistic": {"Cs": [0.1, 1.0]}})
+    snakemake(tmp_path, "--cores", "2", "--configfile", str(write_config(tmp_path / "c.yaml", config)))
+    results = tmp_path / "results/GSE14520"
+    genes = pd.read_csv(results / "genes/l1_logistic.csv")
+    assert {"gene_symbol", "entrez_id", "gene_title"} <= set(genes.columns)
+    assert (genes.gene_symbol.fillna("") != "").mean() > 0.9
+    assert {"mean_log2_tumour", "mean_log2_non-tumour"} <= set(genes.columns)
+    splits = load_splits(results / "splits.tsv")
+    assert len(splits) == 41 and splits.group.nunique() == 22
+    for k in (0, 1):
+        used = splits[f"split_{k:02d}"] != "unused"
+        assert (splits[used].groupby("group")[f"split_{k:02d}"].nunique() == 1).all()
+    assert "'tissue': 4 values" in (results / "inspect.txt").read_text()

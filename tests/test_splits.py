@@ -69,12 +69,17 @@ def test_grouped_splits_never_split_a_group_and_stay_stratified():
     ids = [f"S{i}" for i in range(len(y))]
     splits = make_splits(ids, y, n_splits=20, seed=4, groups=groups)
     assert (splits["group"] == groups).all()
+    sizes = set()
     for k in range(20):
         part = splits[f"split_{k:02d}"]
-        assert (part.groupby(splits["group"]).nunique() == 1).all()  # one part per patient
+        used = part != "unused"
+        assert (part[used].groupby(splits["group"][used]).nunique() == 1).all()  # one part per patient
         for p in PARTS:
             assert set(y[part == p]) == {0, 1, 2}
         assert abs((part == "train").mean() - 0.6) < 0.1
+        assert (part == "unused").mean() < 0.05
+        sizes.add(tuple(int((part == p).sum()) for p in PARTS))
+    assert len(sizes) == 1  # equal part sizes in every split, as batched fitting needs
 
 
 def test_grouped_splits_of_singletons_match_the_stratified_shares(labels):

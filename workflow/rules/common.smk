@@ -1,5 +1,7 @@
 import json
 import os
+import re
+import shlex
 
 from snakemake.utils import validate
 
@@ -21,8 +23,12 @@ def dataset_settings(dataset):
     return config["datasets"][dataset]
 
 
+def is_series(dataset):
+    return re.fullmatch(r"GSE[0-9]+", dataset) is not None
+
+
 def soft_file(wildcards):
-    """Where a dataset's GDS SOFT file comes from: a local path, the simulator, or GEO."""
+    """Where a dataset's file comes from: a local path, the simulator, or GEO (GDS or series matrix)."""
     settings = dataset_settings(wildcards.dataset)
     if settings.get("table"):
         return settings["table"]
@@ -30,7 +36,43 @@ def soft_file(wildcards):
         return settings["path"]
     if settings.get("simulate") is not None:
         return f"resources/simulated/{wildcards.dataset}_full.soft.gz"
+    if is_series(wildcards.dataset):
+        platform = settings.get("platform")
+        stem = f"{wildcards.dataset}-{platform}" if platform else wildcards.dataset
+        return f"{config['geo']['cache']}/{stem}_series_matrix.txt.gz"
     return f"{config['geo']['cache']}/{wildcards.dataset}_full.soft.gz"
+
+
+def annotation_file(wildcards):
+    """The platform annotation of a dataset: a GPL accession (downloaded), a local file, or nothing."""
+    annotation = dataset_settings(wildcards.dataset).get("annotation")
+    if not annotation:
+        return []
+    if re.fullmatch(r"GPL[0-9]+", annotation):
+        return f"{config['geo']['cache']}/{annotation}_annotation.soft.gz"
+    return annotation
+
+
+def design_options(wildcards, input):
+    """prepare's options for the label, kept arrays, class names, groups, platform and annotation."""
+    settings = dataset_settings(wildcards.dataset)
+    default = "label" if settings.get("table") else "disease state"
+    label = settings.get("label") or {"type": settings.get("label_type", default)}
+    args = ["--label", next(iter(label.values()))]
+    for key, values in (settings.get("where") or {}).items():
+        for value in [values] if isinstance(values, str) else values:
+            args += ["--where", f"{key}={value}"]
+    for old, new in (settings.get("classes") or {}).items():
+        args += ["--rename", f"{old}={new}"]
+    group = settings.get("group")
+    if group:
+        group = {"key": group} if isinstance(group, str) else group
+        args += ["--group", group["key"]]
+        args += ["--group-pattern", group["pattern"]] if group.get("pattern") else []
+    for key in ("platform", "collapse"):
+        args += [f"--{key}", settings[key]] if settings.get(key) else []
+    args += ["--annotation", input.annotation] if input.annotation else []
+    return " ".join(shlex.quote(str(a)) for a in args)
 
 
 def sample_sheet_file(wildcards):
@@ -68,7 +110,8 @@ def method_params(wildcards):
 def final_outputs():
     outputs = ["results/summary/accuracy.csv", "results/summary/accuracy.md"]
     for dataset in DATASETS:
-        if not dataset_settings(dataset).get("table"):
+        settings = dataset_settings(dataset)
+        if not settings.get("table") and not settings.get("path", "").endswith(".h5ad"):
             outputs.append(f"results/{dataset}/inspect.txt")
         outputs.append(f"results/{dataset}/metrics.tsv")
         outputs += [f"results/{dataset}/genes/{method}.csv" for method in METHODS]

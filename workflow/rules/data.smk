@@ -3,6 +3,13 @@ import os
 
 localrules:
     download,
+    download_series,
+    download_annotation,
+
+
+def base_url_option(wildcards):
+    base_url = config["geo"].get("base_url")
+    return f"--base-url {shlex.quote(base_url)}" if base_url else ""
 
 
 rule download:
@@ -15,13 +22,48 @@ rule download:
         "../envs/genesel.yaml"
     params:
         cache=lambda wc, output: os.path.dirname(output[0]),
-        base_url=(
-            f"--base-url {config['geo']['base_url']}"
-            if config["geo"].get("base_url")
-            else ""
-        ),
+        base_url=base_url_option,
     shell:
         "genesel fetch {wildcards.dataset} --cache {params.cache:q} {params.base_url} > {log:q} 2>&1"
+
+
+rule download_series:
+    output:
+        f"{config['geo']['cache']}/{{series}}_series_matrix.txt.gz",
+    log:
+        "logs/download/{series}.log",
+    wildcard_constraints:
+        series=r"GSE[0-9]+(-GPL[0-9]+)?",
+    retries: 0
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        cache=lambda wc, output: os.path.dirname(output[0]),
+        base_url=base_url_option,
+        accession=lambda wc: wc.series.split("-")[0],
+        platform=lambda wc: (
+            f"--platform {wc.series.split('-')[1]}" if "-" in wc.series else ""
+        ),
+    shell:
+        "genesel fetch {params.accession} {params.platform} --cache {params.cache:q} {params.base_url}"
+        " > {log:q} 2>&1"
+
+
+rule download_annotation:
+    output:
+        f"{config['geo']['cache']}/{{platform}}_annotation.soft.gz",
+    log:
+        "logs/download/{platform}.log",
+    wildcard_constraints:
+        platform=r"GPL[0-9]+",
+    retries: 0
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        cache=lambda wc, output: os.path.dirname(output[0]),
+        base_url=base_url_option,
+    shell:
+        "genesel fetch {wildcards.platform} --cache {params.cache:q} {params.base_url} > {log:q} 2>&1"
 
 
 rule simulate:
@@ -58,6 +100,7 @@ rule prepare:
     input:
         source=soft_file,
         sheet=sample_sheet_file,
+        annotation=annotation_file,
     output:
         dataset="results/{dataset}/dataset.npz",
         splits="results/{dataset}/splits.tsv",
@@ -66,9 +109,7 @@ rule prepare:
     conda:
         "../envs/genesel.yaml"
     params:
-        label_type=lambda wc: dataset_settings(wc.dataset).get(
-            "label_type", "disease state"
-        ),
+        design=design_options,
         label_mode=config["label_mode"],
         min_class_size=config["min_class_size"],
         controls="" if config["preprocess"]["exclude_controls"] else "--keep-controls",
@@ -76,7 +117,7 @@ rule prepare:
         n_splits=config["splits"]["n"],
         seed=config["splits"]["seed"],
     shell:
-        "genesel prepare {input.source:q} {params.table} --name {wildcards.dataset} --label-type {params.label_type:q}"
+        "genesel prepare {input.source:q} {params.table} --name {wildcards.dataset} {params.design}"
         " --label-mode {params.label_mode} --min-class-size {params.min_class_size} {params.controls}"
         " --splits {params.n_splits} --seed {params.seed}"
         " --dataset-out {output.dataset:q} --splits-out {output.splits:q} > {log:q} 2>&1"
