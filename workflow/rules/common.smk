@@ -75,6 +75,11 @@ def design_options(wildcards, input):
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
+def base_url_option(wildcards):
+    base_url = config["geo"].get("base_url")
+    return f"--base-url {shlex.quote(base_url)}" if base_url else ""
+
+
 def sample_sheet_file(wildcards):
     """The sample sheet of a dataset given as an expression table, else nothing."""
     settings = dataset_settings(wildcards.dataset)

@@ -7,11 +7,6 @@ localrules:
     download_annotation,
 
 
-def base_url_option(wildcards):
-    base_url = config["geo"].get("base_url")
-    return f"--base-url {shlex.quote(base_url)}" if base_url else ""
-
-
 rule download:
     output:
         f"{config['geo']['cache']}/{{dataset}}_full.soft.gz",
