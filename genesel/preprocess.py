@@ -26,6 +26,17 @@ def looks_unlogged(X: np.ndarray) -> bool:
     return bool(q99 > 100 or (q100 - q0 > 50 and q25 > 0))
 
 
+def display_log2(X: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """log2 values for tables and figures (not for fitting): log2 where GEO2R's rule says the
+    values (or ``reference``, e.g. the whole matrix when ``X`` is some of its columns) are
+    unlogged, non-positive values becoming NaN; else the values as they are."""
+    X = np.asarray(X, dtype=np.float64)
+    if not looks_unlogged(X if reference is None else reference):
+        return X
+    with np.errstate(all="ignore"):
+        return np.log2(np.where(X > 0, X, np.nan))
+
+
 class MissingProbeFilter(TransformerMixin, BaseEstimator):
     """Drop probes whose share of missing training values exceeds ``max_missing``."""
 

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from genesel.dataset import Dataset
-from genesel.preprocess import looks_unlogged
+from genesel.preprocess import display_log2
 
 GENE_COLUMNS = ["rank", "probe_id", "gene_symbol", "score", "selection_frequency", "median_rank"]
 
@@ -23,10 +23,7 @@ def class_statistics(dataset: Dataset) -> pd.DataFrame:
     Per-class means, log2 fold change (two classes: second minus first class) or the largest
     between-class difference, one-way ANOVA p-value and Benjamini-Hochberg q-value.
     """
-    X = dataset.X.astype(np.float64)
-    if looks_unlogged(X):
-        X = np.where(X > 0, X, np.nan)
-        X = np.log2(X)
+    X = display_log2(dataset.X)
     out = {}
     groups = []
     for c, name in enumerate(dataset.class_names):

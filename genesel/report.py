@@ -79,14 +79,12 @@ def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, pat
 
 def plot_heatmap(dataset: Dataset, genes: pd.DataFrame, method: str, path, top: int = 30) -> Path:
     """Standardised log2 expression of the top genes, arrays grouped by class."""
-    from genesel.preprocess import looks_unlogged
+    from genesel.preprocess import display_log2
 
     head = genes.head(top)
     index = {p: i for i, p in enumerate(dataset.probe_ids)}
     cols = [index[p] for p in head.probe_id]
-    X = dataset.X[:, cols].astype(np.float64)
-    if looks_unlogged(dataset.X):
-        X = np.log2(np.where(X > 0, X, np.nan))
+    X = display_log2(dataset.X[:, cols], reference=dataset.X)
     X = (X - np.nanmean(X, 0)) / (np.nanstd(X, 0) + 1e-12)
     order = np.argsort(dataset.y, kind="stable")
     fig, ax = plt.subplots(figsize=(7.5, 0.2 * len(cols) + 2.0))
