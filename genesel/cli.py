@@ -1,5 +1,5 @@
 """The ``genesel`` command line: fetch, inspect, simulate, prepare, select, rank, summarize, combine, compare,
-recovery and gene-figures; each verb parses its arguments and makes one call into the library."""
+recovery, gene-figures and export; each verb parses its arguments and makes one call into the library."""
 
 from __future__ import annotations
 
@@ -128,7 +128,10 @@ def _cmd_summarize(args: argparse.Namespace) -> None:
         majority[dataset.name] = float(majority_rates(dataset, load_splits(s)).mean())
     table = summarize(metrics, majority)
     _write_atomic(table, args.out_csv, sep=",")
-    Path(args.out_md).write_text(to_markdown(table))
+    from genesel.io import atomic_path
+
+    with atomic_path(args.out_md) as tmp:
+        tmp.write_text(to_markdown(table))
     if args.run_info:
         from genesel.summary import run_info
 
@@ -206,14 +209,21 @@ def _cmd_gene_figures(args: argparse.Namespace) -> None:
     report.plot_heatmap(dataset, table, args.method, args.heatmap)
 
 
-def _write_atomic(table, path, sep: str) -> None:
-    import os
+def _cmd_export(args: argparse.Namespace) -> None:
+    import pandas as pd
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, sep=sep, index=False)
-    os.replace(tmp, path)
+    from genesel.dataset import Dataset
+    from genesel.export import write_results_h5ad
+    from genesel.splits import load_splits
+
+    genes = {Path(path).stem: pd.read_csv(path) for path in args.genes}
+    print(write_results_h5ad(Dataset.load(args.dataset), load_splits(args.splits), genes, args.out))
+
+
+def _write_atomic(table, path, sep: str) -> None:
+    from genesel.io import write_table
+
+    write_table(table, path, sep=sep)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frequency", required=True)
     p.add_argument("--heatmap", required=True)
     p.set_defaults(func=_cmd_gene_figures)
+
+    p = sub.add_parser("export", help="a dataset's expression, splits and every method's gene results as .h5ad")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--splits", required=True)
+    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--out", required=True, help="the .h5ad to write")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("combine", help="concatenate per-method metric tables (TSV)")
     p.add_argument("--inputs", nargs="+", required=True)

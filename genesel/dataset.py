@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from genesel.errors import DatasetError
+from genesel.io import atomic_path
 
 CONTROL_PROBE_PREFIX = "AFFX-"
 
@@ -104,27 +104,19 @@ class Dataset:
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write to a ``.npz`` file atomically (a half-written file never appears)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = {
             "name": self.name,
             "class_names": list(self.class_names),
             "label_type": self.label_type,
             "metadata": self.metadata,
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(
-                    handle, X=self.X, probe_ids=self.probe_ids, gene_symbols=self.gene_symbols,
-                    sample_ids=self.sample_ids, y=self.y, groups=self.groups, entrez_ids=self.entrez_ids, gene_titles=self.gene_titles,
-                    header=np.array(json.dumps(header)),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        with atomic_path(path) as tmp:
+            np.savez_compressed(
+                tmp, X=self.X, probe_ids=self.probe_ids, gene_symbols=self.gene_symbols,
+                sample_ids=self.sample_ids, y=self.y, groups=self.groups, entrez_ids=self.entrez_ids,
+                gene_titles=self.gene_titles, header=np.array(json.dumps(header)),
+            )
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Dataset:

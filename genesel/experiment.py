@@ -86,20 +86,16 @@ class MethodResult:
 
     def save(self, path) -> None:
         """Write ``path`` (npz: scores, selection) and ``path`` with .tsv suffixes, atomically."""
-        import os
         from pathlib import Path
 
+        from genesel.io import atomic_path, write_table
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp.npz")
-        np.savez_compressed(tmp, scores=self.scores.astype(np.float32), selected=self.selected, method=np.array(self.method))
         for name, table in (("metrics", self.metrics), ("predictions", self.predictions), ("history", self.history)):
-            side = path.with_name(f"{path.stem}.{name}.tsv")
-            table.to_csv(side.with_name(f".{side.name}.tmp"), sep="\t", index=False)
-        for name in ("metrics", "predictions", "history"):
-            side = path.with_name(f"{path.stem}.{name}.tsv")
-            os.replace(side.with_name(f".{side.name}.tmp"), side)
-        os.replace(tmp, path)
+            write_table(table, path.with_name(f"{path.stem}.{name}.tsv"), sep="\t")
+        with atomic_path(path) as tmp:  # the fit itself last: its presence means every side table is written
+            np.savez_compressed(tmp, scores=self.scores.astype(np.float32), selected=self.selected,
+                                method=np.array(self.method))
 
     @classmethod
     def load(cls, path) -> MethodResult:

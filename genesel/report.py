@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from genesel.dataset import Dataset  # noqa: E402
+from genesel.io import atomic_path  # noqa: E402
 
 METHOD_LABELS = {
     "spred": "spred (Eq. 8)", "spred_linear": "spred, linear head only", "mlp_wd": "MLP + weight decay",
@@ -25,13 +25,12 @@ def label(method: str) -> str:
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, bbox_inches="tight", format=Path(path).suffix.lstrip("."))
+    finally:
+        plt.close(fig)
+    return Path(path)
 
 
 def gene_label(probe: str, symbol: str) -> str:

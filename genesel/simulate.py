@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from genesel.io import atomic_path, write_table
 
 _CLASS_NAMES = ["normal", "adenoma", "carcinoma", "metastasis", "relapse", "remission", "resistant", "sensitive"]
 _SYMBOLS = (
@@ -201,10 +202,7 @@ def simulate_gds(
         "target_class": [class_names[g["target_class"]] for g in planted],
         "pair": [g.get("pair", "") for g in planted],
     })
-    truth_path = out_dir / f"{name}_truth.tsv"
-    tmp = truth_path.with_name(f".{truth_path.name}.tmp")
-    truth.to_csv(tmp, sep="\t", index=False)
-    os.replace(tmp, truth_path)
+    truth_path = write_table(truth, out_dir / f"{name}_truth.tsv", sep="\t")
     return SimulatedGds(soft_path, truth_path, truth)
 
 
@@ -288,11 +286,5 @@ def _table_lines(sample_ids, label_of, probe_ids, symbols, raw, missing) -> list
 
 
 def _write_gzip_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
-            handle.write(text.encode("utf-8"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as handle:
+        handle.write(text.encode("utf-8"))

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genesel.io import write_table
+
 PARTS = ("train", "val", "test")
 
 
@@ -214,12 +216,7 @@ def n_splits_in(splits: pd.DataFrame) -> int:
 
 def save_splits(splits: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the splits table as TSV atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    splits.to_csv(tmp, sep="\t", index=False)
-    os.replace(tmp, path)
-    return path
+    return write_table(splits, path, sep="\t")
 
 
 def load_splits(path: str | os.PathLike) -> pd.DataFrame:

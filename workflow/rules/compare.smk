@@ -142,3 +142,19 @@ rule planted_recovery:
     shell:
         "genesel recovery --name {wildcards.dataset} --truth {input.truth:q} --genes {input.genes:q}"
         " --out {output:q} > {log:q} 2>&1"
+
+
+rule export_h5ad:
+    input:
+        dataset=rules.prepare.output.dataset,
+        splits=rules.prepare.output.splits,
+        genes=expand("results/{{dataset}}/genes/{method}.csv", method=METHODS),
+    output:
+        "results/{dataset}/{dataset}.h5ad",
+    log:
+        "logs/export/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "genesel export --dataset {input.dataset:q} --splits {input.splits:q} --genes {input.genes:q}"
+        " --out {output:q} > {log:q} 2>&1"
