@@ -94,7 +94,7 @@ CASES = {
     "empty file": (lambda t: None, b"", "is empty"),
     "binary junk": (lambda t: None, bytes(range(256)) * 40, "binary|not a SOFT"),
     "not SOFT": (lambda t: None, b"sample\tvalue\nA\t1\n", "not a SOFT file"),
-    "no ^DATASET": (_no_dataset, None, "not a GDS SOFT file"),
+    "no ^DATASET": (_no_dataset, None, r"not a GDS SOFT file|\(\^SERIES\) but has no \^PLATFORM entry"),
     "SOFT without a table": (_drop_table, None, "no data table"),
     "non-numeric cell": (lambda t: _edit_cell(t, "high"), None, "non-numeric value 'high' for probe"),
     "infinite value": (_infinite, None, "infinite values"),

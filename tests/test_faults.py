@@ -264,7 +264,8 @@ def test_snakemake_bad_input_fails_cleanly(tmp_path, small_sim):
     assert logs
     for log in logs:
         last = log.read_text().strip().splitlines()[-1]
-        assert last.startswith("genesel: error: GDSBROKEN: ") and "not a GDS SOFT file" in last
+        assert last.startswith("genesel: error: GDSBROKEN: GDSBROKEN_full.soft.gz ")
+        assert "not a GDS SOFT file" in last or "family SOFT file (^SERIES) but has no ^PLATFORM" in last
     assert not list((tmp_path / "results").rglob("*.*"))
 
 

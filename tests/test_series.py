@@ -6,6 +6,7 @@ Real GEO downloads from ../shared/data/geo; malformed files are made from them l
 from __future__ import annotations
 
 import gzip
+import re
 
 import numpy as np
 import pandas as pd
@@ -180,3 +181,51 @@ def test_truncated_series_download_leaves_nothing(local_geo, tmp_path):
     with pytest.raises(DownloadError, match="truncated or corrupt"):
         fetch_geo("GSE19161", tmp_path, base_url=local_geo.url, retries=0)
     assert list(tmp_path.iterdir()) == []
+
+
+CLI_FAULTS = {
+    "no table": (OVARIAN, MALFORMED["no table"][0], ["--label", "event indicator"], "has no expression table"),
+    "absent key": (OVARIAN, None, ["--label", "tumour grade"], "no characteristic 'tumour grade'"),
+    "classes under the minimum": (HCC, None, ["--label", "tissue", "--where", "tissue=Liver tissue of six healthy donors",
+                                              "--where", "tissue=Liver Tumor Tissue"], "need at least 2 classes"),
+    "truncated gzip": (OVARIAN, "cut", ["--label", "event indicator"], "truncated or corrupt gzip"),
+    "annotation without symbols": (OVARIAN, None, ["--label", "event indicator", "--annotation", "GDS"],
+                                   "has no gene symbol column|no platform table"),
+}
+
+
+@pytest.mark.parametrize("fault", list(CLI_FAULTS))
+def test_prepare_on_a_bad_series_is_one_line_and_writes_nothing(fault, tmp_path, capsys):
+    from genesel.cli import main
+
+    source, edit, options, message = CLI_FAULTS[fault]
+    path = tmp_path / "GSE19161_series_matrix.txt.gz"
+    if edit == "cut":
+        path.write_bytes(shared_file(source).read_bytes()[:30_000])
+    elif edit is not None:
+        _rewrite(shared_file(source), path, edit)
+    else:
+        path = shared_file(source)
+    options = [str(shared_file("GDS_COLON_full.soft.gz")) if o == "GDS" else o for o in options]
+    out = tmp_path / "out"
+    with pytest.warns(UserWarning) if "minimum" in fault else _nothing():
+        code = main(["prepare", str(path), *options, "--dataset-out", str(out / "d.npz"),
+                     "--splits-out", str(out / "s.tsv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) >= 1
+    assert err[-1].startswith("genesel: error: GSE") and re.search(message, err[-1])
+    assert not out.exists()
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_null_and_empty_cells_are_missing(tmp_path):
+    def blank(lines):
+        return [x.replace("10.03559303", "null").replace("11.79467869", '""') for x in lines]
+
+    series = parse_series(_rewrite(shared_file(OVARIAN), tmp_path / "GSE19161_series_matrix.txt.gz", blank))
+    assert np.isnan(series.values.loc["121_at", "GSM475065"]) and np.isnan(series.values.loc["200003_s_at", "GSM475065"])

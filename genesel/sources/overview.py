@@ -75,7 +75,7 @@ def format_summary(summary: dict) -> str:
     ]
     for key, classes in summary["annotations"].items():
         total = sum(classes.values())
-        lines.append(f"    {key!r}: {len(classes)} values, {total} arrays")
+        lines.append(f"    {key!r}: {len(classes)} {'classes' if summary['kind'] == 'subset type' else 'values'}, {total} arrays")
         distinct = len(classes) == total and total > _SHOWN
         shown = list(classes.items())[:3 if distinct else _SHOWN]
         lines += [f"        {count:5d}  {value}" for value, count in shown]

@@ -52,7 +52,7 @@ class SeriesFile:
 def series_name_from_path(path: str | os.PathLike) -> str:
     """``GSE14520-GPL571_series_matrix.txt.gz`` -> ``GSE14520``; ``GSE19161_family.soft.gz`` -> ``GSE19161``."""
     base = Path(path).name
-    for marker in ("_series_matrix", "_family", "-GPL", ".txt", ".soft", ".gz"):
+    for marker in ("_series_matrix", "_family", "_full", "-GPL", ".txt", ".soft", ".gz"):
         base = base.split(marker)[0]
     return base
 
@@ -213,7 +213,7 @@ def parse_series_family(path: str | os.PathLike, name: str | None = None, platfo
             gse = GEOparse.get_GEO(filepath=str(path), geotype="GSE", silent=True)
     except Exception as exc:  # GEOparse raises assorted errors on malformed input
         raise DatasetError(name, f"GEOparse could not read {path.name}: {type(exc).__name__}: {str(exc)[:120]}") from None
-    platform = _choose_platform(name, sorted(gse.gpls), platform)
+    platform = _choose_platform(name, sorted(gse.gpls), platform, path)
     gsms = {k: g for k, g in gse.gsms.items() if g.metadata.get("platform_id", [platform])[0] == platform}
     if not gsms:
         raise DatasetError(name, f"{path.name} has no arrays on platform {platform}")
@@ -229,7 +229,10 @@ def parse_series_family(path: str | os.PathLike, name: str | None = None, platfo
     return SeriesFile(name, values, samples, metadata, gse.gpls[platform].table)
 
 
-def _choose_platform(name: str, platforms: list[str], wanted: str | None) -> str:
+def _choose_platform(name: str, platforms: list[str], wanted: str | None, path: Path) -> str:
+    if not platforms:
+        raise DatasetError(name, f"{path.name} begins as a GEO Series family SOFT file (^SERIES) but has no ^PLATFORM "
+                                 "entry: truncated, or not a complete series")
     if wanted is not None:
         if wanted not in platforms:
             raise DatasetError(name, f"platform {wanted} is not in this series; it has {', '.join(platforms) or 'none'}")
