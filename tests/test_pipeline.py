@@ -15,23 +15,8 @@ from genesel.splits import load_splits
 
 REPO = Path(__file__).resolve().parents[1]
 
-SMALL = {
-    "datasets": {
-        "GDSTINY1": {"label_type": "disease state", "group": "individual",
-                     "simulate": {"samples": 45, "probes": 150, "classes": 3, "seed": 4, "patient_effect": 1.0}},
-        "GDSTINY2": {"label_type": "gender", "simulate": {"samples": 36, "probes": 120, "classes": 2, "seed": 5}},
-    },
-    "splits": {"n": 2, "seed": 3},
-    "device": "cpu",
-    "methods": {
-        "spred": {"solver": "path", "hidden": 16, "n_kappas": 6, "kappa_ratio": 0.05, "max_iter": 100},
-        "spred_linear": {"solver": "sgd", "lrs": [0.1], "kappas": [0.03], "max_epochs": 200},
-        "mlp_wd": {"hidden": 16, "lrs": [0.1], "kappas": [0.01], "max_epochs": 100},
-        "mlp_l1": {"hidden": 16, "lrs": [0.1], "kappas": [0.01], "max_epochs": 100},
-        "hsic_lasso": {"n_features": 5, "block_size": 10, "mem_mb": 500},
-        "l1_logistic": {"Cs": [0.3, 1.0]},
-    },
-}
+#: the config CI runs, kept where snakemake-workflows keep it
+SMALL = yaml.safe_load((REPO / ".test" / "config" / "config.yaml").read_text())
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -1,6 +1,6 @@
 rule dataset_metrics:
     input:
-        expand("results/{{dataset}}/fits/{method}.metrics.tsv", method=METHODS),
+        expand(rules.select.output.metrics, method=METHODS, allow_missing=True),
     output:
         "results/{dataset}/metrics.tsv",
     log:
@@ -13,9 +13,9 @@ rule dataset_metrics:
 
 rule summary:
     input:
-        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
-        datasets=expand("results/{dataset}/dataset.npz", dataset=DATASETS),
-        splits=expand("results/{dataset}/splits.tsv", dataset=DATASETS),
+        metrics=expand(rules.dataset_metrics.output[0], dataset=DATASETS),
+        datasets=expand(rules.prepare.output.dataset, dataset=DATASETS),
+        splits=expand(rules.prepare.output.splits, dataset=DATASETS),
     output:
         csv=report(
             "results/summary/accuracy.csv",
@@ -42,11 +42,11 @@ rule summary:
 
 rule compare:
     input:
-        dataset="results/{dataset}/dataset.npz",
-        splits="results/{dataset}/splits.tsv",
-        metrics="results/{dataset}/metrics.tsv",
-        fits=expand("results/{{dataset}}/fits/{method}.npz", method=METHODS),
-        genes=expand("results/{{dataset}}/genes/{method}.csv", method=METHODS),
+        dataset=rules.prepare.output.dataset,
+        splits=rules.prepare.output.splits,
+        metrics=rules.dataset_metrics.output[0],
+        fits=expand(rules.select.output.fit, method=METHODS, allow_missing=True),
+        genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
     output:
         topk="results/{dataset}/topk.tsv",
         consensus=report(
@@ -97,8 +97,8 @@ rule compare:
 
 rule gene_figures:
     input:
-        dataset="results/{dataset}/dataset.npz",
-        genes="results/{dataset}/genes/{method}.csv",
+        dataset=rules.prepare.output.dataset,
+        genes=rules.rank_genes.output[0],
     output:
         frequency=report(
             "results/{dataset}/figures/frequency_{method}.svg",
@@ -125,8 +125,8 @@ rule gene_figures:
 
 rule planted_recovery:
     input:
-        truth="resources/simulated/{dataset}_truth.tsv",
-        genes=expand("results/{{dataset}}/genes/{method}.csv", method=METHODS),
+        truth=rules.simulate.output.truth,
+        genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
     output:
         report(
             "results/{dataset}/planted_recovery.csv",
@@ -148,7 +148,7 @@ rule export_h5ad:
     input:
         dataset=rules.prepare.output.dataset,
         splits=rules.prepare.output.splits,
-        genes=expand("results/{{dataset}}/genes/{method}.csv", method=METHODS),
+        genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
     output:
         "results/{dataset}/{dataset}.h5ad",
     log:

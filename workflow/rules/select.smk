@@ -1,7 +1,7 @@
 rule select:
     input:
-        dataset="results/{dataset}/dataset.npz",
-        splits="results/{dataset}/splits.tsv",
+        dataset=rules.prepare.output.dataset,
+        splits=rules.prepare.output.splits,
     output:
         fit="results/{dataset}/fits/{method}.npz",
         metrics="results/{dataset}/fits/{method}.metrics.tsv",
@@ -13,7 +13,6 @@ rule select:
         "results/{dataset}/benchmark/{method}.tsv"
     conda:
         "../envs/genesel.yaml"
-    threads: 2
     resources:
         gpu=lambda wc: (
             1 if wc.method in GPU_METHODS and config["device"] != "cpu" else 0
@@ -31,8 +30,8 @@ rule select:
 
 rule rank_genes:
     input:
-        dataset="results/{dataset}/dataset.npz",
-        fit="results/{dataset}/fits/{method}.npz",
+        dataset=rules.prepare.output.dataset,
+        fit=rules.select.output.fit,
     output:
         report(
             "results/{dataset}/genes/{method}.csv",
