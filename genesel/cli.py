@@ -181,7 +181,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
         if "certified" in history:  # the kappa path
             report.plot_path(history, dataset.name, figures / "training_spred.svg")
         else:  # the paper's SGD grid
-            report.plot_training(history, metrics, dataset.name, figures / "training_spred.svg")
+            report.plot_training(history, dataset.name, figures / "training_spred.svg")
     else:
         report.plot_note("spred was not run on this dataset", figures / "training_spred.svg")
 

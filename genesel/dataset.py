@@ -77,10 +77,6 @@ class Dataset:
         """Class names per sample."""
         return np.asarray(self.class_names, dtype=object)[self.y]
 
-    def sample_sheet(self) -> pd.DataFrame:
-        """One row per sample: ``sample_id``, ``label``."""
-        return pd.DataFrame({"sample_id": self.sample_ids, "label": self.labels()})
-
     def drop_control_probes(self, prefix: str = CONTROL_PROBE_PREFIX) -> Dataset:
         """Remove Affymetrix control probes (``AFFX-`` ids); no data statistic is used."""
         keep = ~np.char.startswith(self.probe_ids.astype(str), prefix)

@@ -33,7 +33,6 @@ class HsicPath:
 
     selected: np.ndarray  # gene indices, ordered by coefficient (largest first)
     coefficients: np.ndarray  # their coefficients on the path's last step
-    n_requested: int
     storage_dtype: str
 
 
@@ -167,7 +166,7 @@ def block_hsic_lasso(
         )
     order = np.argsort(-beta[selected], kind="stable")
     selected = np.asarray(selected)[order]
-    return HsicPath(selected, beta[selected], n_features, str(storage).replace("torch.", ""))
+    return HsicPath(selected, beta[selected], str(storage).replace("torch.", ""))
 
 
 def _matvec(K: torch.Tensor, v: torch.Tensor, chunk: int) -> torch.Tensor:

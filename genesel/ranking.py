@@ -9,8 +9,6 @@ from scipy import stats
 from genesel.dataset import Dataset
 from genesel.preprocess import display_log2
 
-GENE_COLUMNS = ["rank", "probe_id", "gene_symbol", "score", "selection_frequency", "median_rank"]
-
 
 def split_ranks(scores: np.ndarray) -> np.ndarray:
     """Rank of every gene within each split (1 = highest score, ties averaged), ``(S, p)``."""

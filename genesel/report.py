@@ -153,7 +153,7 @@ def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
     return _save(fig, path)
 
 
-def plot_training(history: pd.DataFrame, metrics: pd.DataFrame, dataset: str, path, split: int = 0) -> Path:
+def plot_training(history: pd.DataFrame, dataset: str, path, split: int = 0) -> Path:
     """spred diagnostics: validation accuracy and active genes per epoch (chosen model of one split),
     and validation accuracy / genes kept across kappa (final models of that split)."""
     fig, (ax1, ax3) = plt.subplots(1, 2, figsize=(13, 4.3))

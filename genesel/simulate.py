@@ -56,19 +56,19 @@ class SimulatedGds:
     truth: pd.DataFrame
 
 
-def _planted_layout(n_classes: int, n_linear: int, n_xor_pairs: int, n_variance: int, rng) -> list[dict]:
+def _planted_layout(n_classes: int, n_linear: int, n_xor_pairs: int, n_variance: int) -> list[dict]:
     """Which class each planted gene marks. Linear genes mark the first classes, XOR pairs and
     variance genes the last ones, so that telling the last classes apart needs the nonlinear genes."""
     n_lin_classes = max(1, n_classes - 2)
     planted = []
     for i in range(n_linear):
-        planted.append({"kind": "linear", "target_class": i % n_lin_classes, "partner": ""})
+        planted.append({"kind": "linear", "target_class": i % n_lin_classes})
     for i in range(n_xor_pairs):
         target = n_classes - 2 if n_classes > 2 else 1
         planted.append({"kind": "xor", "target_class": target, "pair": i})
         planted.append({"kind": "xor", "target_class": target, "pair": i})
     for _ in range(n_variance):
-        planted.append({"kind": "variance", "target_class": n_classes - 1, "partner": ""})
+        planted.append({"kind": "variance", "target_class": n_classes - 1})
     return planted
 
 
@@ -97,7 +97,7 @@ def simulate_expression(
     z += 0.3 * rng.standard_normal((n_samples, 1))
     modules = rng.integers(0, 20, n_probes)
     z += 0.5 * rng.standard_normal((n_samples, 20))[:, modules]
-    planted = _planted_layout(n_classes, n_linear, n_xor_pairs, n_variance, rng)
+    planted = _planted_layout(n_classes, n_linear, n_xor_pairs, n_variance)
     n_controls = min(len(_CONTROL_PROBES), max(0, n_probes // 100))
     columns = rng.choice(np.arange(n_controls, n_probes), size=len(planted), replace=False)
     pair_sign: dict[int, np.ndarray] = {}

@@ -35,25 +35,6 @@ class GroupMask(nn.Module):
         return x * self.u
 
 
-class HadamardLinear(nn.Module):
-    """A linear layer whose weight is ``U * W`` elementwise (parameter sparsity).
-
-    Weight decay ``kappa`` on ``U`` and ``W`` equals an L1 penalty ``2 kappa |U * W|``.
-    """
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
-        super().__init__()
-        self.inner = nn.Linear(in_features, out_features, bias=bias)
-        self.u = nn.Parameter(torch.ones(out_features, in_features))
-
-    @property
-    def weight(self) -> torch.Tensor:
-        return self.u * self.inner.weight
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.linear(x, self.weight, self.inner.bias)
-
-
 def kappa_param_groups(
     model: nn.Module, sparse_params: list[nn.Parameter], kappa: float, other_decay: float = 1e-5
 ) -> list[dict]:
