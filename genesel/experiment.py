@@ -164,10 +164,12 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
             row = _metric_row(k, stacked.y["test"][k], y_pred)
             row.update({
                 "n_selected": int(selector.get_support().sum()), "hyperparameters": json.dumps(selector.best_params_),
-                "val_accuracy": selector.val_score_, "converged": True, "epochs": 0,
+                "val_accuracy": selector.val_score_, "converged": selector.converged_, "epochs": 0,
                 "seconds": time.perf_counter() - start,
                 "device": "cpu" if method == "l1_logistic" else _device_name(device),  # scikit-learn runs on the CPU
             })
+            if method == "hsic_lasso":
+                row["kernel_dtype"] = selector.storage_dtype_
             rows.append(row)
             scores[k] = selector.scores_
             selected[k] = selector.get_support()

@@ -15,7 +15,6 @@ path, and solves its small systems robustly (least squares when singular).
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass
 
@@ -23,8 +22,6 @@ import numpy as np
 import torch
 
 from genesel.device import resolve_device
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -148,8 +145,9 @@ def block_hsic_lasso(
     storage = torch.float32
     if store_bytes > 0.7 * budget:
         storage = torch.float16
-        log.warning("HSIC-Lasso kernels (%.1f GB in float32) exceed 70%% of the memory budget; storing float16",
-                    store_bytes / 2**30)
+        warnings.warn(f"HSIC-Lasso kernels ({store_bytes / 2**30:.1f} GB in float32) exceed 70% of the memory "
+                      f"budget ({memory_budget_gb:g} GB): stored in float16 (metrics column kernel_dtype); raise "
+                      "memory_budget_gb to keep float32", stacklevel=2)
     work_per_gene = nb * T * 4 * 6  # a few float32 temporaries per gene
     stored = store_bytes * (0.5 if storage == torch.float16 else 1.0)
     work_budget = min(32 * 2**20, max(budget - stored, 0) * 0.5)  # larger chunks gain no speed

@@ -169,7 +169,8 @@ class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     """Multinomial logistic regression with an L1 penalty (saga), C chosen on validation.
 
     Genes are ranked by the norm of their coefficient vector across classes; selected when
-    that norm is non-zero (above ``threshold``).
+    that norm is non-zero (above ``threshold``). ``converged_`` says whether saga converged
+    within ``max_iter`` at the chosen C (scikit-learn >= 1.8, where ``l1_ratio=1`` is the L1 penalty).
     """
 
     def __init__(self, Cs: tuple[float, ...] = L1_C_GRID, threshold: float = 1e-8, max_iter: int = 2000,
@@ -193,7 +194,7 @@ class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         for C in sorted(self.Cs):
             model.set_params(C=C)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", ConvergenceWarning)  # recorded below, per C, as converged_
                 model.fit(Xtr, ytr)
             acc = accuracy_score(yva, model.predict(Xva))
             n = int((np.linalg.norm(model.coef_, axis=0) > self.threshold).sum())
@@ -203,6 +204,7 @@ class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         (self.val_score_, _, _), self.best_params_, self.model_ = best[0], {"C": best[1]}, best[2]
         self.classes_ = self.model_.classes_
         self.scores_ = np.linalg.norm(self.model_.coef_, axis=0)
+        self.converged_ = bool(np.all(np.asarray(self.model_.n_iter_) < self.max_iter))
         return self
 
     def _get_support_mask(self):
@@ -244,6 +246,8 @@ class HSICLassoSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
                                 n_permutations=self.n_permutations, memory_budget_gb=self.memory_budget_gb,
                                 device=self.device, seed=self.random_state)
         self.selected_ = path.selected
+        self.storage_dtype_ = path.storage_dtype  # float16 when the kernels exceed the memory budget
+        self.converged_ = len(path.selected) == self.n_features  # the path reached every requested gene
         self.scores_ = np.zeros(X.shape[1])
         # score: the selected genes' path coefficients, ranked order preserved by tiny decrements
         self.scores_[path.selected] = path.coefficients + 1e-12 * np.arange(len(path.selected), 0, -1)

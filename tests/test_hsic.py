@@ -73,7 +73,8 @@ def test_float16_storage_under_tight_budget(small_sim):
     data = read_gds(small_sim.soft_path).drop_control_probes()
     X = make_preprocessor().fit_transform(data.X)
     full = block_hsic_lasso(X, data.y, 10, device="cpu")
-    tight = block_hsic_lasso(X, data.y, 10, device="cpu", memory_budget_gb=0.003)
+    with pytest.warns(UserWarning, match=r"stored in float16 \(metrics column kernel_dtype\)"):
+        tight = block_hsic_lasso(X, data.y, 10, device="cpu", memory_budget_gb=0.003)
     assert tight.storage_dtype == "float16" and full.storage_dtype == "float32"
     assert len(set(full.selected) & set(tight.selected)) >= 9
 
@@ -87,3 +88,15 @@ def test_short_path_warning_names_dataset_and_split(small_sim):
     with pytest.warns(UserWarning, match=r"GDSSIM7 split 0: HSIC-Lasso path ended after \d+ of 300 genes"):
         result = run_method("hsic_lasso", data, stacked, {"n_features": 300, "block_size": 12})
     assert 0 < result.selected.sum() < 300
+
+
+def test_l1_logistic_is_l1_and_records_convergence(small_sim):
+    """l1_ratio=1 must be the L1 penalty (exact zeros), and converged_ the truth, not a constant."""
+    from genesel.selectors import L1LogisticSelector
+
+    data = read_gds(small_sim.soft_path).drop_control_probes()
+    X = make_preprocessor().fit_transform(data.X)
+    fitted = L1LogisticSelector(Cs=(0.1,), max_iter=2000).fit(X, data.y)
+    assert (fitted.model_.coef_ == 0).mean() > 0.5 and fitted.converged_
+    starved = L1LogisticSelector(Cs=(10.0,), max_iter=2).fit(X, data.y)
+    assert not starved.converged_
