@@ -147,6 +147,8 @@ def _cmd_combine(args: argparse.Namespace) -> None:
 
 def _cmd_compare(args: argparse.Namespace) -> None:
     """Top-k retraining table, consensus genes, and every figure of one dataset."""
+    import json
+
     import pandas as pd
 
     from genesel import report
@@ -162,7 +164,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     genes = {Path(g).stem: pd.read_csv(g) for g in args.genes}
     metrics = pd.read_csv(args.metrics, sep="\t")
     out = Path(args.out)
-    stacked = stack_splits(dataset, splits)
+    stacked = stack_splits(dataset, splits, **json.loads(args.preprocess))  # as the methods were fitted
     topk = topk_accuracy(results, stacked)
     _write_atomic(topk, out / "topk.tsv", sep="\t")
     if "spred" in genes and "hsic_lasso" in genes:
@@ -330,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", required=True)
     p.add_argument("--fits", nargs="+", required=True)
     p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--preprocess", default="{}", help="per-split preprocessing settings as JSON, as given to select")
     p.add_argument("--out", required=True, help="results folder of the dataset")
     p.set_defaults(func=_cmd_compare)
 

@@ -190,3 +190,14 @@ def test_geo_series_with_groups_and_symbols_offline(tmp_path):
         used = splits[f"split_{k:02d}"] != "unused"
         assert (splits[used].groupby("group")[f"split_{k:02d}"].nunique() == 1).all()
     assert "'tissue': 4 values" in (results / "inspect.txt").read_text()
+
+
+def test_compare_preprocesses_as_the_methods_did(tmp_path):
+    """The top-k retraining in compare uses the dataset's configured preprocessing, not defaults."""
+    config = dict(SMALL, preprocess={"max_missing": 0.2, "log2": False, "exclude_controls": True})
+    out = snakemake(tmp_path, "-n", "-p", "--configfile", str(write_config(tmp_path / "c.yaml", config))).stdout
+    compare = [line for line in out.splitlines() if line.startswith("Shell command: genesel compare")]
+    select = [line for line in out.splitlines() if line.startswith("Shell command: genesel select")]
+    assert compare and select
+    assert all("""--preprocess '{"log2": false, "max_missing": 0.2}'""" in line for line in compare)
+    assert all('"preprocess": {"log2": false, "max_missing": 0.2}' in line for line in select)

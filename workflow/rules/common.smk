@@ -106,7 +106,13 @@ def method_params(wildcards):
         for k, v in config["methods"][wildcards.method].items()
         if k not in ("enabled", "mem_mb")
     }
-    settings["preprocess"] = {
+    settings["preprocess"] = json.loads(preprocess_params())
+    return json.dumps(settings, sort_keys=True)
+
+
+def preprocess_params():
+    """The per-split preprocessing settings (all but exclude_controls, applied in prepare) as JSON."""
+    settings = {
         k: v for k, v in config["preprocess"].items() if k != "exclude_controls"
     }
     return json.dumps(settings, sort_keys=True)

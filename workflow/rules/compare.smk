@@ -90,9 +90,11 @@ rule compare:
         "../envs/genesel.yaml"
     params:
         out=lambda wc, output: os.path.dirname(output.topk),
+        preprocess=preprocess_params(),
     shell:
         "genesel compare --dataset {input.dataset:q} --splits {input.splits:q} --metrics {input.metrics:q}"
-        " --fits {input.fits:q} --genes {input.genes:q} --out {params.out:q} > {log:q} 2>&1"
+        " --fits {input.fits:q} --genes {input.genes:q} --preprocess {params.preprocess:q}"
+        " --out {params.out:q} > {log:q} 2>&1"
 
 
 rule gene_figures:
