@@ -168,6 +168,16 @@ def encode_labels(
     return labels.index.to_numpy(), codes, class_names
 
 
+def empty_arrays(name: str, X: np.ndarray, sample_ids) -> np.ndarray:
+    """Arrays (rows) with no value at all, named in a warning; the readers drop them before labels
+    are chosen (imputing them would invent a column of medians)."""
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        listed = ", ".join(np.asarray(sample_ids, dtype=str)[empty][:5])
+        warnings.warn(f"{name}: {int(empty.sum())} array(s) have no value at all and are dropped: {listed}", stacklevel=3)
+    return empty
+
+
 def check_matrix(name: str, X: np.ndarray, sample_ids: np.ndarray, probe_ids: np.ndarray) -> None:
     """Reject matrices that no later stage can use, naming the problem."""
     dup_samples = pd.Index(sample_ids)[pd.Index(sample_ids).duplicated()]

@@ -157,6 +157,23 @@ def test_all_missing_probe_is_dropped_with_warning(small_sim, tmp_path):
     assert probe not in set(data.probe_ids) and data.n_probes == 399
 
 
+def test_array_without_any_value_is_dropped_with_warning(small_sim, tmp_path):
+    text = _text(small_sim)
+    lines = text.split("\n")
+    start, end = lines.index("!dataset_table_begin"), lines.index("!dataset_table_end")
+    header = lines[start + 1].split("\t")
+    column = 5  # the fourth array
+    for i in range(start + 2, end):
+        cells = lines[i].split("\t")
+        cells[column] = "null"
+        lines[i] = "\t".join(cells)
+    path = tmp_path / "GDSEMPTY_full.soft.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    with pytest.warns(UserWarning, match=f"GDSEMPTY: 1 array\\(s\\) have no value at all and are dropped: {header[column]}"):
+        data = read_gds(path)
+    assert header[column] not in set(data.sample_ids) and data.n_samples == 59
+
+
 def test_windows_line_endings_and_unicode(small_sim, tmp_path):
     text = _text(small_sim).replace("Simulated expression", "Simulierte Expression – Patientinnen µ")
     path = tmp_path / "GDSCRLF_full.soft.gz"

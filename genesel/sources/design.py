@@ -100,20 +100,22 @@ def _groups(name: str, annotations: pd.DataFrame, design: Design, kind: str) -> 
 
 
 def apply_design(
-    name: str, annotations: pd.DataFrame, design: Design, min_class_size: int = 3, kind: str = "characteristic"
+    name: str, annotations: pd.DataFrame, design: Design, min_class_size: int = 3, kind: str = "characteristic",
+    unusable: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Labels and groups of the arrays ``design`` keeps.
 
     ``annotations`` has one row per array (index: sample ids), values as strings, missing as NaN.
     Returns ``(row indices kept, class codes, class names, group ids)``; arrays without a label and
-    classes under ``min_class_size`` are dropped with a warning (see :func:`encode_labels`).
+    classes under ``min_class_size`` are dropped with a warning (see :func:`encode_labels`), and so
+    are ``unusable`` arrays (e.g. :func:`~genesel.dataset.empty_arrays`).
     """
     label = annotations[find_column(name, annotations, design.label, kind)]
     if design.group is None:
         for key in patient_keys(annotations):
             warnings.warn(f"{name}: {kind} {key!r} looks like a patient id and no group is set: arrays of one "
                           f"patient may straddle training and test (set group: {{key: {key!r}}})", stacklevel=3)
-    keep = pd.Series(True, index=annotations.index)
+    keep = pd.Series(True if unusable is None else ~np.asarray(unusable), index=annotations.index)
     for key, wanted in design.where.items():
         column = annotations[find_column(name, annotations, key, kind)]
         keep &= _matching(name, column, wanted, "where")

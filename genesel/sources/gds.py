@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genesel.dataset import Dataset, check_matrix, encode_labels
+from genesel.dataset import Dataset, check_matrix, empty_arrays, encode_labels
 from genesel.errors import DatasetError
 from genesel.sources.design import Design, apply_design
 from genesel.sources.download import GZIP_MAGIC
@@ -273,7 +273,8 @@ def read_gds(
         raise DatasetError(name, f"no subset type {label_type!r}; available: {listed}")
     spec = design or Design(label_type)
     used = {spec.label, spec.group, *spec.where}
-    rows, codes, class_names, groups = apply_design(name, gds.annotations(strict=used), spec, min_class_size, kind="subset type")
+    rows, codes, class_names, groups = apply_design(name, gds.annotations(strict=used), spec, min_class_size,
+                                                    kind="subset type", unusable=empty_arrays(name, X, gds.sample_ids))
     return Dataset(
         name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=symbols,
         sample_ids=np.asarray(gds.sample_ids)[rows], y=codes, class_names=class_names,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genesel.dataset import Dataset, check_matrix
+from genesel.dataset import Dataset, check_matrix, empty_arrays
 from genesel.errors import DatasetError
 from genesel.sources.design import Design, apply_design
 
@@ -39,7 +39,8 @@ def read_h5ad(
         raise DatasetError(name, f"no var column {symbol_column!r}; var has {list(adata.var.columns)[:8]}")
     symbols = adata.var[symbol_column].astype(str).fillna("").to_numpy(str) if symbol_column else np.full(len(probe_ids), "")
     obs = adata.obs.astype("string").astype(object).where(adata.obs.notna())
-    rows, codes, class_names, groups = apply_design(name, obs, design, min_class_size, kind="obs column")
+    rows, codes, class_names, groups = apply_design(name, obs, design, min_class_size, kind="obs column",
+                                                    unusable=empty_arrays(name, X, sample_ids))
     return Dataset(
         name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=symbols, sample_ids=sample_ids[rows], y=codes,
         class_names=class_names, label_type=design.label, metadata={"title": name, "source": str(path)},

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genesel.dataset import Dataset, check_matrix
+from genesel.dataset import Dataset, check_matrix, empty_arrays
 from genesel.errors import DatasetError
 from genesel.sources.annotation import annotate, normalise_annotation
 from genesel.sources.design import Design, apply_design
@@ -285,7 +285,8 @@ def read_series(
     X = values.to_numpy(np.float64).T
     probe_ids = values.index.to_numpy(str)
     check_matrix(name, X, series.samples.index.to_numpy(str), probe_ids)
-    rows, codes, class_names, groups = apply_design(name, series.samples, design, min_class_size)
+    rows, codes, class_names, groups = apply_design(name, series.samples, design, min_class_size,
+                                                    unusable=empty_arrays(name, X, series.samples.index))
     dataset = Dataset(
         name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=np.full(len(probe_ids), ""),
         sample_ids=series.samples.index.to_numpy(str)[rows], y=codes, class_names=class_names,

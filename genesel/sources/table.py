@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genesel.dataset import Dataset, check_matrix
+from genesel.dataset import Dataset, check_matrix, empty_arrays
 from genesel.errors import DatasetError
 from genesel.sources.design import Design, apply_design
 
@@ -52,7 +52,8 @@ def read_expression_table(
     X = values.to_numpy(np.float64).T
     check_matrix(name, X, sheet["sample"].to_numpy(), probe_ids)
     rows, codes, class_names, groups = apply_design(name, sheet.set_index("sample"), design, min_class_size,
-                                                    kind="sample sheet column")
+                                                    kind="sample sheet column",
+                                                    unusable=empty_arrays(name, X, sheet["sample"]))
     return Dataset(
         name=name, X=X[rows].astype(np.float32), probe_ids=probe_ids, gene_symbols=symbols,
         sample_ids=sheet["sample"].to_numpy()[rows], y=codes, class_names=class_names,
