@@ -1,14 +1,16 @@
 """Per-split preprocessing as scikit-learn transformers, fitted on training arrays only.
 
 Order: drop probes missing in more than half of the training arrays -> log2 when the
-training values look unlogged (GEO2R's rule) -> impute gaps with the training median ->
-standardise every probe with its training mean and standard deviation.
+training values look unlogged (GEO2R's rule; non-positive values become missing) -> drop probes
+that are now missing in more than half -> impute gaps with the training median -> standardise
+every probe with its training mean and standard deviation.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.feature_selection import SelectorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -37,7 +39,7 @@ def display_log2(X: np.ndarray, reference: np.ndarray | None = None) -> np.ndarr
         return np.log2(np.where(X > 0, X, np.nan))
 
 
-class MissingProbeFilter(TransformerMixin, BaseEstimator):
+class MissingProbeFilter(SelectorMixin, BaseEstimator):
     """Drop probes whose share of missing training values exceeds ``max_missing``."""
 
     def __init__(self, max_missing: float = 0.5):
@@ -51,22 +53,17 @@ class MissingProbeFilter(TransformerMixin, BaseEstimator):
             raise ValueError(f"every probe has more than {self.max_missing:.0%} missing training values")
         return self
 
-    def transform(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
-        return X[:, self.support_]
-
-    def get_support(self) -> np.ndarray:
+    def _get_support_mask(self) -> np.ndarray:
         check_is_fitted(self)
         return self.support_
 
-    def get_feature_names_out(self, input_features=None):
-        names = np.asarray(input_features if input_features is not None else
-                           [f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-        return names[self.support_]
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
 
-class Log2IfUnlogged(TransformerMixin, BaseEstimator):
+class Log2IfUnlogged(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """GEO2R's log2 rule, decided on the training values and recorded in ``apply_log2_``.
 
     ``log2="auto"`` applies the test; ``True``/``False`` force the choice. When applied,
@@ -94,9 +91,10 @@ class Log2IfUnlogged(TransformerMixin, BaseEstimator):
             np.log2(X, out=X)
         return X
 
-    def get_feature_names_out(self, input_features=None):
-        return np.asarray(input_features if input_features is not None else
-                          [f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
 
 def make_preprocessor(max_missing: float = 0.5, log2: bool | str = "auto") -> Pipeline:
@@ -104,6 +102,9 @@ def make_preprocessor(max_missing: float = 0.5, log2: bool | str = "auto") -> Pi
     return Pipeline([
         ("filter", MissingProbeFilter(max_missing=max_missing)),
         ("log2", Log2IfUnlogged(log2=log2)),
+        # again after log2, which makes non-positive values missing: a probe that is mostly
+        # non-positive would otherwise be kept and imputed almost entirely
+        ("filter_log", MissingProbeFilter(max_missing=max_missing)),
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
         ("scale", StandardScaler()),
     ])
@@ -111,7 +112,9 @@ def make_preprocessor(max_missing: float = 0.5, log2: bool | str = "auto") -> Pi
 
 def kept_probes(preprocessor: Pipeline) -> np.ndarray:
     """Boolean mask over input probes of those that a fitted preprocessor keeps."""
-    return preprocessor.named_steps["filter"].get_support()
+    kept = preprocessor.named_steps["filter"].get_support().copy()
+    kept[kept] = preprocessor.named_steps["filter_log"].get_support()
+    return kept
 
 
 def preprocess_split(

@@ -79,3 +79,18 @@ def test_everything_dropped_is_an_error():
     X[0] = 1.0
     with pytest.raises(ValueError, match="every probe has more than 50% missing"):
         make_preprocessor().fit(X)
+
+
+def test_probe_mostly_non_positive_is_dropped_after_log2():
+    """Before log2 the probe is complete; log2 makes its 85% non-positive values missing: dropped,
+    not 80%-imputed. The pipeline still names its output features."""
+    from genesel.preprocess import kept_probes, make_preprocessor
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(100, 5000, (40, 6))
+    X[:34, 2] = -5.0  # 85% non-positive (background-subtracted intensities)
+    pipe = make_preprocessor(max_missing=0.5, log2="auto").fit(X)
+    assert pipe.named_steps["log2"].apply_log2_
+    assert kept_probes(pipe).tolist() == [True, True, False, True, True, True]
+    assert pipe.transform(X).shape == (40, 5)
+    assert list(pipe.get_feature_names_out([f"p{j}" for j in range(6)])) == ["p0", "p1", "p3", "p4", "p5"]
