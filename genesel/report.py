@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -211,6 +212,7 @@ def plot_topk(table: pd.DataFrame, dataset: str, path) -> Path:
         ax.set_xscale("log")
         ks = sorted(table.k.unique())
         ax.set_xticks(ks, [str(k) for k in ks])
+        ax.xaxis.set_minor_locator(NullLocator())  # log-axis minor labels (3x10^1 4x10^1) overlap the ticks
         ax.set_xlabel("number of top genes used (k)")
         ax.set_ylabel("test accuracy (mean ± sd over splits)")
         ax.set_ylim(0, 1.02)

@@ -78,3 +78,21 @@ def test_planted_recovery_counts_each_kind_in_the_top_k():
     assert table.loc["linear", "median_rank"] == 3.0
     with pytest.raises(DatasetError, match="SIM: planted probe.*'d'.* m gene table"):
         planted_recovery({"m": ranked[ranked.probe_id != "d"]}, truth, dataset="SIM")
+
+
+def test_topk_figure_labels_only_the_k_values(tmp_path, monkeypatch):
+    """The log x axis shows the k values and no minor labels (which overlapped as 3x10^1 4x10^1)."""
+    import pandas as pd
+
+    from genesel import report
+
+    figures = []
+    monkeypatch.setattr(report, "_save", lambda fig, path: figures.append(fig))
+    ks = [5, 10, 20, 30, 50, 100]
+    table = pd.DataFrame([{"method": m, "split": s, "classifier": "svc", "k": k, "accuracy": 0.8}
+                          for m in ("spred", "l1_logistic") for s in (0, 1) for k in ks])
+    report.plot_topk(table, "GDSX", tmp_path / "topk.svg")
+    ax = figures[0].axes[0]
+    figures[0].canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(k) for k in ks]
+    assert all(not t.get_text() for t in ax.get_xticklabels(minor=True))
