@@ -88,7 +88,7 @@ def test_topk_figure_labels_only_the_k_values(tmp_path, monkeypatch):
 
     figures = []
     monkeypatch.setattr(report, "_save", lambda fig, path: figures.append(fig))
-    ks = [5, 10, 20, 30, 50, 100]
+    ks = [10, 20, 30, 50]  # within one decade, where matplotlib labels minor ticks
     table = pd.DataFrame([{"method": m, "split": s, "classifier": "svc", "k": k, "accuracy": 0.8}
                           for m in ("spred", "l1_logistic") for s in (0, 1) for k in ks])
     report.plot_topk(table, "GDSX", tmp_path / "topk.svg")
