@@ -22,12 +22,16 @@ def topk_accuracy(results: dict[str, MethodResult], stacked: StackedSplits, ks=T
 
     The genes come from that split's own scores (fitted on its training arrays), the
     classifiers are fitted on the same training arrays and scored on its test arrays, so no
-    gene list has seen the arrays it is tested on. One row per method x split x classifier x k.
+    gene list has seen the arrays it is tested on. One row per method x split x classifier x k;
+    a split the method could not fit (``failed`` in its metrics) has no gene order and no row.
     """
     rows = []
     p = stacked.X["train"].shape[2]
     for method, result in results.items():
+        failed = set(result.metrics.loc[result.metrics.get("failed", pd.Series(False)).fillna(False).astype(bool), "split"])
         for s in range(stacked.n_splits):
+            if s in failed:
+                continue
             order = np.argsort(-result.scores[s], kind="stable")
             for k in ks:
                 if k > p:

@@ -155,15 +155,20 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
             else:
                 selector = L1LogisticSelector(random_state=seed, **params)
             Xtr, ytr = stacked.X["train"][k], stacked.y["train"][k]
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", UserWarning)
-                selector.fit(Xtr, ytr, stacked.X["val"][k], stacked.y["val"][k])
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", UserWarning)
+                    selector.fit(Xtr, ytr, stacked.X["val"][k], stacked.y["val"][k])
+            except (ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:  # numerical failure of one split
+                rows.append(_failed_row(k, dataset, method, f"{type(exc).__name__}: {exc}", "cpu"))
+                continue
             for w in caught:  # name the dataset and split in what the selector had to say
                 warnings.warn(f"{dataset.name} split {k}: {w.message}", UserWarning, stacklevel=2)
             y_pred = selector.predict(stacked.X["test"][k])
             row = _metric_row(k, stacked.y["test"][k], y_pred)
             row.update({
-                "n_selected": int(selector.get_support().sum()), "hyperparameters": json.dumps(selector.best_params_),
+                "n_selected": int(selector.get_support().sum()), "failed": False,
+                "hyperparameters": json.dumps(selector.best_params_),
                 "val_accuracy": selector.val_score_, "converged": selector.converged_, "epochs": 0,
                 "seconds": time.perf_counter() - start,
                 "device": "cpu" if method == "l1_logistic" else _device_name(device),  # scikit-learn runs on the CPU
@@ -179,7 +184,9 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     metrics = pd.DataFrame(rows)
     metrics.insert(0, "method", method)
     metrics.insert(0, "dataset", dataset.name)
-    return MethodResult(method, metrics, scores, selected, pd.concat(preds, ignore_index=True), history)
+    predictions = pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(
+        columns=["split", "sample_id", "true", "predicted"])
+    return MethodResult(method, metrics, scores, selected, predictions, history)
 
 
 def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
@@ -196,10 +203,13 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     chosen = result.choose()
     rows, preds = [], []
     for k, g in enumerate(chosen):
+        if g < 0:
+            rows.append(_failed_row(k, dataset, method, "every grid point diverged", result.device))
+            continue
         y_pred = result.test_proba[k, g].argmax(-1)
         row = _metric_row(k, stacked.y["test"][k], y_pred)
         row.update({
-            "n_selected": int(result.n_selected[k, g]),
+            "n_selected": int(result.n_selected[k, g]), "failed": False,
             "hyperparameters": json.dumps({"lr": result.grid[g][0], "kappa": result.grid[g][1]}),
             "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
             "epochs": int(result.epochs[k, g]), "seconds": float(result.seconds[k].sum()),
@@ -210,7 +220,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         })
         rows.append(row)
         preds.append(_prediction_rows(k, dataset, stacked, y_pred))
-    scores = result.scores[np.arange(S), chosen]
+    scores = np.where((chosen >= 0)[:, None], result.scores[np.arange(S), chosen], 0.0)
     history = result.history
     if len(history):
         history = history.merge(pd.DataFrame({"split": range(S), "grid": chosen}), on=["split", "grid"], how="left", indicator=True)
@@ -239,13 +249,16 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     chosen = result.choose()
     rows, preds = [], []
     for k, g in enumerate(chosen):
+        if g < 0:
+            rows.append(_failed_row(k, dataset, method, "no model on the kappa path could be fitted", result.device))
+            continue
         if result.n_selected[k, g] == 0:
             warnings.warn(f"{dataset.name} {method} split {k}: the chosen model keeps no gene (no gene beat the class "
                           "prior on validation); its predictions are the majority class", UserWarning, stacklevel=2)
         y_pred = result.test_proba[k, g].argmax(-1)
         row = _metric_row(k, stacked.y["test"][k], y_pred)
         row.update({
-            "n_selected": int(result.n_selected[k, g]),
+            "n_selected": int(result.n_selected[k, g]), "failed": False,
             "hyperparameters": json.dumps({"kappa": float(result.kappas[g]), "kappa_over_max": float(result.kappas[g] / result.kappa_max[k])}),
             "val_accuracy": result.val_acc[k, g], "converged": bool(result.certified[k, g]),
             "kkt_residual": float(result.kkt_residual[k, g]), "epochs": int(result.iterations[k, : g + 1].sum()),
@@ -258,7 +271,7 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         rows.append(row)
         preds.append(_prediction_rows(k, dataset, stacked, y_pred))
     S = stacked.n_splits
-    scores = result.scores[np.arange(S), chosen]
+    scores = np.where((chosen >= 0)[:, None], result.scores[np.arange(S), chosen], 0.0)
     history = pd.DataFrame({
         "split": np.repeat(np.arange(S), len(result.kappas)), "grid": np.tile(np.arange(len(result.kappas)), S),
         "kappa": np.tile(result.kappas, S), "val_acc": result.val_acc.ravel(), "n_active": result.n_selected.ravel(),
@@ -267,6 +280,19 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     })
     history["chosen"] = history.grid.to_numpy() == np.repeat(chosen, len(result.kappas))
     return rows, scores, scores > 0, preds, history
+
+
+def _failed_row(k: int, dataset: Dataset, method: str, why: str, device: str) -> dict:
+    """The metrics row of a split a method could not fit: flagged, accuracy missing, and a warning
+    naming dataset, method and split; the run goes on."""
+    import json
+    import warnings
+
+    warnings.warn(f"{dataset.name} {method} split {k}: {why}; this split's accuracy is missing", UserWarning,
+                  stacklevel=3)
+    return {"split": k, "accuracy": np.nan, "balanced_accuracy": np.nan, "macro_f1": np.nan, "n_selected": np.nan,
+            "failed": True, "hyperparameters": json.dumps({}), "val_accuracy": np.nan, "converged": False,
+            "epochs": 0, "seconds": 0.0, "device": device}
 
 
 def _check_settings(config_type, params: dict, where: str) -> None:

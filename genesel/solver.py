@@ -95,13 +95,15 @@ class PathResult:
         """Per split, the κ with the best validation accuracy among finite models; ties (common: a
         validation part of a microarray study holds a dozen or two arrays) go to the lower validation
         log-loss, then to the sparser model (fewer genes, then larger κ). Whether the chosen model is certified is
-        reported beside it (``certified``), not used to choose: a tolerance must not pick the model."""
+        reported beside it (``certified``), not used to choose: a tolerance must not pick the model.
+        A split where no model could be fitted gets -1."""
         S, K = self.val_acc.shape
         chosen = np.empty(S, dtype=int)
         for s in range(S):
             ok = np.isfinite(self.val_acc[s]) & ~self.diverged[s]
             if not ok.any():
-                raise RuntimeError(f"split {s}: no model on the kappa path could be fitted")
+                chosen[s] = -1
+                continue
             cand = np.flatnonzero(ok)
             loss = np.round(self.val_loss[s, cand], 6)  # equal to 6 decimals: a tie, left to sparsity
             order = np.lexsort((-self.kappas[cand], self.n_selected[s, cand], loss, -self.val_acc[s, cand]))

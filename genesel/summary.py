@@ -21,7 +21,9 @@ def majority_rates(dataset: Dataset, splits: pd.DataFrame) -> np.ndarray:
 
 def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame:
     """One row per dataset x method: accuracy, balanced accuracy, genes selected (mean and sd
-    over splits), the number of splits, and the dataset's majority-class rate."""
+    over the splits the method could fit), the number of splits, how many of them the method
+    could not fit (``failed_splits``), and the dataset's majority-class rate."""
+    metrics = metrics.assign(failed=metrics["failed"].fillna(False).astype(bool) if "failed" in metrics else False)
     grouped = metrics.groupby(["dataset", "method"], sort=False)
     table = grouped.agg(
         splits=("split", "count"),
@@ -31,6 +33,7 @@ def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame
         genes_selected_mean=("n_selected", "mean"), genes_selected_sd=("n_selected", "std"),
         seconds_mean=("seconds", "mean"),
         converged_share=("converged", "mean"),
+        failed_splits=("failed", "sum"),
     ).reset_index()
     table["majority_rate"] = table["dataset"].map(majority)
     return table
@@ -44,7 +47,8 @@ def to_markdown(table: pd.DataFrame) -> str:
         lines.append(
             f"| {row.dataset} | {row.method} | {row.accuracy_mean:.3f} ± {row.accuracy_sd:.3f} | "
             f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_sd:.3f} | "
-            f"{row.genes_selected_mean:.0f} ± {row.genes_selected_sd:.0f} | {row.majority_rate:.3f} | {row.splits} | "
+            f"{row.genes_selected_mean:.0f} ± {row.genes_selected_sd:.0f} | {row.majority_rate:.3f} | "
+            f"{row.splits}{f' ({row.failed_splits} not fitted)' if row.failed_splits else ''} | "
             f"{row.converged_share:.0%} |"
         )
     return "\n".join(lines) + "\n"

@@ -97,7 +97,8 @@ class GridResult:
     def choose(self) -> np.ndarray:
         """Per split, the grid index with the best validation accuracy among converged,
         non-diverged models; ties go to fewer genes, then larger kappa, then smaller lr.
-        Falls back to unconverged models only when a split has no converged one."""
+        Falls back to unconverged models only when a split has no converged one; a split where
+        every grid point diverged gets -1."""
         S, G = self.val_acc.shape
         chosen = np.empty(S, dtype=int)
         lrs = np.array([g[0] for g in self.grid])
@@ -107,7 +108,8 @@ class GridResult:
             if not ok.any():
                 ok = ~self.diverged[s]
             if not ok.any():
-                raise RuntimeError(f"split {s}: every grid point diverged")
+                chosen[s] = -1
+                continue
             candidates = np.flatnonzero(ok)
             order = np.lexsort((lrs[candidates], -kappas[candidates], self.n_selected[s, candidates], -self.val_acc[s, candidates]))
             chosen[s] = candidates[order[0]]

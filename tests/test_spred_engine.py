@@ -15,12 +15,12 @@ from sklearn.pipeline import make_pipeline
 from genesel.compare import planted_recovery
 from genesel.dataset import Dataset
 from genesel.device import resolve_device
-from genesel.experiment import stack_splits
+from genesel.experiment import run_method, stack_splits
 from genesel.models import BatchedNet, make_architecture
 from genesel.preprocess import make_preprocessor
 from genesel.ranking import rank_genes
 from genesel.selectors import L1LogisticSelector, SpredSelector
-from genesel.simulate import simulate_expression
+from genesel.simulate import simulate_expression, simulate_gds
 from genesel.sources.gds import read_gds
 from genesel.splits import make_splits
 from genesel.train import TrainConfig, train_grid
@@ -268,3 +268,20 @@ def test_consensus_top_k_recovers_every_planted_gene_where_only_the_mlp_head_can
         recovered[variant] = table.recovered_in_top_k.to_dict()
     assert recovered["spred"] == {"xor": 2, "variance": 2, "all": 4}, recovered
     assert recovered["spred_linear"]["all"] <= 1, recovered
+
+
+def test_a_split_no_model_fits_is_flagged_and_the_run_goes_on(tmp_path):
+    """Every grid point diverges (lr 1e9): each split gets a flagged metrics row with its accuracy
+    missing and a warning naming dataset, method and split; the summary says how many were lost."""
+    from genesel.compare import topk_accuracy
+    from genesel.summary import summarize, to_markdown
+
+    sim = simulate_gds(tmp_path, name="GDSDIV", n_samples=40, n_probes=60, seed=3)
+    data = read_gds(sim.soft_path)
+    stacked = stack_splits(data, make_splits(data.sample_ids, data.y, n_splits=2, seed=0))
+    with pytest.warns(UserWarning, match="GDSDIV mlp_l1 split 1: every grid point diverged; this split's accuracy is missing"):
+        result = run_method("mlp_l1", data, stacked, {"lrs": [1e9], "kappas": [0.01], "max_epochs": 50, "hidden": 8},
+                            device="cpu")
+    assert result.metrics.failed.all() and result.metrics.accuracy.isna().all()
+    assert len(result.predictions) == 0 and len(topk_accuracy({"mlp_l1": result}, stacked)) == 0
+    assert "2 (2 not fitted)" in to_markdown(summarize(result.metrics, {"GDSDIV": 0.4}))
