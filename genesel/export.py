@@ -40,7 +40,7 @@ def results_anndata(dataset: Dataset, splits: pd.DataFrame, genes: dict[str, pd.
         for column in statistics:
             var[column] = by_probe[column].to_numpy()
     return anndata.AnnData(
-        X=display_log2(dataset.X).astype(np.float32), obs=obs, var=var,
+        X=display_log2(dataset.X, value_type=dataset.metadata.get("value_type")).astype(np.float32), obs=obs, var=var,
         layers={"published": dataset.X.astype(np.float32)},
         uns={"genesel": {"dataset": dataset.name, "label": dataset.label_type, "methods": list(genes),
                          "title": str(dataset.metadata.get("title", "")), "version": _version()}},

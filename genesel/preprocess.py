@@ -28,13 +28,25 @@ def looks_unlogged(X: np.ndarray) -> bool:
     return bool(q99 > 100 or (q100 - q0 > 50 and q25 > 0))
 
 
-def display_log2(X: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+def log_base_factor(value_type: str | None) -> float:
+    """Factor that turns values of a GEO value type into log2 units: ``log10 ratio`` / ``log10
+    count`` -> log2(10), ``loge`` (natural log) -> 1/ln 2, anything else 1."""
+    kind = " ".join(str(value_type or "").lower().split())
+    if "log10" in kind:
+        return float(np.log2(10.0))
+    if "loge" in kind or "log e " in f"{kind} " or "natural log" in kind or kind.startswith("ln "):
+        return float(1.0 / np.log(2.0))
+    return 1.0
+
+
+def display_log2(X: np.ndarray, reference: np.ndarray | None = None, value_type: str | None = None) -> np.ndarray:
     """log2 values for tables and figures (not for fitting): log2 where GEO2R's rule says the
     values (or ``reference``, e.g. the whole matrix when ``X`` is some of its columns) are
-    unlogged, non-positive values becoming NaN; else the values as they are."""
+    unlogged, non-positive values becoming NaN; values a GDS declares as log10 or natural-log
+    (``value_type``) rescaled to log2; else the values as they are."""
     X = np.asarray(X, dtype=np.float64)
     if not looks_unlogged(X if reference is None else reference):
-        return X
+        return X * log_base_factor(value_type)
     with np.errstate(all="ignore"):
         return np.log2(np.where(X > 0, X, np.nan))
 

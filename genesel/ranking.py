@@ -21,7 +21,7 @@ def class_statistics(dataset: Dataset) -> pd.DataFrame:
     Per-class means, log2 fold change (two classes: second minus first class) or the largest
     between-class difference, one-way ANOVA p-value and Benjamini-Hochberg q-value.
     """
-    X = display_log2(dataset.X)
+    X = display_log2(dataset.X, value_type=dataset.metadata.get("value_type"))
     out = {}
     groups = []
     for c, name in enumerate(dataset.class_names):

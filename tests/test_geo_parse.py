@@ -76,6 +76,19 @@ def test_paper_mode_repeats_each_array_per_subset_type(small_sim):
     assert single.n_samples == 60 and single.metadata["label_mode"] == "single"
 
 
+def test_paper_mode_keeps_same_named_subsets_of_two_types_apart(small_sim, tmp_path):
+    import gzip
+
+    text = gzip.decompress(small_sim.soft_path.read_bytes()).decode()
+    named_alike = tmp_path / "GDSALIKE_full.soft.gz"  # an 'other' subset described like a disease state
+    named_alike.write_bytes(gzip.compress(text.replace("!subset_description = batch 1", "!subset_description = normal").encode()))
+    with pytest.warns(UserWarning, match="not valid estimates"):
+        data = read_gds(named_alike, label_mode="paper", min_class_size=1)
+    assert {"disease state: normal", "other: normal"} <= set(data.class_names)
+    counts = data.class_counts()
+    assert counts["other: normal"] + counts["other: batch 2"] == 60
+
+
 def test_tox171_real_benchmark():
     data = read_gds(shared_file("GDS_TOX171_full.soft.gz"))
     assert data.X.shape == (171, 5748)

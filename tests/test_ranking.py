@@ -51,6 +51,20 @@ def test_class_statistics_fold_change_and_fdr():
     assert table.anova_q_bh[0] < 1e-6
 
 
+@pytest.mark.parametrize("value_type, factor", [("log10 ratio", np.log2(10)), ("loge ratio", 1 / np.log(2)),
+                                                ("log2 ratio", 1.0), ("transformed count", 1.0)])
+def test_fold_changes_are_log2_whatever_log_the_gds_declares(value_type, factor):
+    """A GDS of log10 (or natural-log) ratios gets fold changes in log2 units, as the columns say."""
+    from dataclasses import replace
+
+    data = toy()
+    log2_values = np.log2(data.X.astype(np.float64))
+    declared = replace(data, X=(log2_values / factor).astype(np.float32), metadata={"value_type": value_type})
+    table = class_statistics(declared)
+    expected = class_statistics(replace(data, X=log2_values.astype(np.float32), metadata={}))
+    np.testing.assert_allclose(table.log2_fold_change, expected.log2_fold_change, rtol=1e-4)
+
+
 def test_summary_and_majority_rate():
     data = toy()
     splits = make_splits(data.sample_ids, data.y, n_splits=3)

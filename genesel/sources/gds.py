@@ -284,7 +284,9 @@ def read_gds(
 
 
 def _paper_labels(gds: GdsFile, X: np.ndarray, probe_ids, symbols, min_class_size: int) -> Dataset:
-    """The reference code's construction: one row per (subset, sample) pair, all types."""
+    """The reference code's construction: one row per (subset, sample) pair, all types, one class
+    per subset (the reference numbered subsets; two types' subsets of one name stay two classes,
+    named ``type: description``)."""
     warnings.warn(
         f"{gds.name}: label_mode='paper' repeats each array once per subset type with different "
         "labels; results are not valid estimates (kept only to reproduce the paper's Table 1)",
@@ -296,7 +298,7 @@ def _paper_labels(gds: GdsFile, X: np.ndarray, probe_ids, symbols, min_class_siz
         for sample in row.samples:
             rows.append(column[sample])
             row_ids.append(f"{sample}@{row.type}")
-            labels.append(row.description)
+            labels.append(f"{row.type}: {row.description}")
     keep_rows, codes, class_names = encode_labels(gds.name, row_ids, labels, min_class_size)
     ids = np.asarray(row_ids)[keep_rows]
     if len(set(ids)) != len(ids):  # a sample in two subsets of one type: make rows distinct
