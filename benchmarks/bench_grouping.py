@@ -17,7 +17,8 @@ import warnings
 
 import numpy as np
 
-from genesel.experiment import run_method, stack_splits
+from genesel.experiment import run_method
+from genesel.preprocess import stack_splits
 from genesel.simulate import simulate_gds
 from genesel.sources.design import Design
 from genesel.sources.gds import read_gds

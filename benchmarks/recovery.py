@@ -29,8 +29,8 @@ from sklearn.svm import SVC
 
 from genesel.compare import PLANTED_KINDS, planted_recovery
 from genesel.dataset import Dataset
-from genesel.experiment import stack_splits
 from genesel.hsic import block_hsic_lasso
+from genesel.preprocess import stack_splits
 from genesel.ranking import rank_genes
 from genesel.simulate import simulate_expression
 from genesel.splits import make_splits

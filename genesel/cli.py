@@ -85,7 +85,8 @@ def _cmd_select(args: argparse.Namespace) -> None:
     import json
 
     from genesel.dataset import Dataset
-    from genesel.experiment import run_method, stack_splits
+    from genesel.experiment import run_method
+    from genesel.preprocess import stack_splits
     from genesel.splits import load_splits
 
     if args.threads:
@@ -105,8 +106,8 @@ def _cmd_select(args: argparse.Namespace) -> None:
 
 def _cmd_rank(args: argparse.Namespace) -> None:
     from genesel.dataset import Dataset
-    from genesel.experiment import MethodResult
     from genesel.ranking import rank_genes
+    from genesel.results import MethodResult
 
     dataset = Dataset.load(args.dataset)
     result = MethodResult.load(args.fit)
@@ -154,7 +155,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     from genesel import report
     from genesel.compare import consensus, topk_accuracy
     from genesel.dataset import Dataset
-    from genesel.experiment import MethodResult, stack_splits
+    from genesel.preprocess import stack_splits
+    from genesel.results import MethodResult
     from genesel.splits import load_splits
     from genesel.summary import majority_rates
 
@@ -229,6 +231,8 @@ def _write_atomic(table, path, sep: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from genesel.registry import METHODS
+
     parser = argparse.ArgumentParser(prog="genesel", description="Nonlinear gene selection for microarray data.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -301,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_prepare)
 
     p = sub.add_parser("select", help="fit one method on every split of a prepared dataset")
-    p.add_argument("--method", required=True, choices=["spred", "spred_linear", "mlp_wd", "mlp_l1", "hsic_lasso", "l1_logistic"])
+    p.add_argument("--method", required=True, choices=METHODS)
     p.add_argument("--dataset", required=True, help="dataset.npz written by prepare")
     p.add_argument("--splits", required=True, help="splits.tsv written by prepare")
     p.add_argument("--params", default="", help="the method's settings as JSON")

@@ -8,7 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from genesel.errors import DatasetError
-from genesel.experiment import MethodResult, StackedSplits
+from genesel.preprocess import StackedSplits
+from genesel.results import MethodResult
 
 TOP_KS = (5, 10, 20, 50, 100)
 CLASSIFIERS = {

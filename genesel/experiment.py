@@ -1,117 +1,14 @@
-"""One dataset, its shared splits, and per-split preprocessed arrays stacked for batched fitting."""
+"""Running one method on every split of one dataset: one per-split result for every method."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from genesel.dataset import Dataset
-from genesel.preprocess import kept_probes, preprocess_split
-from genesel.splits import PARTS, n_splits_in, split_indices
-
-
-@dataclass
-class StackedSplits:
-    """Preprocessed arrays of every split, stacked on a leading split axis.
-
-    Each split's preprocessor is fitted on that split's training arrays. All splits keep the
-    dataset's full probe list: a probe that a split's filter drops is a column of zeros there
-    (zero is the training mean after scaling), so it carries no signal and its weights decay.
-    """
-
-    X: dict[str, np.ndarray]  # part -> (S, n_part, p) float32
-    y: dict[str, np.ndarray]  # part -> (S, n_part) int64
-    index: dict[str, np.ndarray]  # part -> (S, n_part) row indices into the dataset
-    kept: np.ndarray  # (S, p) bool: probes kept by each split's filter
-    log2_applied: np.ndarray  # (S,) bool
-
-    @property
-    def n_splits(self) -> int:
-        return self.kept.shape[0]
-
-
-def stack_splits(dataset: Dataset, splits: pd.DataFrame, max_missing: float = 0.5, log2: bool | str = "auto") -> StackedSplits:
-    """Preprocess every split (fitted on its training arrays) and stack the parts."""
-    S = n_splits_in(splits)
-    X: dict[str, list] = {part: [] for part in PARTS}
-    y: dict[str, list] = {part: [] for part in PARTS}
-    index: dict[str, list] = {part: [] for part in PARTS}
-    kept, logged = [], []
-    sizes = None
-    for k in range(S):
-        parts = split_indices(splits, k, dataset.sample_ids)
-        these = tuple(len(parts[p]) for p in PARTS)
-        if sizes is not None and these != sizes:
-            raise ValueError(f"{dataset.name}: split {k} has part sizes {these}, split 0 has {sizes}")
-        sizes = these
-        transformed, pipe = preprocess_split(dataset.X, parts, max_missing=max_missing, log2=log2)
-        mask = kept_probes(pipe)
-        for part in PARTS:
-            full = np.zeros((len(parts[part]), dataset.n_probes), dtype=np.float32)
-            full[:, mask] = transformed[part]
-            X[part].append(full)
-            y[part].append(dataset.y[parts[part]])
-            index[part].append(parts[part])
-        kept.append(mask)
-        logged.append(pipe.named_steps["log2"].apply_log2_)
-    return StackedSplits(
-        X={p: np.stack(v) for p, v in X.items()}, y={p: np.stack(v) for p, v in y.items()},
-        index={p: np.stack(v) for p, v in index.items()}, kept=np.stack(kept), log2_applied=np.asarray(logged),
-    )
-
-
-# ------------------------------------------------------------------------------------------
-# running one method on every split
-# ------------------------------------------------------------------------------------------
-SPRED_METHODS = {"spred": "spred", "spred_linear": "spred_linear", "mlp_wd": "mlp_wd", "mlp_l1": "mlp_l1"}
-# solver per method when the settings name none: spred_linear (convex) along the certified kappa path; spred
-# (with the ReLU head) on the paper's SGD grid, since a path that starts from the empty model misses
-# pure-interaction genes in some splits (benchmarks/RESULTS.md); "solver: path" runs it on the path
-DEFAULT_SOLVER = {"spred": "sgd", "spred_linear": "path"}
-METHODS = (*SPRED_METHODS, "hsic_lasso", "l1_logistic")
-
-
-@dataclass
-class MethodResult:
-    """One method on every split of one dataset."""
-
-    method: str
-    metrics: pd.DataFrame  # one row per split
-    scores: np.ndarray  # (S, p) per-split gene scores
-    selected: np.ndarray  # (S, p) bool
-    predictions: pd.DataFrame  # split, sample_id, true, predicted
-    history: pd.DataFrame  # training diagnostics (spred family), may be empty
-
-    def save(self, path) -> None:
-        """Write ``path`` (npz: scores, selection) and ``path`` with .tsv suffixes, atomically."""
-        from pathlib import Path
-
-        from genesel.io import atomic_path, write_table
-
-        path = Path(path)
-        for name, table in (("metrics", self.metrics), ("predictions", self.predictions), ("history", self.history)):
-            write_table(table, path.with_name(f"{path.stem}.{name}.tsv"), sep="\t")
-        with atomic_path(path) as tmp:  # the fit itself last: its presence means every side table is written
-            np.savez_compressed(tmp, scores=self.scores.astype(np.float32), selected=self.selected,
-                                method=np.array(self.method))
-
-    @classmethod
-    def load(cls, path) -> MethodResult:
-        from pathlib import Path
-
-        path = Path(path)
-        with np.load(path, allow_pickle=False) as data:
-            scores, selected, method = data["scores"], data["selected"], str(data["method"])
-        tables = {}
-        for name in ("metrics", "predictions", "history"):
-            side = path.with_name(f"{path.stem}.{name}.tsv")
-            try:
-                tables[name] = pd.read_csv(side, sep="\t")
-            except pd.errors.EmptyDataError:
-                tables[name] = pd.DataFrame()
-        return cls(method, tables["metrics"], scores, selected, tables["predictions"], tables["history"])
+from genesel.preprocess import StackedSplits
+from genesel.registry import DEFAULT_SOLVER, METHODS, REGISTRY
+from genesel.results import MethodResult
 
 
 def _metric_row(k: int, y_true, y_pred) -> dict:
@@ -142,7 +39,7 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     if method in DEFAULT_SOLVER and params.get("solver", DEFAULT_SOLVER[method]) == "path":
         params.pop("solver", None)
         rows, scores, selected, preds, history = _run_path(method, dataset, stacked, params, device, seed)
-    elif method in SPRED_METHODS:
+    elif method in REGISTRY and REGISTRY[method].family == "spred":
         params.pop("solver", None)
         rows, scores, selected, preds, history = _run_grid(method, dataset, stacked, params, device, seed)
     elif method in ("hsic_lasso", "l1_logistic"):
@@ -197,7 +94,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
 
     S = stacked.n_splits
     _check_settings(TrainConfig, params, f"{dataset.name} {method} (solver: sgd)")
-    config = TrainConfig(variant=SPRED_METHODS[method], device=device, seed=seed, **params)
+    config = TrainConfig(variant=method, device=device, seed=seed, **params)
     result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
                         stacked.X["test"], stacked.y["test"], len(dataset.class_names), config)
     chosen = result.choose()

@@ -14,15 +14,7 @@ from matplotlib.ticker import NullLocator  # noqa: E402
 
 from genesel.dataset import Dataset  # noqa: E402
 from genesel.io import atomic_path  # noqa: E402
-
-METHOD_LABELS = {
-    "spred": "spred (Eq. 8)", "spred_linear": "spred, linear head only", "mlp_wd": "MLP + weight decay",
-    "mlp_l1": "MLP + naive L1", "hsic_lasso": "HSIC-Lasso + SVC", "l1_logistic": "L1 logistic regression",
-}
-
-
-def label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+from genesel.registry import label  # noqa: E402
 
 
 def _save(fig, path) -> Path:

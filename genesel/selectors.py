@@ -91,7 +91,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         )
 
     def _solver(self) -> str:
-        from genesel.experiment import DEFAULT_SOLVER
+        from genesel.registry import DEFAULT_SOLVER
 
         return self.solver or DEFAULT_SOLVER.get(self.variant, "sgd")
 

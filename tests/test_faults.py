@@ -113,7 +113,8 @@ def test_class_of_one_sample_is_dropped(small_sim, tmp_path):
     {"solver": "sgd", "hidden": 16, "lrs": [0.1], "kappas": [0.05], "max_epochs": 300},
 ], ids=["path", "sgd"])
 def test_constant_probes_are_never_selected(small_sim, settings):
-    from genesel.experiment import run_method, stack_splits
+    from genesel.experiment import run_method
+    from genesel.preprocess import stack_splits
     from genesel.splits import make_splits
 
     data = read_gds(small_sim.soft_path).drop_control_probes()
@@ -125,7 +126,7 @@ def test_constant_probes_are_never_selected(small_sim, settings):
 
 
 def test_every_probe_dropped_by_preprocessing(small_sim):
-    from genesel.experiment import stack_splits
+    from genesel.preprocess import stack_splits
     from genesel.splits import make_splits
 
     data = read_gds(small_sim.soft_path).drop_control_probes()

@@ -80,7 +80,8 @@ def test_float16_storage_under_tight_budget(small_sim):
 
 
 def test_short_path_warning_names_dataset_and_split(small_sim):
-    from genesel.experiment import run_method, stack_splits
+    from genesel.experiment import run_method
+    from genesel.preprocess import stack_splits
     from genesel.splits import make_splits
 
     data = read_gds(small_sim.soft_path).drop_control_probes()

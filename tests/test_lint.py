@@ -27,3 +27,13 @@ def test_snakefmt_formatting_holds():
 def test_ruff_is_clean():
     result = run("ruff", "check", "genesel", "tests", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_config_schema_names_the_registered_methods():
+    """One registry of methods (genesel/registry.py); the schema must name exactly those."""
+    import yaml
+
+    from genesel.registry import METHODS
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert list(schema["properties"]["methods"]["properties"]) == list(METHODS)

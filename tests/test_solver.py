@@ -131,7 +131,8 @@ def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
     is of class 0 yet carries the class-1 shift): every model with genes is worse there than the class
     prior, so κ_max (no gene) is chosen, flagged with a warning, and predicts the majority class."""
     from genesel.dataset import Dataset
-    from genesel.experiment import StackedSplits, run_method
+    from genesel.experiment import run_method
+    from genesel.preprocess import StackedSplits
 
     rng = np.random.default_rng(5)
     S, p = 2, 200

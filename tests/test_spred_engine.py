@@ -15,9 +15,9 @@ from sklearn.pipeline import make_pipeline
 from genesel.compare import planted_recovery
 from genesel.dataset import Dataset
 from genesel.device import resolve_device
-from genesel.experiment import run_method, stack_splits
+from genesel.experiment import run_method
 from genesel.models import BatchedNet, make_architecture
-from genesel.preprocess import make_preprocessor
+from genesel.preprocess import make_preprocessor, stack_splits
 from genesel.ranking import rank_genes
 from genesel.selectors import L1LogisticSelector, SpredSelector
 from genesel.simulate import simulate_expression, simulate_gds

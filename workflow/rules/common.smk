@@ -5,13 +5,15 @@ import shlex
 
 from snakemake.utils import validate
 
+from genesel import registry
+
 validate(config, schema="../schemas/config.schema.yaml")
 
 DATASETS = list(config["datasets"])
 METHODS = [
     m for m, settings in config["methods"].items() if settings.get("enabled", True)
 ]
-GPU_METHODS = {"spred", "spred_linear", "mlp_wd", "mlp_l1"}
+GPU_METHODS = registry.GPU_METHODS
 
 
 wildcard_constraints:

@@ -1,0 +1,39 @@
+"""The one registry of methods: names, what runs them, display labels, and which use a GPU.
+
+Everything that lists methods (the runner, the CLI, the workflow's GPU resources, figure labels)
+reads them from here; the config schema names the same methods and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    label: str  # how figures and tables name it
+    family: str  # "spred" (batched torch trainer or kappa path) or "estimator" (a scikit-learn selector)
+    gpu: bool  # runs on CUDA when present
+    default_solver: str | None = None  # spred and spred_linear: "sgd" (the paper's grid) or "path" (kappa path)
+
+
+#: solver when the settings name none: spred_linear (convex) along the certified kappa path; spred (with
+#: the ReLU head) on the paper's SGD grid, since a path that starts from the empty model misses
+#: pure-interaction genes in some splits (benchmarks/RESULTS.md); the MLP baselines only on the grid
+REGISTRY = {m.name: m for m in (
+    Method("spred", "spred (Eq. 8)", "spred", True, "sgd"),
+    Method("spred_linear", "spred, linear head only", "spred", True, "path"),
+    Method("mlp_wd", "MLP + weight decay", "spred", True),
+    Method("mlp_l1", "MLP + naive L1", "spred", True),
+    Method("hsic_lasso", "HSIC-Lasso + SVC", "estimator", False),
+    Method("l1_logistic", "L1 logistic regression", "estimator", False),
+)}
+METHODS = tuple(REGISTRY)
+GPU_METHODS = frozenset(m.name for m in REGISTRY.values() if m.gpu)
+DEFAULT_SOLVER = {m.name: m.default_solver for m in REGISTRY.values() if m.default_solver}
+
+
+def label(method: str) -> str:
+    """The display name of a method (its own name when it is not registered)."""
+    return REGISTRY[method].label if method in REGISTRY else method
