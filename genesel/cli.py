@@ -1,5 +1,5 @@
 """The ``genesel`` command line: fetch, inspect, simulate, prepare, select, rank, summarize, combine, compare,
-recovery, gene-figures and export; each verb parses its arguments and makes one call into the library."""
+recovery, figures, gene-figures and export; each verb parses its arguments and makes one call into the library."""
 
 from __future__ import annotations
 
@@ -147,47 +147,42 @@ def _cmd_combine(args: argparse.Namespace) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
-    """Top-k retraining table, consensus genes, and every figure of one dataset."""
+    """Top-k retraining table and the genes spred and HSIC-Lasso agree on, for one dataset."""
     import json
 
     import pandas as pd
 
-    from genesel import report
-    from genesel.compare import consensus, topk_accuracy
+    from genesel.compare import spred_hsic_consensus, topk_accuracy
     from genesel.dataset import Dataset
     from genesel.preprocess import stack_splits
+    from genesel.results import MethodResult
+    from genesel.splits import load_splits
+
+    dataset = Dataset.load(args.dataset)
+    results = {MethodResult.load(f).method: MethodResult.load(f) for f in args.fits}
+    stacked = stack_splits(dataset, load_splits(args.splits), **json.loads(args.preprocess))  # as fitted
+    _write_atomic(topk_accuracy(results, stacked), args.topk, sep="\t")
+    genes = {Path(g).stem: pd.read_csv(g) for g in args.genes}
+    _write_atomic(spred_hsic_consensus(genes), args.consensus, sep=",")
+
+
+def _cmd_figures(args: argparse.Namespace) -> None:
+    """Accuracy, top-k, overlap and spred training figures of one dataset."""
+    import pandas as pd
+
+    from genesel.compare import OVERLAP_TOP, top_lists
+    from genesel.dataset import Dataset
+    from genesel.figures import comparison_figures
     from genesel.results import MethodResult
     from genesel.splits import load_splits
     from genesel.summary import majority_rates
 
     dataset = Dataset.load(args.dataset)
-    splits = load_splits(args.splits)
-    results = {MethodResult.load(f).method: MethodResult.load(f) for f in args.fits}
     genes = {Path(g).stem: pd.read_csv(g) for g in args.genes}
-    metrics = pd.read_csv(args.metrics, sep="\t")
-    out = Path(args.out)
-    stacked = stack_splits(dataset, splits, **json.loads(args.preprocess))  # as the methods were fitted
-    topk = topk_accuracy(results, stacked)
-    _write_atomic(topk, out / "topk.tsv", sep="\t")
-    if "spred" in genes and "hsic_lasso" in genes:
-        agreed = consensus(genes["spred"], genes["hsic_lasso"], "spred", "hsic_lasso")
-    else:  # an empty table with the contract's columns: one of the two methods was not run
-        agreed = pd.DataFrame(columns=["probe_id", "gene_symbol", "rank_spred", "rank_hsic_lasso", "mean_rank"])
-    _write_atomic(agreed, out / "genes" / "consensus.csv", sep=",")
-    figures = out / "figures"
-    report.plot_accuracy(metrics, float(majority_rates(dataset, splits).mean()), figures / "accuracy.svg")
-    report.plot_topk(topk, dataset.name, figures / "topk.svg")
-    top = 50
-    lists = {m: g.head(top).probe_id.tolist() for m, g in genes.items()}
-    report.plot_overlap(report.jaccard_matrix(lists), dataset.name, top, figures / "overlap.svg")
-    if "spred" in results and len(results["spred"].history):
-        history = results["spred"].history
-        if "certified" in history:  # the kappa path
-            report.plot_path(history, dataset.name, figures / "training_spred.svg")
-        else:  # the paper's SGD grid
-            report.plot_training(history, dataset.name, figures / "training_spred.svg")
-    else:
-        report.plot_note("spred was not run on this dataset", figures / "training_spred.svg")
+    spred = next((MethodResult.load(f) for f in args.fits if Path(f).stem == "spred"), None)
+    majority = float(majority_rates(dataset, load_splits(args.splits)).mean())
+    comparison_figures(dataset, pd.read_csv(args.metrics, sep="\t"), majority, pd.read_csv(args.topk, sep="\t"),
+                       top_lists(genes, OVERLAP_TOP), OVERLAP_TOP, spred.history if spred else None, args.out)
 
 
 def _cmd_recovery(args: argparse.Namespace) -> None:
@@ -204,7 +199,7 @@ def _cmd_recovery(args: argparse.Namespace) -> None:
 def _cmd_gene_figures(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from genesel import report
+    from genesel import figures as report
     from genesel.dataset import Dataset
 
     dataset = Dataset.load(args.dataset)
@@ -330,15 +325,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-info", help="TSV of software versions and devices used")
     p.set_defaults(func=_cmd_summarize)
 
-    p = sub.add_parser("compare", help="top-k retraining, consensus genes and figures of one dataset")
+    p = sub.add_parser("compare", help="top-k retraining and consensus genes of one dataset")
     p.add_argument("--dataset", required=True)
     p.add_argument("--splits", required=True)
-    p.add_argument("--metrics", required=True)
     p.add_argument("--fits", nargs="+", required=True)
     p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
     p.add_argument("--preprocess", default="{}", help="per-split preprocessing settings as JSON, as given to select")
-    p.add_argument("--out", required=True, help="results folder of the dataset")
+    p.add_argument("--topk", required=True, help="top-k retraining table (TSV) to write")
+    p.add_argument("--consensus", required=True, help="consensus gene table (CSV) to write")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("figures", help="accuracy, top-k, overlap and spred training figures of one dataset")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--splits", required=True)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--topk", required=True)
+    p.add_argument("--fits", nargs="+", required=True)
+    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--out", required=True, help="figures folder of the dataset")
+    p.set_defaults(func=_cmd_figures)
 
     p = sub.add_parser("recovery", help="simulated data: planted genes in each method's consensus top k")
     p.add_argument("--truth", required=True, help="truth TSV written by simulate")

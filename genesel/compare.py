@@ -56,6 +56,25 @@ def consensus(genes_a: pd.DataFrame, genes_b: pd.DataFrame, name_a: str, name_b:
     return both.sort_values("mean_rank").reset_index(drop=True)
 
 
+#: the two methods whose agreement is reported, and the head of each list the overlap figure compares
+CONSENSUS_METHODS = ("spred", "hsic_lasso")
+OVERLAP_TOP = 50
+
+
+def spred_hsic_consensus(genes: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`consensus` of spred and HSIC-Lasso; an empty table with the same columns when either
+    was not run."""
+    a, b = CONSENSUS_METHODS
+    if a in genes and b in genes:
+        return consensus(genes[a], genes[b], a, b)
+    return pd.DataFrame(columns=["probe_id", "gene_symbol", f"rank_{a}", f"rank_{b}", "mean_rank"])
+
+
+def top_lists(genes: dict[str, pd.DataFrame], top: int = OVERLAP_TOP) -> dict[str, list[str]]:
+    """Each method's first ``top`` probes, for the overlap figure."""
+    return {method: table.head(top).probe_id.tolist() for method, table in genes.items()}
+
+
 PLANTED_KINDS = ("linear", "xor", "variance")
 
 

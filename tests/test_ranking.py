@@ -98,15 +98,15 @@ def test_topk_figure_labels_only_the_k_values(tmp_path, monkeypatch):
     """The log x axis shows the k values and no minor labels (which overlapped as 3x10^1 4x10^1)."""
     import pandas as pd
 
-    from genesel import report
+    from genesel import figures
 
-    figures = []
-    monkeypatch.setattr(report, "_save", lambda fig, path: figures.append(fig))
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.append(fig))
     ks = [10, 20, 30, 50]  # within one decade, where matplotlib labels minor ticks
     table = pd.DataFrame([{"method": m, "split": s, "classifier": "svc", "k": k, "accuracy": 0.8}
                           for m in ("spred", "l1_logistic") for s in (0, 1) for k in ks])
-    report.plot_topk(table, "GDSX", tmp_path / "topk.svg")
-    ax = figures[0].axes[0]
-    figures[0].canvas.draw()
+    figures.plot_topk(table, "GDSX", tmp_path / "topk.svg")
+    ax = drawn[0].axes[0]
+    drawn[0].canvas.draw()
     assert [t.get_text() for t in ax.get_xticklabels()] == [str(k) for k in ks]
     assert all(not t.get_text() for t in ax.get_xticklabels(minor=True))

@@ -129,6 +129,7 @@ def final_outputs():
         outputs.append(f"results/{dataset}/metrics.tsv")
         outputs += [f"results/{dataset}/genes/{method}.csv" for method in METHODS]
         outputs.append(f"results/{dataset}/topk.tsv")
+        outputs.append(f"results/{dataset}/figures/accuracy.svg")
         outputs.append(f"results/{dataset}/{dataset}.h5ad")
         outputs += [
             f"results/{dataset}/figures/frequency_{method}.svg" for method in METHODS

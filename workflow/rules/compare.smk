@@ -44,7 +44,6 @@ rule compare:
     input:
         dataset=rules.prepare.output.dataset,
         splits=rules.prepare.output.splits,
-        metrics=rules.dataset_metrics.output[0],
         fits=expand(rules.select.output.fit, method=METHODS, allow_missing=True),
         genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
     output:
@@ -56,6 +55,27 @@ rule compare:
             labels={"table": "genes spred and HSIC-Lasso agree on"},
             caption="../report/consensus.rst",
         ),
+    log:
+        "logs/compare/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        preprocess=preprocess_params(),
+    shell:
+        "genesel compare --dataset {input.dataset:q} --splits {input.splits:q} --fits {input.fits:q}"
+        " --genes {input.genes:q} --preprocess {params.preprocess:q}"
+        " --topk {output.topk:q} --consensus {output.consensus:q} > {log:q} 2>&1"
+
+
+rule dataset_figures:
+    input:
+        dataset=rules.prepare.output.dataset,
+        splits=rules.prepare.output.splits,
+        metrics=rules.dataset_metrics.output[0],
+        topk=rules.compare.output.topk,
+        fits=expand(rules.select.output.fit, method=METHODS, allow_missing=True),
+        genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
+    output:
         accuracy=report(
             "results/{dataset}/figures/accuracy.svg",
             category="{dataset}",
@@ -63,7 +83,7 @@ rule compare:
             labels={"figure": "test accuracy by method"},
             caption="../report/fig_accuracy.rst",
         ),
-        topk_figure=report(
+        topk=report(
             "results/{dataset}/figures/topk.svg",
             category="{dataset}",
             subcategory="Accuracy",
@@ -85,16 +105,15 @@ rule compare:
             caption="../report/fig_training.rst",
         ),
     log:
-        "logs/compare/{dataset}.log",
+        "logs/figures/{dataset}.log",
     conda:
         "../envs/genesel.yaml"
     params:
-        out=lambda wc, output: os.path.dirname(output.topk),
-        preprocess=preprocess_params(),
+        out=lambda wc, output: os.path.dirname(output.accuracy),
     shell:
-        "genesel compare --dataset {input.dataset:q} --splits {input.splits:q} --metrics {input.metrics:q}"
-        " --fits {input.fits:q} --genes {input.genes:q} --preprocess {params.preprocess:q}"
-        " --out {params.out:q} > {log:q} 2>&1"
+        "genesel figures --dataset {input.dataset:q} --splits {input.splits:q} --metrics {input.metrics:q}"
+        " --topk {input.topk:q} --fits {input.fits:q} --genes {input.genes:q} --out {params.out:q}"
+        " > {log:q} 2>&1"
 
 
 rule gene_figures:

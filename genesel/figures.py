@@ -211,3 +211,20 @@ def plot_topk(table: pd.DataFrame, dataset: str, path) -> Path:
         ax.set_title(clf)
         ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
+
+
+def comparison_figures(dataset: Dataset, metrics: pd.DataFrame, majority_rate: float, topk: pd.DataFrame,
+                       lists: dict[str, list[str]], top: int, spred_history: pd.DataFrame | None, out_dir) -> None:
+    """The four figures of one dataset: accuracy by method, top-k retraining, overlap of each
+    method's first ``top`` genes (``lists``), and spred's training (its kappa path, or its SGD grid)."""
+    out_dir = Path(out_dir)
+    plot_accuracy(metrics, majority_rate, out_dir / "accuracy.svg")
+    plot_topk(topk, dataset.name, out_dir / "topk.svg")
+    plot_overlap(jaccard_matrix(lists), dataset.name, top, out_dir / "overlap.svg")
+    training = out_dir / "training_spred.svg"
+    if spred_history is None or not len(spred_history):
+        plot_note("spred was not run on this dataset", training)
+    elif "certified" in spred_history:  # the kappa path
+        plot_path(spred_history, dataset.name, training)
+    else:  # the paper's SGD grid
+        plot_training(spred_history, dataset.name, training)
