@@ -78,13 +78,13 @@ def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.D
         config = TrainConfig(variant=variant, hidden=args.hidden, lrs=(args.lr,), kappas=tuple(args.kappas),
                              max_epochs=args.max_epochs, warmup_epochs=args.warmup, seed=args.seed)
         start = time.perf_counter()
-        result = train_grid(X["train"], y["train"], X["val"], y["val"], X["test"], y["test"], C, config)
+        result = train_grid(X["train"], y["train"], X["val"], y["val"], X["test"], C, config)
         chosen = result.choose()
         splits = np.arange(n_splits)
         scores = result.scores[splits, chosen]
         selected = scores > config.threshold
         row = recovery_row(variant, scores, selected, dataset, truth,
-                           float(result.test_acc[splits, chosen].mean()), float(np.median(selected.sum(1))))
+                           float(result.accuracy(y["test"])[splits, chosen].mean()), float(np.median(selected.sum(1))))
         row["converged"] = f"{int(result.converged[splits, chosen].sum())}/{n_splits}"
         row["kappa chosen"] = " ".join(f"{result.grid[g][1]:g}" for g in chosen)
         row["seconds"] = round(time.perf_counter() - start)

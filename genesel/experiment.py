@@ -96,7 +96,8 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     _check_settings(TrainConfig, params, f"{dataset.name} {method} (solver: sgd)")
     config = TrainConfig(variant=method, device=device, seed=seed, **params)
     result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
-                        stacked.X["test"], stacked.y["test"], len(dataset.class_names), config)
+                        stacked.X["test"], len(dataset.class_names), config)
+    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
     chosen = result.choose()
     rows, preds = [], []
     for k, g in enumerate(chosen):
@@ -111,8 +112,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
             "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
             "epochs": int(result.epochs[k, g]), "seconds": float(result.seconds[k].sum()),
             "device": result.device,
-            "accuracy_linear_head": result.head_test_acc["linear"][k, g],
-            "accuracy_mlp_head": result.head_test_acc["mlp"][k, g],
+            "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],
             "grid_converged": int(result.converged[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
         })
         rows.append(row)
@@ -141,7 +141,8 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     config = PathConfig(variant=method, device=device, seed=seed, **params)
     start = time.perf_counter()
     result = solve_path(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
-                        stacked.X["test"], stacked.y["test"], len(dataset.class_names), config)
+                        stacked.X["test"], len(dataset.class_names), config)
+    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
     seconds = (time.perf_counter() - start) / stacked.n_splits
     chosen = result.choose()
     rows, preds = [], []
@@ -160,8 +161,7 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
             "val_accuracy": result.val_acc[k, g], "converged": bool(result.certified[k, g]),
             "kkt_residual": float(result.kkt_residual[k, g]), "epochs": int(result.iterations[k, : g + 1].sum()),
             "seconds": seconds, "device": result.device,
-            "accuracy_linear_head": result.head_test_acc["linear"][k, g],
-            "accuracy_mlp_head": result.head_test_acc["mlp"][k, g],
+            "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],
             "mlp_share_of_selected": _mlp_share(result.linear_share[k, g]),
             "grid_converged": int(result.certified[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
         })

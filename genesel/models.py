@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -54,6 +55,25 @@ def make_architecture(variant: str, hidden: int | None = None) -> Architecture:
     if variant == "mlp_l1":
         return Architecture(mask=False, linear_head=False, hidden=(hidden or 4096,), penalty="l1")
     raise ValueError(f"unknown variant {variant!r}; choose spred, spred_linear, mlp_wd or mlp_l1")
+
+
+class HeldOutPredictions:
+    """Test-array class probabilities a trainer returns (``test_proba``, ``(S, M, n_test, C)``, and
+    ``head_test_proba`` per head): the trainers never see test labels; accuracy is computed here,
+    by the caller that holds them."""
+
+    test_proba: np.ndarray
+    head_test_proba: dict
+
+    def accuracy(self, y_test, head: str = "ensemble"):
+        """``(S, M)`` test accuracy of every model (NaN for a model without predictions)."""
+        import numpy as np
+
+        proba = self.test_proba if head == "ensemble" else self.head_test_proba[head]
+        y = np.asarray(y_test)[:, None, :]
+        with np.errstate(invalid="ignore"):
+            correct = (proba.argmax(-1) == y).mean(-1)
+        return np.where(np.isnan(proba).any(axis=(-1, -2)), np.nan, correct)
 
 
 def heads_cross_entropy(heads, y: torch.Tensor) -> torch.Tensor:

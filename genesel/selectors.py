@@ -107,7 +107,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
             X, y, test_size=self.val_fraction, stratify=y, random_state=self.random_state)
         Xva = np.asarray(Xva, dtype=np.float32)
         ytr, yva = self._encoder.transform(ytr), self._encoder.transform(yva)
-        data = (Xtr[None], ytr[None], Xva[None], yva[None], Xva[None], yva[None], len(self.classes_))
+        data = (Xtr[None], ytr[None], Xva[None], yva[None], None, len(self.classes_))  # no test arrays here
         if self._solver() == "path":
             self._fit_path(data)
         else:

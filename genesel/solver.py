@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from genesel.device import resolve_device
-from genesel.models import Architecture, BatchedNet, heads_cross_entropy, make_architecture
+from genesel.models import Architecture, BatchedNet, HeldOutPredictions, heads_cross_entropy, make_architecture
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +71,16 @@ class PathConfig:
 
 
 @dataclass
-class PathResult:
-    """The whole path of every split, indexed ``[split, kappa]``."""
+class PathResult(HeldOutPredictions):
+    """The whole path of every split, indexed ``[split, kappa]``; test accuracy comes from
+    :meth:`accuracy` with the test labels, which the solver never sees."""
 
     kappas: np.ndarray  # (K,)
     kappa_max: np.ndarray  # (S,)
     val_acc: np.ndarray  # (S, K); NaN where a model stopped its path early
     val_loss: np.ndarray  # (S, K): validation log-loss of the heads' mean probabilities
     test_proba: np.ndarray  # (S, K, n_test, C)
-    head_test_acc: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, K)
+    head_test_proba: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, K, n_test, C), NaN where a head is absent
     n_selected: np.ndarray  # (S, K)
     scores: np.ndarray  # (S, K, p): ||v_i||
     linear_share: np.ndarray  # (S, K, p): share of ||v_i||^2 in the linear head (NaN where v_i = 0)
@@ -423,7 +424,7 @@ def kappa_path(kappa_max: float, n_kappas: int, ratio: float) -> np.ndarray:
 
 
 @torch.no_grad()
-def _evaluate(pb: _Problem, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+def _evaluate(pb: _Problem, X: torch.Tensor) -> dict[str, torch.Tensor]:
     """Class probabilities per head and their mean (``ensemble``) on held-out arrays ``X (M, n, p)``."""
     lin, mlp = pb.logits_from_z(pb.params, pb.first_layer(pb.params, X.index_select(2, pb.cols)))
     out = {name: torch.softmax(h, -1) for name, h in (("linear", lin), ("mlp", mlp)) if h is not None}
@@ -438,7 +439,7 @@ class _Recorder:
         self.val_acc = np.full((S, K), np.nan)
         self.val_loss = np.full((S, K), np.nan)
         self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
-        self.head_test_acc = {h: np.full((S, K), np.nan) for h in ("linear", "mlp")}
+        self.head_test_proba = {h: np.full((S, K, n_test, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
         self.n_selected = np.zeros((S, K), dtype=int)
         self.scores = np.zeros((S, K, p), dtype=np.float32)
         self.linear_share = np.full((S, K, p), np.nan, dtype=np.float32)
@@ -471,29 +472,29 @@ class _Recorder:
         self.n_computed[k] = len(cols)
         finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy()
         self.diverged[:, k] = ~finite
-        (Xva, yva), (Xte, yte) = held_out["val"], held_out["test"]
-        val = _evaluate(pb, Xva, yva)["ensemble"]
+        (Xva, yva), Xte = held_out["val"], held_out["test"]
+        val = _evaluate(pb, Xva)["ensemble"]
         val_acc = (val.argmax(-1) == yva).float().mean(1).cpu().numpy()
         val_loss = -torch.log(val.gather(2, yva.unsqueeze(2)).squeeze(2).clamp_min(1e-12)).mean(1).cpu().numpy()
-        test = _evaluate(pb, Xte, yte)
+        test = _evaluate(pb, Xte)
         ok = live & finite
         self.val_acc[ok, k] = val_acc[ok]
         self.val_loss[ok, k] = val_loss[ok]
         self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
         for head in ("linear", "mlp"):
             if head in test:
-                acc = (test[head].argmax(-1) == yte).float().mean(1).cpu().numpy()
-                self.head_test_acc[head][ok, k] = acc[ok]
+                self.head_test_proba[head][ok, k] = test[head].cpu().numpy()[ok]
 
 
 def solve_path(
     X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-    X_test: np.ndarray, y_test: np.ndarray, n_classes: int, config: PathConfig | None = None,
+    X_test: np.ndarray | None, n_classes: int, config: PathConfig | None = None,
     keep_models: bool = False,
 ) -> PathResult:
     """spred along a κ path for every split (leading axis of the stacked arrays ``(S, n_part, p)``).
 
-    Validation and test arrays are only predicted, never fitted on; choose κ with
+    Validation and test arrays are only predicted, never fitted on, and test labels never enter
+    (``X_test`` may be ``None``); choose κ with
     :meth:`PathResult.choose` (validation accuracy, ties to the sparser model).
     """
     cfg = config or PathConfig()
@@ -504,9 +505,10 @@ def solve_path(
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
     as_t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=dt)  # noqa: E731
-    Xtr, ytr = as_t(X_train), as_t(y_train, torch.long)
-    held_out = {"val": (as_t(X_val), as_t(y_val, torch.long)), "test": (as_t(X_test), as_t(y_test, torch.long))}
     S, _, p = X_train.shape
+    X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
+    Xtr, ytr = as_t(X_train), as_t(y_train, torch.long)
+    held_out = {"val": (as_t(X_val), as_t(y_val, torch.long)), "test": as_t(X_test)}
     solver = PathSolver(cfg, n_classes, Xtr, ytr)
     cfg = solver.config
     _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
@@ -539,7 +541,7 @@ def solve_path(
             break
     return PathResult(
         kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, val_loss=rec.val_loss, test_proba=rec.test_proba,
-        head_test_acc=rec.head_test_acc, n_selected=rec.n_selected, scores=rec.scores,
+        head_test_proba=rec.head_test_proba, n_selected=rec.n_selected, scores=rec.scores,
         linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,
         iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(device),
         models=rec.models,

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from genesel.device import resolve_device
-from genesel.models import BatchedNet, make_architecture
+from genesel.models import BatchedNet, HeldOutPredictions, make_architecture
 
 PAPER_GRID = (0.7, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01)
 
@@ -76,13 +76,13 @@ def _memory_budget(device: torch.device, budget_gb: float | None) -> int:
 
 
 @dataclass
-class GridResult:
-    """Everything the trainer learnt, indexed ``[split, grid point]``."""
+class GridResult(HeldOutPredictions):
+    """Everything the trainer learnt, indexed ``[split, grid point]``; test accuracy comes from
+    :meth:`accuracy` with the test labels, which the trainer never sees."""
 
     grid: list[tuple[float, float]]
     val_acc: np.ndarray  # (S, G)
-    test_acc: np.ndarray  # (S, G) ensemble
-    head_test_acc: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, G)
+    head_test_proba: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, G, n_test, C), NaN where a head is absent
     n_selected: np.ndarray  # (S, G)
     epochs: np.ndarray  # (S, G)
     converged: np.ndarray  # (S, G) bool
@@ -125,8 +125,7 @@ def train_grid(
     y_train: np.ndarray,
     X_val: np.ndarray,
     y_val: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
+    X_test: np.ndarray | None,
     n_classes: int,
     config: TrainConfig | None = None,
     keep_models: bool = False,
@@ -134,7 +133,8 @@ def train_grid(
     """Train ``config.variant`` for every split (leading axis of the stacked arrays) and
     every (lr, kappa) of the grid, batched and chunked to the memory budget.
 
-    Arrays: ``X_* (S, n_part, p)`` float, ``y_* (S, n_part)`` int class codes.
+    Arrays: ``X_* (S, n_part, p)`` float, ``y_* (S, n_part)`` int class codes. Test arrays are
+    only predicted (``None``: none); their labels never enter the trainer.
     ``keep_models`` keeps every finished network (on the CPU) in ``GridResult.models``.
     """
     config = config or TrainConfig()
@@ -145,8 +145,9 @@ def train_grid(
     grid = config.grid()
     S, n_tr, p = X_train.shape
     G = len(grid)
+    X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
     Xtr, Xva, Xte = (_as_tensor(a, device) for a in (X_train, X_val, X_test))
-    ytr, yva, yte = (_as_tensor(a, device, torch.long) for a in (y_train, y_val, y_test))
+    ytr, yva = (_as_tensor(a, device, torch.long) for a in (y_train, y_val))
 
     # the ordered list of all models: split-major
     model_split = np.repeat(np.arange(S), G)
@@ -159,8 +160,8 @@ def train_grid(
     chunk = max(1, min(S * G, (budget - data_bytes) // max(per_model, 1)))
     log.info("%s on %s: %d models (%d splits x %d grid points), %d per chunk", config.variant, device, S * G, S, G, chunk)
 
-    out = {name: np.zeros((S, G)) for name in ("val_acc", "test_acc", "n_selected", "epochs", "seconds")}
-    heads = {h: np.full((S, G), np.nan) for h in ("linear", "mlp")}
+    out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds")}
+    heads = {h: np.full((S, G, Xte.shape[1], n_classes), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
     converged = np.zeros((S, G), dtype=bool)
     diverged = np.zeros((S, G), dtype=bool)
     scores = np.zeros((S, G, p), dtype=np.float32)
@@ -173,14 +174,14 @@ def train_grid(
         t0 = time.perf_counter()
         _train_chunk(
             ids, model_split, model_grid, grid, arch, config, device, n_classes,
-            (Xtr, ytr, Xva, yva, Xte, yte),
+            (Xtr, ytr, Xva, yva, Xte),
             out, heads, converged, diverged, scores, test_proba, history, models,
         )
         elapsed = time.perf_counter() - t0
         for m in ids:
             out["seconds"][model_split[m], model_grid[m]] = elapsed / len(ids)
     return GridResult(
-        grid=grid, val_acc=out["val_acc"], test_acc=out["test_acc"], head_test_acc=heads,
+        grid=grid, val_acc=out["val_acc"], head_test_proba=heads,
         n_selected=out["n_selected"].astype(int), epochs=out["epochs"].astype(int), converged=converged,
         diverged=diverged, seconds=out["seconds"], scores=scores, test_proba=test_proba,
         device=str(device), history=pd.DataFrame(history), models=models or {},
@@ -189,7 +190,7 @@ def train_grid(
 
 def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, data,
                  out, heads, converged, diverged, scores, test_proba, history, models) -> None:
-    Xtr, ytr, Xva, yva, Xte, yte = data
+    Xtr, ytr, Xva, yva, Xte = data
     p_full = Xtr.shape[2]
     cols = torch.arange(p_full, device=device)  # genes still in the computation
     splits_here = sorted(set(model_split[ids].tolist()))
@@ -264,7 +265,6 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
         if finished.any():
             done = np.flatnonzero(finished)
             probas = net.predict_proba(Xte, didx)
-            yt = yte.index_select(0, didx)
             for j in done:
                 s, g = model_split[gid[j]], model_grid[gid[j]]
                 if models is not None and ok[j]:
@@ -279,12 +279,8 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
                 full_score[cols] = score[j]
                 scores[s, g] = full_score.cpu().numpy() if ok[j] else 0.0
                 for head, prob in probas.items():
-                    acc = (prob[j].argmax(-1) == yt[j]).float().mean().item() if ok[j] else np.nan
-                    if head == "ensemble":
-                        out["test_acc"][s, g] = acc
-                        test_proba[s, g] = prob[j].cpu().numpy() if ok[j] else np.nan
-                    else:
-                        heads[head][s, g] = acc
+                    target = test_proba if head == "ensemble" else heads[head]
+                    target[s, g] = prob[j].cpu().numpy() if ok[j] else np.nan
             keep_np = np.flatnonzero(~finished)
             if len(keep_np) == 0:
                 break

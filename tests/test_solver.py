@@ -25,7 +25,7 @@ def three_class_data(n=150, p=300, seed=0):
 def fit(X, y, kappas, keep=True, **settings):
     Xs = X[None].astype(np.float32)
     config = PathConfig(variant=settings.pop("variant", "spred_linear"), kappas=tuple(kappas), device="cpu", **settings)
-    return solve_path(Xs, y[None], Xs, y[None], Xs, y[None], 3, config, keep_models=keep)
+    return solve_path(Xs, y[None], Xs, y[None], Xs, 3, config, keep_models=keep)
 
 
 def linear_coefficients(result, k, p):
@@ -82,7 +82,7 @@ def test_screening_and_warm_starts_change_no_gene():
 def test_kappa_max_keeps_no_gene_and_the_path_opens_below_it():
     X, y = three_class_data(seed=3)
     Xs = X[None].astype(np.float32)
-    result = solve_path(Xs, y[None], Xs, y[None], Xs, y[None], 3, PathConfig(variant="spred_linear", n_kappas=20, device="cpu"))
+    result = solve_path(Xs, y[None], Xs, y[None], Xs, 3, PathConfig(variant="spred_linear", n_kappas=20, device="cpu"))
     assert len(result.kappas) == 20 and np.isclose(result.kappas[0], result.kappa_max[0])
     assert np.allclose(result.kappas[-1] / result.kappas[0], 0.01)
     assert result.n_selected[0, 0] == 0 and result.n_selected[0, 1] >= 1
@@ -122,7 +122,7 @@ def test_constant_training_labels_are_refused_with_one_line():
     Xs = X[None].astype(np.float32)
     y = np.zeros((1, 40), dtype=int)
     with pytest.raises(ValueError, match="split 0: every training array has the same label") as info:
-        solve_path(Xs, y, Xs, y, Xs, y, 3, PathConfig(device="cpu"))
+        solve_path(Xs, y, Xs, y, Xs, 3, PathConfig(device="cpu"))
     assert "\n" not in str(info.value)
 
 

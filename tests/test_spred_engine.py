@@ -37,7 +37,7 @@ def stacked(small_sim):
 def fit(stacked, **kw):
     data, st = stacked
     config = TrainConfig(**{**FAST, **kw})
-    return train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], st.y["test"],
+    return train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"],
                       len(data.class_names), config)
 
 
@@ -192,7 +192,8 @@ def test_pruning_dead_genes_keeps_the_selection(stacked):
     full = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=600, prune=False)
     np.testing.assert_array_equal(pruned.scores > 1e-3, full.scores > 1e-3)
     np.testing.assert_allclose(pruned.scores, full.scores, atol=1e-2)  # sub-threshold weights were zeroed
-    np.testing.assert_array_equal(pruned.test_acc, full.test_acc)
+    y_test = stacked[1].y["test"]
+    np.testing.assert_array_equal(pruned.accuracy(y_test), full.accuracy(y_test))
     assert pruned.history.n_computed.min() < 0.5 * stacked[0].n_probes  # most genes left the matmuls
     assert full.history.n_computed.min() == stacked[0].n_probes
 
@@ -228,13 +229,13 @@ def test_mlp_head_finds_an_xor_pair_the_linear_head_cannot():
     ranks = {}
     for variant in ("spred", "spred_linear"):
         config = TrainConfig(variant=variant, hidden=64, lrs=(0.1,), kappas=(0.01,), max_epochs=3000)
-        result = train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], st.y["test"], 3, config)
+        result = train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], 3, config)
         assert result.converged.all()
         ranks[variant] = np.argsort(np.argsort(-result.scores[:, 0], axis=1), axis=1)[:, xor]  # 0 = top
         if variant == "spred":
-            mlp_acc = result.head_test_acc["mlp"][:, 0]
+            mlp_acc = result.accuracy(st.y["test"], "mlp")[:, 0]
         else:
-            linear_acc = result.test_acc[:, 0]
+            linear_acc = result.accuracy(st.y["test"])[:, 0]
     mean_rank = {variant: r.mean(axis=0) for variant, r in ranks.items()}  # per XOR gene, over splits
     assert (mean_rank["spred"] < 5).all(), ranks
     assert mean_rank["spred_linear"].max() >= 10, ranks
@@ -259,7 +260,7 @@ def test_consensus_top_k_recovers_every_planted_gene_where_only_the_mlp_head_can
     recovered = {}
     for variant in ("spred", "spred_linear"):
         config = TrainConfig(variant=variant, hidden=64, lrs=(0.1,), kappas=(0.03, 0.01), max_epochs=3000, seed=2)
-        result = train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], st.y["test"], 3, config)
+        result = train_grid(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], 3, config)
         chosen = result.choose()
         assert result.converged[np.arange(3), chosen].all()
         scores = result.scores[np.arange(3), chosen]
