@@ -160,137 +160,175 @@ def train_grid(
     chunk = max(1, min(S * G, (budget - data_bytes) // max(per_model, 1)))
     log.info("%s on %s: %d models (%d splits x %d grid points), %d per chunk", config.variant, device, S * G, S, G, chunk)
 
-    out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds")}
-    heads = {h: np.full((S, G, Xte.shape[1], n_classes), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
-    converged = np.zeros((S, G), dtype=bool)
-    diverged = np.zeros((S, G), dtype=bool)
-    scores = np.zeros((S, G, p), dtype=np.float32)
-    test_proba = np.zeros((S, G, Xte.shape[1], n_classes), dtype=np.float32)
-    history: list[dict] = []
-    models: dict | None = {} if keep_models else None
-
+    sink = _Sink(S, G, p, Xte.shape[1], n_classes, model_split, model_grid, arch, keep_models)
     for start in range(0, S * G, chunk):
         ids = np.arange(start, min(start + chunk, S * G))
         t0 = time.perf_counter()
-        _train_chunk(
-            ids, model_split, model_grid, grid, arch, config, device, n_classes,
-            (Xtr, ytr, Xva, yva, Xte),
-            out, heads, converged, diverged, scores, test_proba, history, models,
-        )
+        _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, (Xtr, ytr, Xva, yva, Xte), sink)
         elapsed = time.perf_counter() - t0
         for m in ids:
-            out["seconds"][model_split[m], model_grid[m]] = elapsed / len(ids)
+            sink.out["seconds"][model_split[m], model_grid[m]] = elapsed / len(ids)
     return GridResult(
-        grid=grid, val_acc=out["val_acc"], head_test_proba=heads,
-        n_selected=out["n_selected"].astype(int), epochs=out["epochs"].astype(int), converged=converged,
-        diverged=diverged, seconds=out["seconds"], scores=scores, test_proba=test_proba,
-        device=str(device), history=pd.DataFrame(history), models=models or {},
+        grid=grid, val_acc=sink.out["val_acc"], head_test_proba=sink.heads,
+        n_selected=sink.out["n_selected"].astype(int), epochs=sink.out["epochs"].astype(int),
+        converged=sink.converged, diverged=sink.diverged, seconds=sink.out["seconds"], scores=sink.scores,
+        test_proba=sink.test_proba, device=str(device), history=pd.DataFrame(sink.history),
+        models=sink.models or {},
     )
 
 
-def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, data,
-                 out, heads, converged, diverged, scores, test_proba, history, models) -> None:
+class _LiveModels:
+    """Per-model state of the models of one chunk still training: which (split, grid point) each
+    is, its step size, penalty and bookkeeping for the stopping rule. :meth:`keep` drops the
+    finished ones from every field at once."""
+
+    def __init__(self, ids, model_split, model_grid, grid, p: int, device) -> None:
+        M = len(ids)
+        self.gid = np.asarray(ids)  # global id of each live model
+        self.local = np.arange(M)  # position in the chunk-wide arrays below
+        self.didx = torch.as_tensor(model_split[ids], dtype=torch.long, device=device)
+        self.lr = torch.as_tensor([grid[model_grid[m]][0] for m in ids], dtype=torch.float32, device=device)
+        self.kappa = torch.as_tensor([grid[model_grid[m]][1] for m in ids], dtype=torch.float32, device=device)
+        self.bad = torch.zeros(M, dtype=torch.bool, device=device)
+        self.prev_support = torch.zeros(M, p, dtype=torch.bool, device=device)
+        self.below = torch.zeros(M, p, dtype=torch.long, device=device)  # checks spent under the threshold
+        # chunk-wide, indexed by ``local``
+        self.best_val = np.full(M, -1.0)
+        self.best_epoch = np.zeros(M, dtype=int)
+        self.stable = np.zeros(M, dtype=int)
+        self.prev_objective = np.full(M, np.inf)
+        self.still = np.zeros(M, dtype=bool)
+
+    def keep(self, keep_np: np.ndarray) -> None:
+        keep = torch.as_tensor(keep_np, dtype=torch.long, device=self.didx.device)
+        self.gid, self.local = self.gid[keep_np], self.local[keep_np]
+        for name in ("didx", "lr", "kappa", "bad", "prev_support", "below"):
+            setattr(self, name, getattr(self, name)[keep])
+
+    def keep_features(self, keep_cols: torch.Tensor) -> None:
+        self.prev_support = self.prev_support.index_select(1, keep_cols)
+        self.below = self.below[:, keep_cols]
+
+    def track(self, same, objective, val_acc, epoch: int, config) -> np.ndarray:
+        """Update the stopping bookkeeping after a check; True where a model has settled."""
+        for j, m in enumerate(self.local):
+            self.stable[m] = self.stable[m] + 1 if same[j] else 0
+            previous = self.prev_objective[m]
+            self.still[m] = abs(objective[j] - previous) <= config.rel_tol * max(abs(previous), 1e-8)
+            self.prev_objective[m] = objective[j]
+            if val_acc[j] > self.best_val[m]:
+                self.best_val[m], self.best_epoch[m] = val_acc[j], epoch
+        loc = self.local
+        return ((epoch >= config.warmup_epochs) & (self.stable[loc] >= config.stable_checks) & self.still[loc]
+                & (epoch - self.best_epoch[loc] >= config.patience))
+
+
+def _prune(net, live: _LiveModels, score, cols, data, config):
+    """Zero genes that stayed under the threshold for ``stable_checks`` checks (U_i = 0 and W_in[i] = 0
+    is a fixed point of the gradient step, so they stay zero); genes zero in every live model leave the
+    matmuls, which changes nothing, so results do not depend on how models are chunked."""
+    live.below = torch.where(score < config.threshold, live.below + 1, torch.zeros_like(live.below))
+    dead = live.below >= config.stable_checks
+    net.zero_genes(dead)
+    score = torch.where(dead, torch.zeros_like(score), score)
+    gone = dead.all(0)
+    if gone.float().mean().item() > 0.05:
+        keep_cols = torch.nonzero(~gone).squeeze(1)
+        net = net.select_features(keep_cols)
+        cols = cols[keep_cols]
+        live.keep_features(keep_cols)
+        data = {k: (t.index_select(2, keep_cols) if k.startswith("X") else t) for k, t in data.items()}
+        score = score.index_select(1, keep_cols)
+    return net, score, cols, data
+
+
+def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, data, sink) -> None:
+    """Train the models ``ids`` of the grid (split-major ids) together until each settles, diverges
+    or reaches ``max_epochs``; finished models go to ``sink``."""
     Xtr, ytr, Xva, yva, Xte = data
+    data = {"Xtr": Xtr, "Xva": Xva, "Xte": Xte}
     p_full = Xtr.shape[2]
     cols = torch.arange(p_full, device=device)  # genes still in the computation
     splits_here = sorted(set(model_split[ids].tolist()))
     group_of = {s: i for i, s in enumerate(splits_here)}
     seeds = [config.seed * 1_000_003 + s for s in splits_here]
     group_of_model = torch.as_tensor([group_of[s] for s in model_split[ids]], dtype=torch.long)
-    net = BatchedNet.init(arch, Xtr.shape[2], n_classes, len(ids), seeds, group_of_model, device)
-    gid = np.asarray(ids)  # global id of each live model
-    didx = torch.as_tensor(model_split[ids], dtype=torch.long, device=device)
-    lr = torch.as_tensor([grid[model_grid[m]][0] for m in ids], dtype=torch.float32, device=device)
-    kappa = torch.as_tensor([grid[model_grid[m]][1] for m in ids], dtype=torch.float32, device=device)
-    bad = torch.zeros(len(ids), dtype=torch.bool, device=device)
-    M0 = len(ids)
-    best_val = np.full(M0, -1.0)
-    best_epoch = np.zeros(M0, dtype=int)
-    stable = np.zeros(M0, dtype=int)
-    prev_support = torch.zeros(M0, Xtr.shape[2], dtype=torch.bool, device=device)
-    prev_objective = np.full(M0, np.inf)
-    still = np.zeros(M0, dtype=bool)
-    local = np.arange(M0)  # position of each live model in the per-chunk state arrays
-    below = torch.zeros(M0, p_full, dtype=torch.long, device=device)  # checks spent under the threshold
-
+    net = BatchedNet.init(arch, p_full, n_classes, len(ids), seeds, group_of_model, device)
+    live = _LiveModels(ids, model_split, model_grid, grid, p_full, device)
     for epoch in range(1, config.max_epochs + 1):
-        loss = net.data_loss(Xtr, ytr, didx)
+        loss = net.data_loss(data["Xtr"], ytr, live.didx)
         finite = torch.isfinite(loss)
-        bad |= ~finite
+        live.bad |= ~finite
         torch.where(finite, loss, torch.zeros_like(loss)).sum().backward()
         ramp = min(1.0, epoch / config.warmup_epochs) if config.warmup_epochs else 1.0
-        net.sgd_step(lr * (~bad), kappa * ramp, config.other_decay, config.momentum, config.optimizer)
+        net.sgd_step(live.lr * (~live.bad), live.kappa * ramp, config.other_decay, config.momentum, config.optimizer)
         if epoch % config.check_every and epoch != config.max_epochs:
             continue
         # -- check: validation accuracy, active set, convergence -------------------------------
-        ok = (~bad & net.finite()).cpu().numpy()
-        val_pred = net.predict_proba(Xva, didx)["ensemble"].argmax(-1)
-        val_acc = (val_pred == yva.index_select(0, didx)).float().mean(1).cpu().numpy()
+        ok = (~live.bad & net.finite()).cpu().numpy()
+        val_pred = net.predict_proba(data["Xva"], live.didx)["ensemble"].argmax(-1)
+        val_acc = (val_pred == yva.index_select(0, live.didx)).float().mean(1).cpu().numpy()
         score = net.gene_scores()
         if config.prune and net.arch.mask:
-            # a gene whose score stayed under the threshold for stable_checks checks is set to
-            # exactly zero in that model (U_i = 0 and W_in[i] = 0 is a fixed point of the
-            # gradient step, so it stays zero); genes zero in every live model leave the matmuls,
-            # which changes nothing, so results do not depend on how models are chunked
-            below = torch.where(score < config.threshold, below + 1, torch.zeros_like(below))
-            dead = below >= config.stable_checks
-            net.zero_genes(dead)
-            score = torch.where(dead, torch.zeros_like(score), score)
-            gone = dead.all(0)
-            if gone.float().mean().item() > 0.05:
-                keep_cols = torch.nonzero(~gone).squeeze(1)
-                net = net.select_features(keep_cols)
-                cols, below = cols[keep_cols], below[:, keep_cols]
-                Xtr, Xva, Xte = (t.index_select(2, keep_cols) for t in (Xtr, Xva, Xte))
-                prev_support = prev_support.index_select(1, keep_cols)
-                score = score.index_select(1, keep_cols)
+            net, score, cols, data = _prune(net, live, score, cols, data, config)
         support = score > config.threshold
-        same = (support == prev_support).all(1).cpu().numpy()
-        prev_support = support
+        same = (support == live.prev_support).all(1).cpu().numpy()
+        live.prev_support = support
         n_active = support.sum(1).cpu().numpy()
-        objective = (loss.detach() + net.penalty(kappa, config.other_decay)).cpu().numpy()
-        for j, m in enumerate(local):
-            stable[m] = stable[m] + 1 if same[j] else 0
-            still[m] = abs(objective[j] - prev_objective[m]) <= config.rel_tol * max(abs(prev_objective[m]), 1e-8)
-            prev_objective[m] = objective[j]
-            if val_acc[j] > best_val[m]:
-                best_val[m], best_epoch[m] = val_acc[j], epoch
-            history.append({
-                "split": int(model_split[gid[j]]), "grid": int(model_grid[gid[j]]), "epoch": epoch,
+        objective = (loss.detach() + net.penalty(live.kappa, config.other_decay)).cpu().numpy()
+        for j in range(len(live.gid)):
+            sink.history.append({
+                "split": int(model_split[live.gid[j]]), "grid": int(model_grid[live.gid[j]]), "epoch": epoch,
                 "val_acc": float(val_acc[j]), "n_active": int(n_active[j]), "objective": float(objective[j]),
                 "n_computed": len(cols),
             })
-        settled = (epoch >= config.warmup_epochs) & (stable[local] >= config.stable_checks) & still[local] & (epoch - best_epoch[local] >= config.patience)
+        settled = live.track(same, objective, val_acc, epoch, config)
         finished = ~ok | (settled & (epoch >= config.min_epochs)) | (epoch == config.max_epochs)
         if finished.any():
-            done = np.flatnonzero(finished)
-            probas = net.predict_proba(Xte, didx)
-            for j in done:
-                s, g = model_split[gid[j]], model_grid[gid[j]]
-                if models is not None and ok[j]:
-                    kept = net.select(torch.as_tensor([j], device=device)).expand_features(cols, p_full)
-                    models[(s, g)] = BatchedNet(arch, {k: v.detach().cpu() for k, v in kept.params.items()}, n_classes)
-                diverged[s, g] = not ok[j]
-                converged[s, g] = bool(ok[j] and settled[j])
-                out["val_acc"][s, g] = val_acc[j] if ok[j] else np.nan
-                out["epochs"][s, g] = epoch
-                out["n_selected"][s, g] = n_active[j] if ok[j] else 0
-                full_score = torch.zeros(p_full, device=device)
-                full_score[cols] = score[j]
-                scores[s, g] = full_score.cpu().numpy() if ok[j] else 0.0
-                for head, prob in probas.items():
-                    target = test_proba if head == "ensemble" else heads[head]
-                    target[s, g] = prob[j].cpu().numpy() if ok[j] else np.nan
-            keep_np = np.flatnonzero(~finished)
-            if len(keep_np) == 0:
+            probas = net.predict_proba(data["Xte"], live.didx)
+            for j in np.flatnonzero(finished):
+                sink.record(live.gid[j], net, j, bool(ok[j]), bool(settled[j]), epoch, val_acc[j], n_active[j],
+                            score[j], cols, {h: prob[j] for h, prob in probas.items()})
+            if finished.all():
                 break
-            keep = torch.as_tensor(keep_np, dtype=torch.long, device=device)
-            net = net.select(keep)
-            gid, local = gid[keep_np], local[keep_np]
-            didx, lr, kappa, bad = didx[keep], lr[keep], kappa[keep], bad[keep]
-            prev_support = prev_support[keep]
-            below = below[keep]
-    log.info("chunk of %d models done after %d epochs", M0, epoch)
+            keep_np = np.flatnonzero(~finished)
+            net = net.select(torch.as_tensor(keep_np, dtype=torch.long, device=device))
+            live.keep(keep_np)
+    log.info("chunk of %d models done after %d epochs", len(ids), epoch)
+
+
+class _Sink:
+    """What train_grid collects of every finished model, indexed ``[split, grid point]``."""
+
+    def __init__(self, S: int, G: int, p: int, n_test: int, n_classes: int, model_split, model_grid, arch,
+                 keep_models: bool) -> None:
+        self.out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds")}
+        self.heads = {h: np.full((S, G, n_test, n_classes), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
+        self.converged = np.zeros((S, G), dtype=bool)
+        self.diverged = np.zeros((S, G), dtype=bool)
+        self.scores = np.zeros((S, G, p), dtype=np.float32)
+        self.test_proba = np.zeros((S, G, n_test, n_classes), dtype=np.float32)
+        self.history: list[dict] = []
+        self.models: dict | None = {} if keep_models else None
+        self.model_split, self.model_grid, self.arch, self.p, self.n_classes = model_split, model_grid, arch, p, n_classes
+
+    def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas) -> None:
+        s, g = self.model_split[gid], self.model_grid[gid]
+        if self.models is not None and ok:
+            kept = net.select(torch.as_tensor([j], device=score.device)).expand_features(cols, self.p)
+            self.models[(s, g)] = BatchedNet(self.arch, {k: v.detach().cpu() for k, v in kept.params.items()},
+                                             self.n_classes)
+        self.diverged[s, g] = not ok
+        self.converged[s, g] = ok and settled
+        self.out["val_acc"][s, g] = val_acc if ok else np.nan
+        self.out["epochs"][s, g] = epoch
+        self.out["n_selected"][s, g] = n_active if ok else 0
+        full_score = torch.zeros(self.p, device=score.device)
+        full_score[cols] = score
+        self.scores[s, g] = full_score.cpu().numpy() if ok else 0.0
+        for head, prob in probas.items():
+            target = self.test_proba if head == "ensemble" else self.heads[head]
+            target[s, g] = prob.cpu().numpy() if ok else np.nan
 
 
 def flops_per_epoch(arch_variant: str, hidden: int | None, n: int, p: int, n_classes: int) -> float:
