@@ -225,30 +225,26 @@ def _write_atomic(table, path, sep: str) -> None:
     write_table(table, path, sep=sep)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from genesel.registry import METHODS
+def _geo_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache", default="resources/geo", help="download cache folder (default: %(default)s)")
+    p.add_argument("--base-url", default=None, help="GEO's root URL, the folder holding datasets/, series/ and "
+                   "platforms/ (default: $GENESEL_GEO_URL or https://ftp.ncbi.nlm.nih.gov/geo)")
+    p.add_argument("--platform", default=None, metavar="GPL",
+                   help="a series on several platforms: the platform whose matrix to use")
 
-    parser = argparse.ArgumentParser(prog="genesel", description="Nonlinear gene selection for microarray data.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = parser.add_subparsers(dest="command", required=True)
 
-    def geo_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--cache", default="resources/geo", help="download cache folder (default: %(default)s)")
-        p.add_argument("--base-url", default=None, help="GEO's root URL, the folder holding datasets/, series/ and "
-                       "platforms/ (default: $GENESEL_GEO_URL or https://ftp.ncbi.nlm.nih.gov/geo)")
-        p.add_argument("--platform", default=None, metavar="GPL",
-                       help="a series on several platforms: the platform whose matrix to use")
-
+def _add_data_verbs(sub) -> None:
+    """fetch, inspect, simulate, prepare: from GEO or a file to a dataset and its splits."""
     p = sub.add_parser("fetch", help="download GDS full SOFT files, series matrices or platform annotations")
     p.add_argument("accessions", nargs="+", metavar="GDS|GSE|GPL")
-    geo_options(p)
+    _geo_options(p)
     p.add_argument("--retries", type=int, default=3)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a try fails")
     p.set_defaults(func=_cmd_fetch)
 
     p = sub.add_parser("inspect", help="summarise a GDS or series (file or accession) before choosing its label")
     p.add_argument("source", metavar="FILE_OR_ACCESSION")
-    geo_options(p)
+    _geo_options(p)
     p.set_defaults(func=_cmd_inspect)
 
     p = sub.add_parser("simulate", help="write a realistic GDS SOFT file with planted informative genes")
@@ -296,8 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dataset-out", required=True)
     p.add_argument("--splits-out", required=True)
-    geo_options(p)
+    _geo_options(p)
     p.set_defaults(func=_cmd_prepare)
+
+
+def _add_fit_verbs(sub) -> None:
+    """select: one method on every split."""
+    from genesel.registry import METHODS
 
     p = sub.add_parser("select", help="fit one method on every split of a prepared dataset")
     p.add_argument("--method", required=True, choices=METHODS)
@@ -310,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="fit .npz; per-split tables are written beside it")
     p.set_defaults(func=_cmd_select)
 
+
+def _add_output_verbs(sub) -> None:
+    """rank, summarize, compare, figures, recovery, gene-figures, export, combine: tables and figures."""
     p = sub.add_parser("rank", help="ranked gene table of one fitted method")
     p.add_argument("--dataset", required=True)
     p.add_argument("--fit", required=True)
@@ -371,6 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", nargs="+", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_combine)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genesel", description="Nonlinear gene selection for microarray data.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_data_verbs(sub)
+    _add_fit_verbs(sub)
+    _add_output_verbs(sub)
     return parser
 
 

@@ -156,20 +156,8 @@ def simulate_gds(
     )
     patients = None
     if patient_effect > 0:
-        patients = _patients(y, np.random.default_rng(seed + 2))
-        offsets = patient_effect * np.random.default_rng(seed + 3).standard_normal((patients.max() + 1, n_probes))
-        offsets[:, columns] = 0.0  # the planted signal stays as simulated
-        log2 = log2 + offsets[patients]
-    n_controls = min(len(_CONTROL_PROBES), max(0, n_probes // 100))
-    probe_ids = [*_CONTROL_PROBES[:n_controls], *(f"{200000 + j}_at" for j in range(n_controls, n_probes))]
-    symbols = np.where(
-        rng.random(n_probes) < 0.3,
-        rng.choice(_SYMBOLS, n_probes),
-        np.asarray([f"LOC{100000 + j}" for j in range(n_probes)]),
-    )
-    symbols[:n_controls] = ""
-    for k, column in enumerate(columns):  # planted genes get distinct symbols
-        symbols[column] = f"PLANT{k + 1}"
+        log2, patients = _add_patients(log2, y, columns, patient_effect, seed)
+    probe_ids, symbols = _probe_annotation(n_probes, columns, rng)
     raw = np.round(np.exp2(log2), 1)
     missing = rng.random(raw.shape) < missing_rate
     missing[:, columns] = False  # keep the planted signal intact
@@ -181,15 +169,7 @@ def simulate_gds(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     soft_path = out_dir / f"{name}_full.soft.gz"
-    lines = _dataset_header(name, n_classes, n_probes, n_samples, seed)
-    for k, (stype, description, members) in enumerate(subsets, start=1):
-        lines += [
-            f"^SUBSET = {name}_{k}",
-            f"!subset_dataset_id = {name}",
-            f"!subset_description = {description}",
-            f"!subset_sample_id = {','.join(members)}",
-            f"!subset_type = {stype}",
-        ]
+    lines = _dataset_header(name, n_classes, n_probes, n_samples, seed) + _subset_lines(name, subsets)
     lines.append(f"^DATASET = {name}")
     label_of = dict(zip(sample_ids, (class_names[k] for k in y)))
     lines += _table_lines(sample_ids, label_of, probe_ids, symbols, raw, missing)
@@ -204,6 +184,43 @@ def simulate_gds(
     })
     truth_path = write_table(truth, out_dir / f"{name}_truth.tsv", sep="\t")
     return SimulatedGds(soft_path, truth_path, truth)
+
+
+def _add_patients(log2: np.ndarray, y: np.ndarray, columns, patient_effect: float, seed: int):
+    """Patients of about four arrays of one class, each with a profile of its own (a normal offset
+    with SD ``patient_effect`` on every unplanted probe); returns the values and the patient per array."""
+    patients = _patients(y, np.random.default_rng(seed + 2))
+    offsets = patient_effect * np.random.default_rng(seed + 3).standard_normal((patients.max() + 1, log2.shape[1]))
+    offsets[:, columns] = 0.0  # the planted signal stays as simulated
+    return log2 + offsets[patients], patients
+
+
+def _probe_annotation(n_probes: int, columns, rng) -> tuple[list[str], np.ndarray]:
+    """Affymetrix-like probe ids (a few AFFX- controls first) and symbols (planted genes: PLANT1, ...)."""
+    n_controls = min(len(_CONTROL_PROBES), max(0, n_probes // 100))
+    probe_ids = [*_CONTROL_PROBES[:n_controls], *(f"{200000 + j}_at" for j in range(n_controls, n_probes))]
+    symbols = np.where(
+        rng.random(n_probes) < 0.3,
+        rng.choice(_SYMBOLS, n_probes),
+        np.asarray([f"LOC{100000 + j}" for j in range(n_probes)]),
+    )
+    symbols[:n_controls] = ""
+    for k, column in enumerate(columns):  # planted genes get distinct symbols
+        symbols[column] = f"PLANT{k + 1}"
+    return probe_ids, symbols
+
+
+def _subset_lines(name: str, subsets) -> list[str]:
+    lines = []
+    for k, (stype, description, members) in enumerate(subsets, start=1):
+        lines += [
+            f"^SUBSET = {name}_{k}",
+            f"!subset_dataset_id = {name}",
+            f"!subset_description = {description}",
+            f"!subset_sample_id = {','.join(members)}",
+            f"!subset_type = {stype}",
+        ]
+    return lines
 
 
 def _patients(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
