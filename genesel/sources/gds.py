@@ -161,24 +161,29 @@ class GdsFile:
         return out
 
 
-def parse_gds(path: str | os.PathLike, name: str | None = None) -> GdsFile:
-    """Parse a GDS SOFT file with GEOparse after a structural check; no labels yet."""
+def read_with_geoparse(path: Path, geotype: str, name: str):
+    """GEOparse's object for a SOFT file (``geotype`` GDS or GSE), quietly; any failure is one line."""
     import GEOparse
 
+    logging.getLogger("GEOparse").setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return GEOparse.get_GEO(filepath=str(path), geotype=geotype, silent=True)
+    except Exception as exc:  # GEOparse raises assorted errors on malformed input
+        raise DatasetError(name, f"GEOparse could not read {path.name}: {type(exc).__name__}: {str(exc)[:160]}") from None
+
+
+def parse_gds(path: str | os.PathLike, name: str | None = None) -> GdsFile:
+    """Parse a GDS SOFT file with GEOparse after a structural check; no labels yet."""
     path = Path(path)
     name = name or dataset_name_from_path(path)
     summary = scan_soft(path, name)
-    logging.getLogger("GEOparse").setLevel(logging.ERROR)
     with open(path, "rb") as handle:
         gzipped = handle.read(2) == GZIP_MAGIC
     if path.suffix != ".gz" and gzipped:
         raise DatasetError(name, f"{path.name} is gzip-compressed; name it *.gz")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            gds = GEOparse.get_GEO(filepath=str(path), geotype="GDS", silent=True)
-    except Exception as exc:  # GEOparse raises assorted errors on malformed input
-        raise DatasetError(name, f"GEOparse could not read {path.name}: {type(exc).__name__}: {exc}") from None
+    gds = read_with_geoparse(path, "GDS", name)
     table = gds.table
     if table is None or table.empty:
         raise DatasetError(name, "data table is empty")

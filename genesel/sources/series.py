@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import logging
 import os
 import warnings
 import zlib
@@ -27,6 +26,7 @@ from genesel.dataset import Dataset, check_matrix, empty_arrays
 from genesel.errors import DatasetError
 from genesel.sources.annotation import annotate, normalise_annotation
 from genesel.sources.design import Design, apply_design
+from genesel.sources.gds import read_with_geoparse
 from genesel.sources.sniff import open_text, sniff
 
 #: the sample fields offered as labels besides the characteristics keys
@@ -201,18 +201,10 @@ def _metadata(name: str, series: dict[str, list[str]], platforms: list[str], pat
 def parse_series_family(path: str | os.PathLike, name: str | None = None, platform: str | None = None) -> SeriesFile:
     """Read a family SOFT file with GEOparse: the arrays of one platform (``platform``, needed
     when the series has several), their tables joined on ``ID_REF``, and the platform table."""
-    import GEOparse
-
     path = Path(path)
     name = name or series_name_from_path(path)
     _check_series_kind(path, name, ("^SERIES",))
-    logging.getLogger("GEOparse").setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            gse = GEOparse.get_GEO(filepath=str(path), geotype="GSE", silent=True)
-    except Exception as exc:  # GEOparse raises assorted errors on malformed input
-        raise DatasetError(name, f"GEOparse could not read {path.name}: {type(exc).__name__}: {str(exc)[:120]}") from None
+    gse = read_with_geoparse(path, "GSE", name)
     platform = _choose_platform(name, sorted(gse.gpls), platform, path)
     gsms = {k: g for k, g in gse.gsms.items() if g.metadata.get("platform_id", [platform])[0] == platform}
     if not gsms:
