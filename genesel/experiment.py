@@ -108,7 +108,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         row = _metric_row(k, stacked.y["test"][k], y_pred)
         row.update({
             "n_selected": int(result.n_selected[k, g]), "failed": False,
-            "hyperparameters": json.dumps({"lr": result.grid[g][0], "kappa": result.grid[g][1]}),
+            "hyperparameters": json.dumps({"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}),
             "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
             "epochs": int(result.epochs[k, g]), "seconds": float(result.seconds[k].sum()),
             "device": result.device,

@@ -9,7 +9,10 @@ by the zero rate settling), (b) its objective (loss plus penalty) changed by les
 shrinking too, and (c) its validation accuracy has not risen for ``patience`` epochs (the
 paper's stopping rule). A model that reaches ``max_epochs`` first is kept but
 flagged ``converged = False`` and is chosen only when no converged model exists. A model
-whose loss or weights become NaN/inf is flagged ``diverged`` and never chosen.
+whose loss or weights become NaN/inf is restarted from the same initialisation with a step ten
+times smaller, up to ``max_restarts`` times (a backtracking rule: the step follows the data, e.g.
+tens of thousands of probes need a smaller one); one that still diverges is flagged ``diverged``
+and never chosen. The step each model finally used is recorded (``GridResult.lr_used``).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class TrainConfig:
     seed: int = 0
     tf32: bool = True
     prune: bool = True  # drop genes dead in every model of a chunk from the computation
+    max_restarts: int = 2  # a diverged model restarts with lr / 10 this many times
 
 
     def grid(self) -> list[tuple[float, float]]:
@@ -81,6 +85,7 @@ class GridResult(HeldOutPredictions):
     :meth:`accuracy` with the test labels, which the trainer never sees."""
 
     grid: list[tuple[float, float]]
+    lr_used: np.ndarray  # (S, G): the grid's lr, divided by 10 per restart after a divergence
     val_acc: np.ndarray  # (S, G)
     head_test_proba: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, G, n_test, C), NaN where a head is absent
     n_selected: np.ndarray  # (S, G)
@@ -161,15 +166,24 @@ def train_grid(
     log.info("%s on %s: %d models (%d splits x %d grid points), %d per chunk", config.variant, device, S * G, S, G, chunk)
 
     sink = _Sink(S, G, p, Xte.shape[1], n_classes, model_split, model_grid, arch, keep_models)
-    for start in range(0, S * G, chunk):
-        ids = np.arange(start, min(start + chunk, S * G))
-        t0 = time.perf_counter()
-        _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, (Xtr, ytr, Xva, yva, Xte), sink)
-        elapsed = time.perf_counter() - t0
-        for m in ids:
-            sink.out["seconds"][model_split[m], model_grid[m]] = elapsed / len(ids)
+    lr_used = np.tile(np.asarray([lr for lr, _ in grid], dtype=float), (S, 1))
+    todo = np.arange(S * G)
+    for attempt in range(config.max_restarts + 1):
+        if attempt:  # restart the diverged models with a smaller step
+            todo = todo[sink.diverged[model_split[todo], model_grid[todo]]]
+            if not len(todo):
+                break
+            lr_used[model_split[todo], model_grid[todo]] /= 10
+            sink.forget(model_split[todo], model_grid[todo])
+            log.info("%d diverged models restart with lr / 10", len(todo))
+        for start in range(0, len(todo), chunk):
+            ids = todo[start:start + chunk]
+            t0 = time.perf_counter()
+            _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_classes,
+                         (Xtr, ytr, Xva, yva, Xte), sink)
+            sink.out["seconds"][model_split[ids], model_grid[ids]] += (time.perf_counter() - t0) / len(ids)
     return GridResult(
-        grid=grid, val_acc=sink.out["val_acc"], head_test_proba=sink.heads,
+        grid=grid, lr_used=lr_used, val_acc=sink.out["val_acc"], head_test_proba=sink.heads,
         n_selected=sink.out["n_selected"].astype(int), epochs=sink.out["epochs"].astype(int),
         converged=sink.converged, diverged=sink.diverged, seconds=sink.out["seconds"], scores=sink.scores,
         test_proba=sink.test_proba, device=str(device), history=pd.DataFrame(sink.history),
@@ -182,12 +196,13 @@ class _LiveModels:
     is, its step size, penalty and bookkeeping for the stopping rule. :meth:`keep` drops the
     finished ones from every field at once."""
 
-    def __init__(self, ids, model_split, model_grid, grid, p: int, device) -> None:
+    def __init__(self, ids, model_split, model_grid, grid, lr_used, p: int, device) -> None:
         M = len(ids)
         self.gid = np.asarray(ids)  # global id of each live model
         self.local = np.arange(M)  # position in the chunk-wide arrays below
         self.didx = torch.as_tensor(model_split[ids], dtype=torch.long, device=device)
-        self.lr = torch.as_tensor([grid[model_grid[m]][0] for m in ids], dtype=torch.float32, device=device)
+        self.lr = torch.as_tensor([lr_used[model_split[m], model_grid[m]] for m in ids], dtype=torch.float32,
+                                  device=device)
         self.kappa = torch.as_tensor([grid[model_grid[m]][1] for m in ids], dtype=torch.float32, device=device)
         self.bad = torch.zeros(M, dtype=torch.bool, device=device)
         self.prev_support = torch.zeros(M, p, dtype=torch.bool, device=device)
@@ -242,9 +257,11 @@ def _prune(net, live: _LiveModels, score, cols, data, config):
     return net, score, cols, data
 
 
-def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_classes, data, sink) -> None:
-    """Train the models ``ids`` of the grid (split-major ids) together until each settles, diverges
-    or reaches ``max_epochs``; finished models go to ``sink``."""
+def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_classes, data, sink) -> None:
+    """Train the models ``ids`` of the grid (split-major ids) together, model ``m`` with step
+    ``lr_used[split, grid point]``, until each settles, diverges or reaches ``max_epochs``;
+    finished models go to ``sink``."""
+    grid = config.grid()
     Xtr, ytr, Xva, yva, Xte = data
     data = {"Xtr": Xtr, "Xva": Xva, "Xte": Xte}
     p_full = Xtr.shape[2]
@@ -254,7 +271,7 @@ def _train_chunk(ids, model_split, model_grid, grid, arch, config, device, n_cla
     seeds = [config.seed * 1_000_003 + s for s in splits_here]
     group_of_model = torch.as_tensor([group_of[s] for s in model_split[ids]], dtype=torch.long)
     net = BatchedNet.init(arch, p_full, n_classes, len(ids), seeds, group_of_model, device)
-    live = _LiveModels(ids, model_split, model_grid, grid, p_full, device)
+    live = _LiveModels(ids, model_split, model_grid, grid, lr_used, p_full, device)
     for epoch in range(1, config.max_epochs + 1):
         loss = net.data_loss(data["Xtr"], ytr, live.didx)
         finite = torch.isfinite(loss)
@@ -311,6 +328,11 @@ class _Sink:
         self.history: list[dict] = []
         self.models: dict | None = {} if keep_models else None
         self.model_split, self.model_grid, self.arch, self.p, self.n_classes = model_split, model_grid, arch, p, n_classes
+
+    def forget(self, splits, grid_points) -> None:
+        """Drop the history of models about to be restarted."""
+        restarted = set(zip(splits.tolist(), grid_points.tolist()))
+        self.history = [row for row in self.history if (row["split"], row["grid"]) not in restarted]
 
     def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas) -> None:
         s, g = self.model_split[gid], self.model_grid[gid]

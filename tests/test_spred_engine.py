@@ -286,3 +286,20 @@ def test_a_split_no_model_fits_is_flagged_and_the_run_goes_on(tmp_path):
     assert result.metrics.failed.all() and result.metrics.accuracy.isna().all()
     assert len(result.predictions) == 0 and len(topk_accuracy({"mlp_l1": result}, stacked)) == 0
     assert "2 (2 not fitted)" in to_markdown(summarize(result.metrics, {"GDSDIV": 0.4}))
+
+
+def test_a_diverging_step_is_retried_ten_times_smaller(tmp_path):
+    """3,000 probes make lr 3 diverge for the MLP; the trainer restarts with lr 0.3, which fits,
+    and records the step it used; without restarts the model is flagged diverged."""
+    import json
+
+    sim = simulate_gds(tmp_path, name="GDSSTEP", n_samples=40, n_probes=3000, seed=3)
+    data = read_gds(sim.soft_path)
+    st = stack_splits(data, make_splits(data.sample_ids, data.y, n_splits=2, seed=0))
+    parts = (st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"], 3)
+    settings = {"variant": "mlp_l1", "hidden": 16, "lrs": (3.0,), "kappas": (0.01,), "max_epochs": 100}
+    retried = train_grid(*parts, TrainConfig(**settings))
+    assert not retried.diverged.any() and np.allclose(retried.lr_used, 0.3)
+    assert train_grid(*parts, TrainConfig(**settings, max_restarts=0)).diverged.all()
+    result = run_method("mlp_l1", data, st, {k: v for k, v in settings.items() if k != "variant"}, device="cpu")
+    assert [json.loads(h)["lr"] for h in result.metrics.hyperparameters] == [0.3, 0.3]
