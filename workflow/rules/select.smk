@@ -17,7 +17,7 @@ rule select:
         gpu=lambda wc: (
             1 if wc.method in GPU_METHODS and config["device"] != "cpu" else 0
         ),
-        mem_mb=lambda wc: config["methods"][wc.method].get("mem_mb", 4000),
+        mem_mb=lookup(dpath="methods/{method}/mem_mb", within=config, default=4000),
     params:
         settings=method_params,
         device=config["device"],
