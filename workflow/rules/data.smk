@@ -72,7 +72,9 @@ rule simulate:
     params:
         args=lambda wc: " ".join(
             f"--{key.replace('_', '-')} {value}"
-            for key, value in lookup(dpath=f"datasets/{wc.dataset}/simulate", within=config).items()
+            for key, value in lookup(
+                dpath=f"datasets/{wc.dataset}/simulate", within=config
+            ).items()
         ),
     shell:
         "genesel simulate --out resources/simulated --name {wildcards.dataset} {params.args} > {log:q} 2>&1"
