@@ -41,18 +41,6 @@ class Design:
     group: str | None = None
     group_pattern: str | None = None
 
-    @classmethod
-    def from_settings(cls, label: str, settings: Mapping | None = None) -> Design:
-        """From a dataset's config entry: ``where``, ``classes`` and ``group`` (a key, or
-        ``{key: ..., pattern: ...}``)."""
-        settings = settings or {}
-        where = {k: [v] if isinstance(v, str) else list(v) for k, v in (settings.get("where") or {}).items()}
-        group = settings.get("group")
-        pattern = None
-        if isinstance(group, Mapping):
-            group, pattern = group.get("key"), group.get("pattern")
-        return cls(label, where, dict(settings.get("classes") or {}), group, pattern)
-
 
 def find_column(name: str, annotations: pd.DataFrame, key: str, kind: str) -> str:
     """The column of ``annotations`` called ``key`` (any case); else one line listing the keys."""
