@@ -201,3 +201,27 @@ def test_compare_preprocesses_as_the_methods_did(tmp_path):
     assert compare and select
     assert all("""--preprocess '{"log2": false, "max_missing": 0.2}'""" in line for line in compare)
     assert all('"preprocess": {"log2": false, "max_missing": 0.2}' in line for line in select)
+
+
+def test_h5ad_in_and_out(tmp_path):
+    """An AnnData file as a dataset (obs label and donor), and the results as AnnData."""
+    import anndata
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(8, 1, (36, 50)).astype(np.float32)
+    condition = np.array(["case", "control"] * 18)
+    X[condition == "case", 0] += 2.0
+    obs = pd.DataFrame({"condition": condition, "donor": [f"D{i // 2}" for i in range(36)]},
+                       index=[f"S{i:02d}" for i in range(36)])
+    var = pd.DataFrame({"gene_symbol": [f"G{j}" for j in range(50)]}, index=[f"p{j}" for j in range(50)])
+    anndata.AnnData(X=X, obs=obs, var=var).write_h5ad(tmp_path / "study.h5ad")
+    config = {"datasets": {"MYH5AD": {"path": str(tmp_path / "study.h5ad"), "label": {"column": "condition"},
+                                      "group": "donor"}},
+              "splits": {"n": 2, "seed": 0}, "device": "cpu", "methods": {"l1_logistic": {"Cs": [0.3, 1.0]}}}
+    snakemake(tmp_path, "--cores", "1", "--configfile", str(write_config(tmp_path / "c.yaml", config)))
+    genes = pd.read_csv(tmp_path / "results/MYH5AD/genes/l1_logistic.csv")
+    assert genes.iloc[0].probe_id == "p0" and genes.iloc[0].gene_symbol == "G0"
+    result = anndata.read_h5ad(tmp_path / "results/MYH5AD/MYH5AD.h5ad")
+    assert result.var.loc["p0", "l1_logistic_rank"] == 1
+    assert (result.obs.groupby("group", observed=True)["split_00"].nunique() == 1).all()
