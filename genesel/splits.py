@@ -62,8 +62,9 @@ def stratified_group_split(
 
     Groups are placed largest first (random order among equal sizes), each into the part whose
     class counts lag their targets most for the classes the group brings; a part that has no
-    array of one of those classes yet comes first. Of ``attempts`` random orders the one whose
-    part sizes come closest to ``fractions`` is kept. Every class must end up in every part, so
+    array of one of those classes yet comes first. Groups are then moved or swapped between parts
+    toward the exact part sizes (:func:`_balance_sizes`), and of ``attempts`` random orders the
+    one whose part sizes come closest to ``fractions`` is kept. Every class must end up in every part, so
     it needs arrays in at least three groups. Returns an array of part names.
     """
     rng = rng or np.random.default_rng()
@@ -99,8 +100,8 @@ def _part_sizes(n: int, fractions: Sequence[float]) -> np.ndarray:
     return sizes
 
 
-def _place_groups(counts: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One greedy placement (see :func:`stratified_group_split`): part per group, arrays per part and class."""
+def _place_groups(counts: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One greedy placement (see :func:`stratified_group_split`): the part of every group."""
     assigned = np.zeros_like(target)
     part_of = np.empty(len(counts), dtype=int)
     order = rng.permutation(len(counts))
