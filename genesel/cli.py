@@ -73,6 +73,8 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
     )
     if args.exclude_controls:
         dataset = dataset.drop_control_probes()
+    if args.class_order:
+        dataset = dataset.reorder_classes(args.class_order)
     groups = dataset.groups if args.group else None
     splits = make_splits(dataset.sample_ids, dataset.y, n_splits=args.splits, seed=args.seed, groups=groups)
     dataset.save(args.dataset_out)
@@ -104,15 +106,41 @@ def _cmd_select(args: argparse.Namespace) -> None:
           f"{m.n_selected.mean():.0f} genes selected on average, device {m.device.iloc[0]}")
 
 
+def _cmd_stability(args: argparse.Namespace) -> None:
+    import json
+
+    from genesel.dataset import Dataset
+    from genesel.results import MethodResult
+    from genesel.stability import run_stability
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    dataset = Dataset.load(args.dataset)
+    params = json.loads(args.params) if args.params else {}
+    preprocess = params.pop("preprocess", {})
+    result = run_stability(args.method, dataset, params, MethodResult.load(args.fit).metrics, preprocess,
+                           pairs=args.pairs, threshold=args.threshold, max_false=args.max_false,
+                           device=args.device, seed=args.seed)
+    result.save(args.out)
+    info = result.summary()
+    print(f"{dataset.name} {args.method}: {info['n_stable']} stable genes at selection probability >= "
+          f"{info['threshold']} ({info['pairs']} complementary pairs, q = {info['q']}); expected false "
+          f"selections <= {info['bound']:.2f}")
+
+
 def _cmd_rank(args: argparse.Namespace) -> None:
     from genesel.dataset import Dataset
-    from genesel.ranking import rank_genes
+    from genesel.ranking import gene_table
     from genesel.results import MethodResult
+    from genesel.splits import load_splits
+    from genesel.stability import StabilityResult
 
     dataset = Dataset.load(args.dataset)
-    result = MethodResult.load(args.fit)
-    table = rank_genes(result.scores, result.selected, dataset)
-    _write_atomic(table, args.out, sep=",")
+    splits = load_splits(args.splits) if args.splits else None
+    stability = StabilityResult.load(args.stability) if args.stability else None
+    _write_atomic(gene_table(MethodResult.load(args.fit), dataset, splits, stability), args.out, sep=",")
 
 
 def _cmd_summarize(args: argparse.Namespace) -> None:
@@ -276,6 +304,9 @@ def _add_data_verbs(sub) -> None:
                    help="keep only arrays with this value (repeat for several values or keys)")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                    help="rename a class; two values renamed alike merge")
+    p.add_argument("--class-order", action="append", default=[], metavar="CLASS",
+                   help="classes in this order (repeat; the first is the reference of fold changes); others follow "
+                        "alphabetically")
     p.add_argument("--group", default=None, metavar="KEY",
                    help="subset type, characteristics key or column naming the patient: its arrays stay in one part")
     p.add_argument("--group-pattern", default=None, metavar="REGEX",
@@ -311,12 +342,29 @@ def _add_fit_verbs(sub) -> None:
     p.add_argument("--out", required=True, help="fit .npz; per-split tables are written beside it")
     p.set_defaults(func=_cmd_select)
 
+    p = sub.add_parser("stability", help="stability selection (complementary pairs) of one fitted method")
+    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--dataset", required=True, help="dataset.npz written by prepare")
+    p.add_argument("--fit", required=True, help="the method's fit .npz (its chosen regularisation is reused)")
+    p.add_argument("--params", default="", help="the method's settings as JSON")
+    p.add_argument("--pairs", type=int, default=25, help="complementary pairs of halves (default: %(default)s)")
+    p.add_argument("--threshold", type=float, default=0.75, help="selection probability for stable (0.5, 1]")
+    p.add_argument("--max-false", type=float, default=1.0,
+                   help="error level: the expected number of false stable genes is bounded by this")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--out", required=True, help="stability .npz to write")
+    p.set_defaults(func=_cmd_stability)
+
 
 def _add_output_verbs(sub) -> None:
     """rank, summarize, compare, figures, recovery, gene-figures, export, combine: tables and figures."""
     p = sub.add_parser("rank", help="ranked gene table of one fitted method")
     p.add_argument("--dataset", required=True)
     p.add_argument("--fit", required=True)
+    p.add_argument("--splits", help="splits.tsv: adds held-out p-values (each split's test arrays)")
+    p.add_argument("--stability", help="the method's stability .npz: adds selection probability and stable")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_rank)
 

@@ -9,6 +9,7 @@ from sklearn.svm import SVC
 
 from genesel.errors import DatasetError
 from genesel.preprocess import StackedSplits
+from genesel.ranking import ranks
 from genesel.results import MethodResult
 
 TOP_KS = (5, 10, 20, 50, 100)
@@ -24,7 +25,9 @@ def topk_accuracy(results: dict[str, MethodResult], stacked: StackedSplits, ks=T
     The genes come from that split's own scores (fitted on its training arrays), the
     classifiers are fitted on the same training arrays and scored on its test arrays, so no
     gene list has seen the arrays it is tested on. One row per method x split x classifier x k;
-    a split the method could not fit (``failed`` in its metrics) has no gene order and no row.
+    a split the method could not fit (``failed`` in its metrics) has no gene order and no row, and a
+    k larger than the number of genes the split selected has no row (never padded with unselected
+    genes).
     """
     rows = []
     p = stacked.X["train"].shape[2]
@@ -35,7 +38,7 @@ def topk_accuracy(results: dict[str, MethodResult], stacked: StackedSplits, ks=T
                 continue
             order = np.argsort(-result.scores[s], kind="stable")
             for k in ks:
-                if k > p:
+                if k > min(p, int(result.selected[s].sum())):
                     continue
                 cols = order[:k]
                 Xtr, Xte = stacked.X["train"][s][:, cols], stacked.X["test"][s][:, cols]
@@ -78,13 +81,20 @@ def top_lists(genes: dict[str, pd.DataFrame], top: int = OVERLAP_TOP) -> dict[st
 PLANTED_KINDS = ("linear", "xor", "variance")
 
 
+def _median_rank(ranks_: pd.Series) -> float:
+    """Median consensus rank, a never-selected gene counting as worse than every rank (NaN when that
+    is the median)."""
+    median = ranks_.fillna(np.inf).median()
+    return float(median) if np.isfinite(median) else float("nan")
+
+
 def planted_recovery(genes: dict[str, pd.DataFrame], truth: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
     """How many planted genes of each kind every method's consensus ranking puts in its top k.
 
     ``genes``: method -> ranked gene table (``rank``, ``probe_id``); ``truth``: the simulator's
     truth table (``probe_id``, ``kind``). k is the number of planted genes, so a perfect
     selector recovers all of them. One row per method x kind, plus ``all``, with the best and
-    median consensus rank of that kind's planted genes.
+    median consensus rank of that kind's planted genes and how many were never selected.
     """
     missing = {"probe_id", "kind"} - set(truth.columns)
     if missing:
@@ -92,13 +102,15 @@ def planted_recovery(genes: dict[str, pd.DataFrame], truth: pd.DataFrame, datase
     k = len(truth)
     rows = []
     for method, table in genes.items():
-        rank = truth.probe_id.map(table.set_index("probe_id")["rank"])
-        if rank.isna().any():
-            absent = truth.probe_id[rank.isna()].tolist()
+        absent = sorted(set(truth.probe_id) - set(table.probe_id))
+        if absent:
             raise DatasetError(dataset, f"planted probe(s) {absent[:3]} are not in the {method} gene table")
+        rank = truth.probe_id.map(ranks(table))  # NaN: never selected
         for kind in (*[kd for kd in PLANTED_KINDS if (truth.kind == kd).any()], "all"):
             these = rank if kind == "all" else rank[truth.kind == kind]
             rows.append({"method": method, "kind": kind, "planted": len(these), "k": k,
-                         "recovered_in_top_k": int((these <= k).sum()), "best_rank": int(these.min()),
-                         "median_rank": float(these.median())})
-    return pd.DataFrame(rows)
+                         "recovered_in_top_k": int((these <= k).sum()), "best_rank": these.min(),
+                         "median_rank": _median_rank(these), "never_selected": int(these.isna().sum())})
+    table = pd.DataFrame(rows)
+    table["best_rank"] = table["best_rank"].astype("Int64")
+    return table

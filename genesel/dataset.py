@@ -92,6 +92,25 @@ class Dataset:
             self.entrez_ids[keep], self.gene_titles[keep],
         )
 
+    def reorder_classes(self, first: Sequence[str]) -> Dataset:
+        """A copy whose classes start with ``first`` (in that order), the others after them
+        alphabetically. Class 0 is the reference of every fold change and the first class of every
+        table and figure. A name that is no class is an error naming the classes."""
+        first = list(dict.fromkeys(first))
+        unknown = [c for c in first if c not in self.class_names]
+        if unknown:
+            raise DatasetError(self.name, f"class {unknown[0]!r} (reference_class or classes) is not one of the "
+                                          f"classes {', '.join(map(repr, self.class_names))}")
+        order = first + sorted(c for c in self.class_names if c not in first)
+        code = np.array([order.index(c) for c in self.class_names], dtype=np.int64)
+        return Dataset(self.name, self.X, self.probe_ids, self.gene_symbols, self.sample_ids, code[self.y], order,
+                       self.label_type, dict(self.metadata), self.groups, self.entrez_ids, self.gene_titles)
+
+    @property
+    def reference_class(self) -> str:
+        """The class every fold change is measured against (class 0)."""
+        return self.class_names[0]
+
     @property
     def grouped(self) -> bool:
         """Whether some group holds more than one array."""

@@ -26,56 +26,16 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
                device: str = "auto", seed: int = 0) -> MethodResult:
     """Fit ``method`` on the training part of every split, choose its hyperparameters on the
     validation part, and evaluate on the test part. ``params`` are the method's settings."""
-    import json
-    import time
-    import warnings
-
     params = dict(params or {})
-    S = stacked.n_splits
-    rows, preds = [], []
-    scores = np.zeros((S, dataset.n_probes), dtype=np.float32)
-    selected = np.zeros((S, dataset.n_probes), dtype=bool)
-    history = pd.DataFrame()
+    history, share = pd.DataFrame(), None
     if method in DEFAULT_SOLVER and params.get("solver", DEFAULT_SOLVER[method]) == "path":
         params.pop("solver", None)
-        rows, scores, selected, preds, history = _run_path(method, dataset, stacked, params, device, seed)
+        rows, scores, selected, preds, history, share = _run_path(method, dataset, stacked, params, device, seed)
     elif method in REGISTRY and REGISTRY[method].family == "spred":
         params.pop("solver", None)
-        rows, scores, selected, preds, history = _run_grid(method, dataset, stacked, params, device, seed)
-    elif method in ("hsic_lasso", "l1_logistic"):
-        from genesel.selectors import HSICLassoSelector, L1LogisticSelector
-
-        for k in range(S):
-            start = time.perf_counter()
-            if method == "hsic_lasso":
-                selector = HSICLassoSelector(device=device, random_state=seed, **params)
-            else:
-                selector = L1LogisticSelector(random_state=seed, **params)
-            Xtr, ytr = stacked.X["train"][k], stacked.y["train"][k]
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", UserWarning)
-                    selector.fit(Xtr, ytr, stacked.X["val"][k], stacked.y["val"][k])
-            except (ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:  # numerical failure of one split
-                rows.append(_failed_row(k, dataset, method, f"{type(exc).__name__}: {exc}", "cpu"))
-                continue
-            for w in caught:  # name the dataset and split in what the selector had to say
-                warnings.warn(f"{dataset.name} split {k}: {w.message}", UserWarning, stacklevel=2)
-            y_pred = selector.predict(stacked.X["test"][k])
-            row = _metric_row(k, stacked.y["test"][k], y_pred)
-            row.update({
-                "n_selected": int(selector.get_support().sum()), "failed": False,
-                "hyperparameters": json.dumps(selector.best_params_),
-                "val_accuracy": selector.val_score_, "converged": selector.converged_, "epochs": 0,
-                "seconds": time.perf_counter() - start,
-                "device": "cpu" if method == "l1_logistic" else _device_name(device),  # scikit-learn runs on the CPU
-            })
-            if method == "hsic_lasso":
-                row["kernel_dtype"] = selector.storage_dtype_
-            rows.append(row)
-            scores[k] = selector.scores_
-            selected[k] = selector.get_support()
-            preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+        rows, scores, selected, preds, history, share = _run_grid(method, dataset, stacked, params, device, seed)
+    elif method in REGISTRY and REGISTRY[method].family == "estimator":
+        rows, scores, selected, preds = _run_estimator(method, dataset, stacked, params, device, seed)
     else:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     metrics = pd.DataFrame(rows)
@@ -83,7 +43,58 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     metrics.insert(0, "dataset", dataset.name)
     predictions = pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(
         columns=["split", "sample_id", "true", "predicted"])
-    return MethodResult(method, metrics, scores, selected, predictions, history)
+    return MethodResult(method, metrics, scores, selected, predictions, history, share)
+
+
+def _make_estimator(method: str, params: dict, device: str, seed: int):
+    from genesel.selectors import HSICLassoSelector, L1LogisticSelector, LimmaSelector
+
+    if method == "hsic_lasso":
+        return HSICLassoSelector(device=device, random_state=seed, **params)
+    if method == "limma":
+        return LimmaSelector(random_state=seed, **params)
+    return L1LogisticSelector(random_state=seed, **params)
+
+
+def _run_estimator(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
+    """A scikit-learn selector fitted split by split, chosen on validation, tested on test."""
+    import json
+    import time
+    import warnings
+
+    rows, preds = [], []
+    scores = np.zeros((stacked.n_splits, dataset.n_probes), dtype=np.float32)
+    selected = np.zeros((stacked.n_splits, dataset.n_probes), dtype=bool)
+    for k in range(stacked.n_splits):
+        start = time.perf_counter()
+        selector = _make_estimator(method, params, device, seed)
+        extra = {"scale": stacked.scale[k]} if method == "limma" and stacked.scale is not None else {}
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                selector.fit(stacked.X["train"][k], stacked.y["train"][k], stacked.X["val"][k], stacked.y["val"][k],
+                             **extra)
+        except (ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:  # numerical failure of one split
+            rows.append(_failed_row(k, dataset, method, f"{type(exc).__name__}: {exc}", "cpu"))
+            continue
+        for w in caught:  # name the dataset and split in what the selector had to say
+            warnings.warn(f"{dataset.name} split {k}: {w.message}", UserWarning, stacklevel=2)
+        y_pred = selector.predict(stacked.X["test"][k])
+        row = _metric_row(k, stacked.y["test"][k], y_pred)
+        row.update({
+            "n_selected": int(selector.get_support().sum()), "failed": False,
+            "hyperparameters": json.dumps(selector.best_params_),
+            "val_accuracy": selector.val_score_, "converged": selector.converged_, "epochs": 0,
+            "seconds": time.perf_counter() - start,
+            "device": _device_name(device) if method == "hsic_lasso" else "cpu",  # scikit-learn runs on the CPU
+        })
+        if method == "hsic_lasso":
+            row["kernel_dtype"] = selector.storage_dtype_
+        rows.append(row)
+        scores[k] = selector.scores_
+        selected[k] = selector.get_support()
+        preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+    return rows, scores, selected, preds
 
 
 def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
@@ -124,7 +135,9 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         history["chosen"] = history.pop("_merge") == "both"
         history["lr"] = [result.grid[g][0] for g in history["grid"]]
         history["kappa"] = [result.grid[g][1] for g in history["grid"]]
-    return rows, scores, scores > config.threshold, preds, history
+    share = None if result.linear_share is None else np.where(
+        (chosen >= 0)[:, None], result.linear_share[np.arange(S), chosen], np.nan)
+    return rows, scores, scores > config.threshold, preds, history, share
 
 
 def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
@@ -176,7 +189,8 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         "epoch": result.iterations.ravel(), "n_computed": np.tile(result.n_computed, S),
     })
     history["chosen"] = history.grid.to_numpy() == np.repeat(chosen, len(result.kappas))
-    return rows, scores, scores > 0, preds, history
+    share = np.where((chosen >= 0)[:, None], result.linear_share[np.arange(S), chosen], np.nan)
+    return rows, scores, scores > 0, preds, history, share
 
 
 def _failed_row(k: int, dataset: Dataset, method: str, why: str, device: str) -> dict:

@@ -296,6 +296,18 @@ class BatchedNet:
         return score
 
     @torch.no_grad()
+    def linear_share(self) -> torch.Tensor | None:
+        """Per model and gene, the linear head's share of ``||W_in[i, :]||^2`` ``(M, p)`` (NaN where the
+        row is zero); ``None`` without both heads."""
+        if not (self.arch.linear_head and self.arch.hidden):
+            return None
+        W = self.params["W_in"].detach()
+        C = W.shape[2] - self.arch.hidden[0]
+        total = W.pow(2).sum(2)
+        share = W[:, :, :C].pow(2).sum(2) / total.clamp_min(1e-30)
+        return torch.where(total > 0, share, torch.full_like(share, float("nan")))
+
+    @torch.no_grad()
     def finite(self) -> torch.Tensor:
         """Per-model flag: every parameter finite."""
         ok = torch.ones(self.n_models, dtype=torch.bool, device=self.params["W_in"].device)

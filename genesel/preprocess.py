@@ -163,6 +163,9 @@ class StackedSplits:
     index: dict[str, np.ndarray]  # part -> (S, n_part) row indices into the dataset
     kept: np.ndarray  # (S, p) bool: probes kept by each split's filter
     log2_applied: np.ndarray  # (S,) bool
+    #: (S, p) each split's per-gene standard deviation of the log2 training values (1 where a probe
+    #: is dropped): ``X * scale`` is back on the log2 scale, up to a per-gene shift
+    scale: np.ndarray | None = None
 
     @property
     def n_splits(self) -> int:
@@ -175,7 +178,7 @@ def stack_splits(dataset: Dataset, splits: pd.DataFrame, max_missing: float = 0.
     X: dict[str, list] = {part: [] for part in PARTS}
     y: dict[str, list] = {part: [] for part in PARTS}
     index: dict[str, list] = {part: [] for part in PARTS}
-    kept, logged = [], []
+    kept, logged, scales = [], [], []
     sizes = None
     for k in range(S):
         parts = split_indices(splits, k, dataset.sample_ids)
@@ -192,8 +195,12 @@ def stack_splits(dataset: Dataset, splits: pd.DataFrame, max_missing: float = 0.
             y[part].append(dataset.y[parts[part]])
             index[part].append(parts[part])
         kept.append(mask)
+        scale = np.ones(dataset.n_probes)
+        scale[mask] = pipe.named_steps["scale"].scale_
+        scales.append(scale)
         logged.append(pipe.named_steps["log2"].apply_log2_)
     return StackedSplits(
         X={p: np.stack(v) for p, v in X.items()}, y={p: np.stack(v) for p, v in y.items()},
         index={p: np.stack(v) for p, v in index.items()}, kept=np.stack(kept), log2_applied=np.asarray(logged),
+        scale=np.stack(scales),
     )

@@ -15,6 +15,7 @@ class Method:
     label: str  # how figures and tables name it
     family: str  # "spred" (batched torch trainer or kappa path) or "estimator" (a scikit-learn selector)
     gpu: bool  # runs on CUDA when present
+    nonlinear: bool  # can use genes through nonlinear effects (an MLP head, a kernel): the consensus tiers
     default_solver: str | None = None  # spred and spred_linear: "sgd" (the paper's grid) or "path" (kappa path)
 
 
@@ -22,15 +23,17 @@ class Method:
 #: the ReLU head) on the paper's SGD grid, since a path that starts from the empty model misses
 #: pure-interaction genes in some splits (benchmarks/RESULTS.md); the MLP baselines only on the grid
 REGISTRY = {m.name: m for m in (
-    Method("spred", "spred (Eq. 8)", "spred", True, "sgd"),
-    Method("spred_linear", "spred, linear head only", "spred", True, "path"),
-    Method("mlp_wd", "MLP + weight decay", "spred", True),
-    Method("mlp_l1", "MLP + naive L1", "spred", True),
-    Method("hsic_lasso", "HSIC-Lasso + SVC", "estimator", False),
-    Method("l1_logistic", "L1 logistic regression", "estimator", False),
+    Method("spred", "spred (Eq. 8)", "spred", True, True, "sgd"),
+    Method("spred_linear", "spred, linear head only", "spred", True, False, "path"),
+    Method("mlp_wd", "MLP + weight decay", "spred", True, True),
+    Method("mlp_l1", "MLP + naive L1", "spred", True, True),
+    Method("hsic_lasso", "HSIC-Lasso + SVC", "estimator", False, True),
+    Method("l1_logistic", "L1 logistic regression", "estimator", False, False),
+    Method("limma", "limma moderated t/F + SVC", "estimator", False, False),
 )}
 METHODS = tuple(REGISTRY)
 GPU_METHODS = frozenset(m.name for m in REGISTRY.values() if m.gpu)
+NONLINEAR_METHODS = frozenset(m.name for m in REGISTRY.values() if m.nonlinear)
 DEFAULT_SOLVER = {m.name: m.default_solver for m in REGISTRY.values() if m.default_solver}
 
 

@@ -19,6 +19,8 @@ class MethodResult:
     selected: np.ndarray  # (S, p) bool
     predictions: pd.DataFrame  # split, sample_id, true, predicted
     history: pd.DataFrame  # training diagnostics (spred family), may be empty
+    #: (S, p) the linear head's share of each gene's weight (spred with both heads), NaN where unselected
+    linear_share: np.ndarray | None = None
 
     def save(self, path) -> None:
         """Write ``path`` (npz: scores, selection) and ``path`` with .tsv suffixes, atomically."""
@@ -30,8 +32,9 @@ class MethodResult:
         for name, table in (("metrics", self.metrics), ("predictions", self.predictions), ("history", self.history)):
             write_table(table, path.with_name(f"{path.stem}.{name}.tsv"), sep="\t")
         with atomic_path(path) as tmp:  # the fit itself last: its presence means every side table is written
+            extra = {} if self.linear_share is None else {"linear_share": self.linear_share.astype(np.float32)}
             np.savez_compressed(tmp, scores=self.scores.astype(np.float32), selected=self.selected,
-                                method=np.array(self.method))
+                                method=np.array(self.method), **extra)
 
     @classmethod
     def load(cls, path) -> MethodResult:
@@ -40,6 +43,7 @@ class MethodResult:
         path = Path(path)
         with np.load(path, allow_pickle=False) as data:
             scores, selected, method = data["scores"], data["selected"], str(data["method"])
+            share = data["linear_share"] if "linear_share" in data else None
         tables = {}
         for name in ("metrics", "predictions", "history"):
             side = path.with_name(f"{path.stem}.{name}.tsv")
@@ -47,4 +51,4 @@ class MethodResult:
                 tables[name] = pd.read_csv(side, sep="\t")
             except pd.errors.EmptyDataError:
                 tables[name] = pd.DataFrame()
-        return cls(method, tables["metrics"], scores, selected, tables["predictions"], tables["history"])
+        return cls(method, tables["metrics"], scores, selected, tables["predictions"], tables["history"], share)

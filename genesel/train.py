@@ -96,6 +96,9 @@ class GridResult(HeldOutPredictions):
     scores: np.ndarray  # (S, G, p) gene scores of the final model
     test_proba: np.ndarray  # (S, G, n_test, C)
     device: str
+    #: (S, G, p) the linear head's share of each gene's squared first-layer weights (NaN where a gene
+    #: has none, or the model has one head only)
+    linear_share: np.ndarray | None = None
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     models: dict[tuple[int, int], BatchedNet] = field(default_factory=dict)  # (split, grid) -> net, if kept
 
@@ -187,7 +190,7 @@ def train_grid(
         n_selected=sink.out["n_selected"].astype(int), epochs=sink.out["epochs"].astype(int),
         converged=sink.converged, diverged=sink.diverged, seconds=sink.out["seconds"], scores=sink.scores,
         test_proba=sink.test_proba, device=str(device), history=pd.DataFrame(sink.history),
-        models=sink.models or {},
+        models=sink.models or {}, linear_share=sink.linear_share,
     )
 
 
@@ -324,6 +327,7 @@ class _Sink:
         self.converged = np.zeros((S, G), dtype=bool)
         self.diverged = np.zeros((S, G), dtype=bool)
         self.scores = np.zeros((S, G, p), dtype=np.float32)
+        self.linear_share = np.full((S, G, p), np.nan, dtype=np.float32)
         self.test_proba = np.zeros((S, G, n_test, n_classes), dtype=np.float32)
         self.history: list[dict] = []
         self.models: dict | None = {} if keep_models else None
@@ -348,6 +352,9 @@ class _Sink:
         full_score = torch.zeros(self.p, device=score.device)
         full_score[cols] = score
         self.scores[s, g] = full_score.cpu().numpy() if ok else 0.0
+        share = net.linear_share()
+        if ok and share is not None:
+            self.linear_share[s, g, cols.cpu().numpy()] = share[j].cpu().numpy()
         for head, prob in probas.items():
             target = self.test_proba if head == "ensemble" else self.heads[head]
             target[s, g] = prob.cpu().numpy() if ok else np.nan

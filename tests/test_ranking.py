@@ -10,8 +10,9 @@ from scipy import stats
 from genesel.compare import planted_recovery
 from genesel.dataset import Dataset
 from genesel.errors import DatasetError
-from genesel.ranking import class_statistics, rank_genes, split_ranks
-from genesel.splits import make_splits
+from genesel.limma import moderated_test
+from genesel.ranking import class_statistics, gene_table, heldout_pvalues, rank_genes, split_ranks
+from genesel.splits import make_splits, split_indices
 from genesel.summary import majority_rates, summarize, to_markdown
 
 
@@ -36,19 +37,63 @@ def test_rank_genes_orders_by_frequency_then_score():
     row = table.set_index("probe_id").loc["p0"]
     assert row.selection_frequency == 2 / 3 and np.isclose(row.score, 1.7 / 3)
     assert row.median_rank == 1.0
-    assert table["rank"].tolist() == list(range(1, 7))
+    assert table["rank"].tolist()[:4] == [1, 2, 3, 4]
+    # genes no split selected get no rank: they read "not selected"
+    assert table["rank"].isna().tolist() == [False] * 4 + [True] * 2
+    assert table.status.tolist() == ["selected"] * 4 + ["not selected"] * 2
     assert table.set_index("probe_id").loc["p1", "gene_symbol"] == "B"  # several probes of a gene stay separate
 
 
-def test_class_statistics_fold_change_and_fdr():
+def test_class_statistics_fold_change_direction_and_fdr():
     data = toy()
     table = class_statistics(data)
-    assert np.isclose(table.loc[0, "log2_fold_change"], 2.0, atol=0.3)
+    assert np.isclose(table.loc[0, "log2fc_b_vs_a"], 2.0, atol=0.3)  # up in b, against the reference a
+    flipped = class_statistics(data.reorder_classes(["b"]))
+    assert np.isclose(flipped.loc[0, "log2fc_a_vs_b"], -table.loc[0, "log2fc_b_vs_a"])
+    np.testing.assert_allclose(flipped.p_descriptive, table.p_descriptive)
     logged = np.log2(data.X.astype(np.float64))
-    expected = stats.f_oneway(logged[data.y == 0], logged[data.y == 1], axis=0).pvalue
-    np.testing.assert_allclose(table.anova_p, expected, rtol=1e-6)
-    np.testing.assert_allclose(table.anova_q_bh, stats.false_discovery_control(expected), rtol=1e-6)
-    assert table.anova_q_bh[0] < 1e-6
+    fit = moderated_test(logged, data.y)
+    np.testing.assert_allclose(table.moderated_t, fit.t[:, 0])
+    np.testing.assert_allclose(table.q_descriptive, stats.false_discovery_control(fit.p_value), rtol=1e-6)
+    assert table.q_descriptive[0] < 1e-6
+
+
+def test_reorder_classes_names_the_reference_first():
+    data = toy()
+    assert data.reorder_classes(["b"]).class_names == ["b", "a"]
+    assert data.reorder_classes(["b"]).labels().tolist() == data.labels().tolist()
+    with pytest.raises(DatasetError, match="TOY: class 'c'.*not one of the classes 'a', 'b'"):
+        data.reorder_classes(["c"])
+
+
+def test_heldout_pvalues_come_from_test_arrays_and_pay_for_the_selection():
+    """A gene's held-out p is 1 unless selected; Bonferroni by the split's selection size; 2 x median."""
+    data = toy(n=60, p=6)
+    splits = make_splits(data.sample_ids, data.y, n_splits=4, seed=1)
+    tests = [split_indices(splits, k, data.sample_ids)["test"] for k in range(4)]
+    selected = np.zeros((4, 6), dtype=bool)
+    selected[:, 0] = True  # the real difference, chosen everywhere
+    selected[:2, 1] = True  # noise, chosen in half of the splits
+    p = heldout_pvalues(data, tests, selected)
+    assert p[0] < 0.01 and p[1] == 1.0 and (p[2:] == 1.0).all()
+    logged = np.log2(data.X.astype(np.float64))
+    per_split = [min(1.0, moderated_test(logged[t], data.y[t]).p_value[0] * selected[k].sum())
+                 for k, t in enumerate(tests)]
+    assert p[0] == pytest.approx(min(1.0, 2 * np.median(per_split)))
+
+
+def test_gene_table_adds_stability_columns():
+    from genesel.results import MethodResult
+    from genesel.stability import StabilityResult
+
+    data = toy()
+    scores = np.array([[0.9, 0.1, 0.0, 0.5, 0.0, 0.0], [0.8, 0.0, 0.0, 0.6, 0.2, 0.0]])
+    result = MethodResult("m", pd.DataFrame(), scores, scores > 0.05, pd.DataFrame(), pd.DataFrame())
+    stability = StabilityResult("m", np.array([0.9, 0.1, 0.0, 0.8, 0.3, 0.0]), np.zeros((2, 6)), 2, 2.0, 0.75, 1.0, 5, {})
+    table = gene_table(result, data, stability=stability).set_index("probe_id")
+    assert table.stable.tolist() == [True, True, False, False, False, False]  # p0, p3 in rank order
+    assert table.loc["p0", "status"] == "stable" and table.loc["p4", "status"] == "selected"
+    assert table.loc["p3", "selection_probability"] == 0.8
 
 
 @pytest.mark.parametrize("value_type, factor", [("log10 ratio", np.log2(10)), ("loge ratio", 1 / np.log(2)),
@@ -62,7 +107,7 @@ def test_fold_changes_are_log2_whatever_log_the_gds_declares(value_type, factor)
     declared = replace(data, X=(log2_values / factor).astype(np.float32), metadata={"value_type": value_type})
     table = class_statistics(declared)
     expected = class_statistics(replace(data, X=log2_values.astype(np.float32), metadata={}))
-    np.testing.assert_allclose(table.log2_fold_change, expected.log2_fold_change, rtol=1e-4)
+    np.testing.assert_allclose(table.log2fc_b_vs_a, expected.log2fc_b_vs_a, rtol=1e-4)
 
 
 def test_summary_and_majority_rate():
@@ -90,6 +135,9 @@ def test_planted_recovery_counts_each_kind_in_the_top_k():
     assert table.loc["xor", "recovered_in_top_k"] == 1 and table.loc["variance", "recovered_in_top_k"] == 0
     assert table.loc["all", "recovered_in_top_k"] == 2 and (table.k == 4).all()
     assert table.loc["linear", "median_rank"] == 3.0
+    unranked = ranked.assign(rank=pd.array([1, 2, 3, 4, 5, 6, pd.NA, pd.NA], dtype="Int64"))
+    table = planted_recovery({"m": unranked}, truth).set_index("kind")  # d never selected: not in the top 4
+    assert table.loc["variance", "never_selected"] == 1 and pd.isna(table.loc["variance", "best_rank"])
     with pytest.raises(DatasetError, match="SIM: planted probe.*'d'.* m gene table"):
         planted_recovery({"m": ranked[ranked.probe_id != "d"]}, truth, dataset="SIM")
 

@@ -66,6 +66,9 @@ def design_options(wildcards, input):
             args += ["--where", f"{key}={value}"]
     for old, new in (settings.get("classes") or {}).items():
         args += ["--rename", f"{old}={new}"]
+    order = [settings.get("reference_class")] + list((settings.get("classes") or {}).values())
+    for name in dict.fromkeys(c for c in order if c):
+        args += ["--class-order", name]
     group = settings.get("group")
     if group:
         group = {"key": group} if isinstance(group, str) else group
