@@ -180,7 +180,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
     import pandas as pd
 
-    from genesel.compare import spred_hsic_consensus, topk_accuracy
+    from genesel.compare import consensus_tiers, topk_accuracy
     from genesel.dataset import Dataset
     from genesel.preprocess import stack_splits
     from genesel.results import MethodResult
@@ -191,7 +191,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     stacked = stack_splits(dataset, load_splits(args.splits), **json.loads(args.preprocess))  # as fitted
     _write_atomic(topk_accuracy(results, stacked), args.topk, sep="\t")
     genes = {Path(g).stem: pd.read_csv(g) for g in args.genes}
-    _write_atomic(spred_hsic_consensus(genes), args.consensus, sep=",")
+    _write_atomic(consensus_tiers(genes), args.tiers, sep=",")
 
 
 def _cmd_figures(args: argparse.Namespace) -> None:
@@ -229,11 +229,59 @@ def _cmd_gene_figures(args: argparse.Namespace) -> None:
 
     from genesel import figures as report
     from genesel.dataset import Dataset
+    from genesel.genefigures import plot_stability_path
+    from genesel.stability import StabilityResult
 
     dataset = Dataset.load(args.dataset)
     table = pd.read_csv(args.genes)
     report.plot_selection_frequency(table, args.method, dataset.name, args.frequency)
     report.plot_heatmap(dataset, table, args.method, args.heatmap)
+    if args.stability:
+        plot_stability_path(StabilityResult.load(args.stability), table, dataset.name, args.stability_path)
+
+
+def _cmd_candidates(args: argparse.Namespace) -> None:
+    """The candidate-gene page of one dataset, its volcano, boxplots, gene pairs and confusion matrices."""
+    import pandas as pd
+
+    from genesel import genefigures, pages
+    from genesel.dataset import Dataset
+    from genesel.results import MethodResult
+    from genesel.stability import StabilityResult
+
+    dataset = Dataset.load(args.dataset)
+    genes = {Path(g).stem: pd.read_csv(g) for g in args.genes}
+    tiers = pd.read_csv(args.tiers)
+    stability = {StabilityResult.load(f).method: StabilityResult.load(f).summary() for f in args.stability}
+    table = pages.candidate_table(genes, tiers, dataset)
+    primary = pages.PRIMARY if pages.PRIMARY in genes else next(iter(genes))
+    pages.write_table_page(table, f"{dataset.name}: candidate genes", pages.candidates_intro(
+        dataset, stability.get(primary)), args.page)
+    plain = genes[primary].merge(tiers[["probe_id", "tier"]], on="probe_id", how="left")
+    ordered = plain.set_index("probe_id").loc[list(dict.fromkeys(tiers.probe_id.tolist() + plain.probe_id[
+        plain["rank"].notna()].tolist()))].reset_index()
+    genefigures.plot_volcano(genes[primary], tiers, dataset, args.volcano)
+    genefigures.plot_gene_boxplots(dataset, ordered, args.boxplots)
+    genefigures.plot_gene_pairs(dataset, genes.get("spred", genes[primary]), args.pairs)
+    predictions = {MethodResult.load(f).method: MethodResult.load(f).predictions for f in args.fits}
+    genefigures.plot_confusion(predictions, dataset.class_names, dataset.name, args.confusion)
+
+
+def _cmd_overview(args: argparse.Namespace) -> None:
+    """The report's landing tables: datasets, the headline, every method's result."""
+    from importlib.metadata import version
+
+    import pandas as pd
+
+    from genesel import pages
+    from genesel.dataset import Dataset
+    from genesel.stability import StabilityResult
+
+    datasets = [Dataset.load(d) for d in args.datasets]
+    stable = pd.DataFrame([{"dataset": Path(f).parent.parent.name, **StabilityResult.load(f).summary()}
+                           for f in args.stability], columns=["dataset", "method", "n_stable", "bound"])
+    tables = pages.overview_tables(pd.read_csv(args.summary), datasets, stable[["dataset", "method", "n_stable", "bound"]])
+    pages.write_overview(tables, version("genesel"), args.out)
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
@@ -377,14 +425,14 @@ def _add_output_verbs(sub) -> None:
     p.add_argument("--run-info", help="TSV of software versions and devices used")
     p.set_defaults(func=_cmd_summarize)
 
-    p = sub.add_parser("compare", help="top-k retraining and consensus genes of one dataset")
+    p = sub.add_parser("compare", help="top-k retraining and consensus tiers of one dataset")
     p.add_argument("--dataset", required=True)
     p.add_argument("--splits", required=True)
     p.add_argument("--fits", nargs="+", required=True)
     p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
     p.add_argument("--preprocess", default="{}", help="per-split preprocessing settings as JSON, as given to select")
     p.add_argument("--topk", required=True, help="top-k retraining table (TSV) to write")
-    p.add_argument("--consensus", required=True, help="consensus gene table (CSV) to write")
+    p.add_argument("--tiers", required=True, help="consensus tiers of the genes (CSV) to write")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("figures", help="accuracy, top-k, overlap and spred training figures of one dataset")
@@ -397,6 +445,23 @@ def _add_output_verbs(sub) -> None:
     p.add_argument("--out", required=True, help="figures folder of the dataset")
     p.set_defaults(func=_cmd_figures)
 
+    p = sub.add_parser("candidates", help="candidate-gene page and gene figures of one dataset")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--tiers", required=True, help="consensus tiers CSV written by compare")
+    p.add_argument("--stability", nargs="*", default=[], help="stability .npz files of the methods")
+    p.add_argument("--fits", nargs="+", required=True, help="fit .npz files (their predictions)")
+    for name in ("page", "volcano", "boxplots", "pairs", "confusion"):
+        p.add_argument(f"--{name}", required=True)
+    p.set_defaults(func=_cmd_candidates)
+
+    p = sub.add_parser("overview", help="the report's landing page: datasets, headline, every result")
+    p.add_argument("--summary", required=True, help="accuracy.csv written by summarize")
+    p.add_argument("--datasets", nargs="+", required=True)
+    p.add_argument("--stability", nargs="*", default=[], help="results/{dataset}/stability/{method}.npz files")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_overview)
+
     p = sub.add_parser("recovery", help="simulated data: planted genes in each method's consensus top k")
     p.add_argument("--truth", required=True, help="truth TSV written by simulate")
     p.add_argument("--name", default=None, help="dataset name for messages")
@@ -404,12 +469,14 @@ def _add_output_verbs(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_recovery)
 
-    p = sub.add_parser("gene-figures", help="selection frequency and heatmap of one method's top genes")
+    p = sub.add_parser("gene-figures", help="selection frequency, heatmap and stability path of one method's genes")
     p.add_argument("--dataset", required=True)
     p.add_argument("--genes", required=True)
     p.add_argument("--method", required=True)
     p.add_argument("--frequency", required=True)
     p.add_argument("--heatmap", required=True)
+    p.add_argument("--stability", help="the method's stability .npz")
+    p.add_argument("--stability-path", help="stability path figure to write (with --stability)")
     p.set_defaults(func=_cmd_gene_figures)
 
     p = sub.add_parser("export", help="a dataset's expression, splits and every method's gene results as .h5ad")

@@ -49,33 +49,62 @@ def topk_accuracy(results: dict[str, MethodResult], stacked: StackedSplits, ks=T
     return pd.DataFrame(rows)
 
 
-def consensus(genes_a: pd.DataFrame, genes_b: pd.DataFrame, name_a: str, name_b: str, min_frequency: float = 0.5) -> pd.DataFrame:
-    """Genes that both methods select in at least ``min_frequency`` of the splits, with both ranks."""
-    cols = ["probe_id", "gene_symbol", "rank", "selection_frequency", "score"]
-    a = genes_a[cols][genes_a.selection_frequency >= min_frequency]
-    b = genes_b[cols[:1] + cols[2:]][genes_b.selection_frequency >= min_frequency]
-    both = a.merge(b, on="probe_id", suffixes=(f"_{name_a}", f"_{name_b}"))
-    both["mean_rank"] = (both[f"rank_{name_a}"] + both[f"rank_{name_b}"]) / 2
-    return both.sort_values("mean_rank").reset_index(drop=True)
+#: tiers of the consensus table, in the order it lists them
+TIERS = ("all methods", "nonlinear only", "linear only", "some of each")
 
 
-#: the two methods whose agreement is reported, and the head of each list the overlap figure compares
-CONSENSUS_METHODS = ("spred", "hsic_lasso")
+def found(table: pd.DataFrame) -> pd.Series:
+    """By probe id, whether a method's gene table counts the gene as found: ``stable`` under stability
+    selection where the table has it, else selected in at least half of the splits."""
+    flag = table["stable"] if "stable" in table else table["selection_frequency"] >= 0.5
+    return pd.Series(flag.to_numpy(bool), index=table.probe_id)
+
+
+def consensus_tiers(genes: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Genes found by some method (:func:`found`), in tiers: found by ``all methods``; only by methods
+    that can use nonlinear effects (spred, the MLPs, HSIC-Lasso: ``nonlinear only``); only by linear
+    ones (spred's linear head, L1-logistic, limma: ``linear only``); ``some of each`` otherwise.
+
+    Columns: probe, symbol, tier, the methods that found it, spred's head for it (where spred ran with
+    both heads) and each method's selection probability (or frequency), then the descriptive
+    statistics of the first table."""
+    from genesel.registry import NONLINEAR_METHODS
+
+    if not genes:
+        return pd.DataFrame(columns=["probe_id", "gene_symbol", "tier", "found_by", "n_methods"])
+    methods = list(genes)
+    flags = pd.DataFrame({m: found(t) for m, t in genes.items()}).fillna(False).astype(bool)
+    flags = flags[flags.any(axis=1)]
+    nonlinear = [m for m in methods if m in NONLINEAR_METHODS]
+    linear = [m for m in methods if m not in NONLINEAR_METHODS]
+    by_nonlinear, by_linear = flags[nonlinear].any(axis=1), flags[linear].any(axis=1)
+    tier = np.select([flags.all(axis=1), by_nonlinear & ~by_linear, by_linear & ~by_nonlinear],
+                     list(TIERS[:3]), TIERS[3])
+    first = next(iter(genes.values())).set_index("probe_id")
+    out = pd.DataFrame({
+        "probe_id": flags.index, "gene_symbol": first.loc[flags.index, "gene_symbol"].to_numpy(), "tier": tier,
+        "found_by": [", ".join(m for m in methods if row[m]) for _, row in flags.iterrows()],
+        "n_methods": flags.sum(axis=1).to_numpy(),
+    })
+    if "spred" in genes and "head" in genes["spred"]:
+        out["spred_head"] = out.probe_id.map(genes["spred"].set_index("probe_id")["head"]).fillna("").to_numpy()
+    for m, table in genes.items():
+        column = "selection_probability" if "selection_probability" in table else "selection_frequency"
+        out[f"{column}_{m}"] = out.probe_id.map(table.set_index("probe_id")[column]).to_numpy()
+    statistics = [c for c in first.columns if c.startswith(("log2fc_", "moderated_", "p_descriptive", "q_descriptive"))]
+    out = out.join(first[statistics], on="probe_id")
+    out["tier_order"] = out.tier.map({t: i for i, t in enumerate(TIERS)})
+    out = out.sort_values(["tier_order", "n_methods"], ascending=[True, False], kind="stable")
+    return out.drop(columns="tier_order").reset_index(drop=True)
+
+
+#: the head of each list the overlap figure compares
 OVERLAP_TOP = 50
 
 
-def spred_hsic_consensus(genes: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """:func:`consensus` of spred and HSIC-Lasso; an empty table with the same columns when either
-    was not run."""
-    a, b = CONSENSUS_METHODS
-    if a in genes and b in genes:
-        return consensus(genes[a], genes[b], a, b)
-    return pd.DataFrame(columns=["probe_id", "gene_symbol", f"rank_{a}", f"rank_{b}", "mean_rank"])
-
-
 def top_lists(genes: dict[str, pd.DataFrame], top: int = OVERLAP_TOP) -> dict[str, list[str]]:
-    """Each method's first ``top`` probes, for the overlap figure."""
-    return {method: table.head(top).probe_id.tolist() for method, table in genes.items()}
+    """Each method's first ``top`` ranked probes (never unselected ones), for the overlap figure."""
+    return {method: table[table["rank"].notna()].head(top).probe_id.tolist() for method, table in genes.items()}
 
 
 PLANTED_KINDS = ("linear", "xor", "variance")

@@ -135,6 +135,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         history["chosen"] = history.pop("_merge") == "both"
         history["lr"] = [result.grid[g][0] for g in history["grid"]]
         history["kappa"] = [result.grid[g][1] for g in history["grid"]]
+        history["converged"] = result.converged[history["split"].to_numpy(), history["grid"].to_numpy()]
     share = None if result.linear_share is None else np.where(
         (chosen >= 0)[:, None], result.linear_share[np.arange(S), chosen], np.nan)
     return rows, scores, scores > config.threshold, preds, history, share

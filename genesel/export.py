@@ -13,7 +13,8 @@ from genesel.io import atomic_path
 from genesel.preprocess import display_log2
 
 #: per-method columns of a gene table carried into ``var`` as ``{method}_{column}``
-METHOD_COLUMNS = ("rank", "score", "selection_frequency", "median_rank")
+METHOD_COLUMNS = ("rank", "status", "score", "selection_frequency", "median_rank", "selection_probability", "stable",
+                  "heldout_p", "linear_share", "head")
 #: columns of a gene table that describe the gene, not the method
 GENE_COLUMNS = ("probe_id", "gene_symbol", "entrez_id", "gene_title")
 
@@ -21,8 +22,9 @@ GENE_COLUMNS = ("probe_id", "gene_symbol", "entrez_id", "gene_title")
 def results_anndata(dataset: Dataset, splits: pd.DataFrame, genes: dict[str, pd.DataFrame]):
     """AnnData of one dataset: ``X`` log2 expression as analysed (before per-split scaling and
     imputation, which differ by split), ``layers["published"]`` the values as published; ``obs``
-    label, group and each split's part; ``var`` symbols, every method's rank, score, selection
-    frequency and median rank, and the descriptive statistics of the gene tables."""
+    label, group and each split's part; ``var`` symbols, every method's rank (NaN: not selected),
+    status, score, selection frequency, median rank, selection probability, stable flag, held-out p
+    and head, and the descriptive statistics of the gene tables."""
     import anndata
 
     obs = pd.DataFrame({"label": pd.Categorical(dataset.labels(), categories=dataset.class_names),
@@ -34,7 +36,7 @@ def results_anndata(dataset: Dataset, splits: pd.DataFrame, genes: dict[str, pd.
                         "gene_title": dataset.gene_titles}, index=pd.Index(dataset.probe_ids, name="probe_id"))
     for method, table in genes.items():
         by_probe = table.set_index(table["probe_id"].astype(str)).reindex(var.index)
-        for column in METHOD_COLUMNS:
+        for column in (c for c in METHOD_COLUMNS if c in table):
             var[f"{method}_{column}"] = by_probe[column].to_numpy()
         statistics = [c for c in table.columns if c not in (*GENE_COLUMNS, *METHOD_COLUMNS) and c not in var]
         for column in statistics:

@@ -57,8 +57,10 @@ def plot_accuracy(metrics: pd.DataFrame, majority_rate: float, path) -> Path:
 
 
 def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, path, top: int = 30) -> Path:
-    """Selection frequency of the top genes, with their symbols."""
-    head = genes.head(top).iloc[::-1]
+    """Selection frequency of the top genes, with their symbols (never a gene no split selected)."""
+    head = genes[genes["rank"].notna()].head(top).iloc[::-1]
+    if not len(head):
+        return plot_note(f"{dataset}: {label(method)} selected no gene in any split", path)
     fig, ax = plt.subplots(figsize=(6.5, 0.22 * len(head) + 1.4))
     ax.barh([gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))],
             head.selection_frequency, color="tab:green")
@@ -70,26 +72,34 @@ def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, pat
 
 
 def plot_heatmap(dataset: Dataset, genes: pd.DataFrame, method: str, path, top: int = 30) -> Path:
-    """Standardised log2 expression of the top genes, arrays grouped by class."""
+    """Standardised log2 expression of the top selected genes, arrays grouped by class in the dataset's
+    class order (reference first), with a class colour bar and counts."""
     from genesel.preprocess import display_log2
 
-    head = genes.head(top)
+    head = genes[genes["rank"].notna()].head(top)
+    if not len(head):
+        return plot_note(f"{dataset.name}: {label(method)} selected no gene in any split", path)
     index = {p: i for i, p in enumerate(dataset.probe_ids)}
     cols = [index[p] for p in head.probe_id]
-    X = display_log2(dataset.X[:, cols], reference=dataset.X)
+    X = display_log2(dataset.X[:, cols], reference=dataset.X, value_type=dataset.metadata.get("value_type"))
     X = (X - np.nanmean(X, 0)) / (np.nanstd(X, 0) + 1e-12)
     order = np.argsort(dataset.y, kind="stable")
-    fig, ax = plt.subplots(figsize=(7.5, 0.2 * len(cols) + 2.0))
+    fig, (bar, ax) = plt.subplots(2, 1, figsize=(7.5, 0.2 * len(cols) + 2.4), sharex=True,
+                                  gridspec_kw={"height_ratios": [0.6, max(len(cols), 3)], "hspace": 0.03})
+    colours = [plt.get_cmap("tab10")(c % 10) for c in dataset.y[order]]
+    bar.imshow([colours], aspect="auto", interpolation="nearest")
+    bar.set_yticks([])
+    bar.set_title(f"{dataset.name}: top {len(cols)} genes of {label(method)}")
     image = ax.imshow(np.clip(X[order].T, -3, 3), aspect="auto", cmap="RdBu_r", vmin=-3, vmax=3, interpolation="nearest")
-    bounds = np.cumsum(np.bincount(dataset.y[order], minlength=len(dataset.class_names)))
+    counts = np.bincount(dataset.y, minlength=len(dataset.class_names))
+    bounds = np.cumsum(counts)
     for b in bounds[:-1]:
         ax.axvline(b - 0.5, color="black", lw=1)
     centres = (np.concatenate([[0], bounds[:-1]]) + bounds) / 2 - 0.5
-    ax.set_xticks(centres, dataset.class_names, rotation=20, ha="right", fontsize=8)
+    ax.set_xticks(centres, [f"{n} ({k})" for n, k in zip(dataset.class_names, counts)], rotation=20, ha="right", fontsize=8)
     ax.set_yticks(range(len(cols)), [gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))], fontsize=7)
-    ax.set_xlabel("arrays, grouped by class")
-    ax.set_title(f"{dataset.name}: top {len(cols)} genes of {label(method)}")
-    fig.colorbar(image, ax=ax, label="standardised log2 expression", shrink=0.8)
+    ax.set_xlabel("arrays, grouped by class (colour bar above)")
+    fig.colorbar(image, ax=[bar, ax], label="standardised log2 expression", shrink=0.8)
     return _save(fig, path)
 
 
@@ -166,8 +176,16 @@ def plot_training(history: pd.DataFrame, dataset: str, path, split: int = 0) -> 
     for lr, group in final.groupby("lr"):
         group = group.sort_values("kappa")
         ax3.plot(group.kappa, group.val_acc, marker="o", label=f"val. accuracy, lr {lr:g}")
+    picked = final[final.grid.isin(chosen.grid)]
+    ax3.scatter(picked.kappa, picked.val_acc, marker="*", s=160, color="black", zorder=4, label="chosen model")
+    if "converged" in final:
+        stopped = final[~final.converged.astype(bool)]
+        ax3.scatter(stopped.kappa, stopped.val_acc, marker="x", s=60, color="tab:red", zorder=5,
+                    label="hit the epoch cap (not converged)")
     ax3.set_xscale("log")
-    _plain_log_ticks(ax3.xaxis)
+    kappas = sorted(final.kappa.unique())
+    ax3.set_xticks(kappas, [f"{k:g}" for k in kappas])  # exactly the grid's values
+    ax3.xaxis.set_minor_locator(NullLocator())
     ax3.set_xlabel("kappa (sparsity strength)")
     ax3.set_ylabel("validation accuracy")
     ax3.set_ylim(0, 1.02)
@@ -179,7 +197,7 @@ def plot_training(history: pd.DataFrame, dataset: str, path, split: int = 0) -> 
     ax4.set_yscale("log")
     _plain_log_ticks(ax4.yaxis)
     ax3.set_title("final models of that split across the grid")
-    ax3.legend(loc="lower left", fontsize=7)
+    ax3.legend(loc="upper left", bbox_to_anchor=(1.15, 1), fontsize=7)
     return _save(fig, path)
 
 
@@ -192,8 +210,11 @@ def _plain_log_ticks(axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
-def plot_topk(table: pd.DataFrame, dataset: str, path) -> Path:
-    """Accuracy of the same classifiers retrained on each method's top-k genes."""
+def plot_topk(table: pd.DataFrame, dataset: str, path, majority_rate: float | None = None) -> Path:
+    """Accuracy of the same classifiers retrained on each method's top-k genes (a split that selected
+    fewer than k genes has no point at k), with the majority-class rate."""
+    if not len(table):
+        return plot_note(f"{dataset}: no method selected enough genes for the top-k curves", path)
     classifiers = list(dict.fromkeys(table.classifier))
     fig, axes = plt.subplots(1, len(classifiers), figsize=(6 * len(classifiers), 4.4), squeeze=False)
     fig.suptitle(f"{dataset}: the same classifiers retrained on each method's top-k genes (per split)")
@@ -209,7 +230,9 @@ def plot_topk(table: pd.DataFrame, dataset: str, path) -> Path:
         ax.set_ylabel("test accuracy (mean ± sd over splits)")
         ax.set_ylim(0, 1.02)
         ax.set_title(clf)
-        ax.legend(fontsize=7, loc="lower right")
+        if majority_rate is not None:
+            ax.axhline(majority_rate, color="grey", ls="--", lw=1, label=f"majority class ({majority_rate:.2f})")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside the data, never on it
     return _save(fig, path)
 
 
@@ -219,7 +242,7 @@ def comparison_figures(dataset: Dataset, metrics: pd.DataFrame, majority_rate: f
     method's first ``top`` genes (``lists``), and spred's training (its kappa path, or its SGD grid)."""
     out_dir = Path(out_dir)
     plot_accuracy(metrics, majority_rate, out_dir / "accuracy.svg")
-    plot_topk(topk, dataset.name, out_dir / "topk.svg")
+    plot_topk(topk, dataset.name, out_dir / "topk.svg", majority_rate)
     plot_overlap(jaccard_matrix(lists), dataset.name, top, out_dir / "overlap.svg")
     training = out_dir / "training_spred.svg"
     if spred_history is None or not len(spred_history):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_default_config_plans_all_six_datasets(tmp_path):
             break
         counts[fields[0]] = int(fields[1])
     assert counts["download"] == 6 and counts["prepare"] == 6
-    assert counts["select"] == 6 * 6
+    assert counts["select"] == 6 * 7 and counts["stability"] == 6 * 7
     for accession in ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027"):
         assert f"resources/geo/{accession}_full.soft.gz" in out
 
@@ -71,9 +72,16 @@ def test_outputs_exist_and_parse(small_run):
             assert metrics[column].notna().all()
         for method in methods:
             genes = pd.read_csv(work / f"results/{dataset}/genes/{method}.csv")
-            assert list(genes.columns[:6]) == ["rank", "probe_id", "gene_symbol", "score", "selection_frequency", "median_rank"]
-            assert genes["rank"].tolist() == list(range(1, len(genes) + 1))
-            assert genes.selection_frequency.between(0, 1).all()
+            assert list(genes.columns[:7]) == ["rank", "status", "probe_id", "gene_symbol", "score",
+                                               "selection_frequency", "median_rank"]
+            chosen = genes.selection_frequency > 0
+            assert genes["rank"][chosen].tolist() == list(range(1, chosen.sum() + 1))
+            assert genes["rank"][~chosen].isna().all() and (genes.status[~chosen] == "not selected").all()
+            assert genes.selection_frequency.between(0, 1).all() and genes.selection_probability.between(0, 1).all()
+            assert (genes.stable == (genes.status == "stable")).all()
+            assert genes.heldout_p.between(0, 1).all() and (genes.heldout_p[~chosen] == 1).all()
+            assert {"p_descriptive", "q_descriptive"} <= set(genes.columns)
+            assert any(c.startswith("log2fc_") and c.endswith("_vs_adenoma") for c in genes.columns) or dataset != "GDSTINY1"
         assert "subset types" in (work / f"results/{dataset}/inspect.txt").read_text()
     summary = pd.read_csv(work / "results/summary/accuracy.csv")
     assert len(summary) == 2 * len(methods) and summary.majority_rate.between(0, 1).all()
@@ -111,7 +119,7 @@ def test_bad_config_fails_before_any_work_naming_the_key(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_figures_tables_and_report(small_run, tmp_path):
+def test_figures_and_tables(small_run):
     import xml.etree.ElementTree as ET
 
     work, config = small_run
@@ -126,17 +134,68 @@ def test_figures_tables_and_report(small_run, tmp_path):
         topk = pd.read_csv(work / f"results/{dataset}/topk.tsv", sep="\t")
         assert set(topk.columns) == {"method", "split", "classifier", "k", "accuracy"}
         assert set(topk.method) == set(SMALL["methods"]) and topk.accuracy.between(0, 1).all()
-        consensus = pd.read_csv(work / f"results/{dataset}/genes/consensus.csv")
-        assert {"probe_id", "rank_spred", "rank_hsic_lasso"} <= set(consensus.columns)
+        tiers = pd.read_csv(work / f"results/{dataset}/genes/tiers.csv")
+        assert {"probe_id", "tier", "found_by", "selection_probability_spred"} <= set(tiers.columns)
+        assert set(tiers.tier) <= {"all methods", "nonlinear only", "linear only", "some of each"}
+        for name in ("volcano", "candidate_boxplots", "gene_pairs", "confusion", *[f"stability_{m}" for m in SMALL["methods"]]):
+            assert ET.parse(figures / f"{name}.svg").getroot().tag.endswith("svg")
         recovery = pd.read_csv(work / f"results/{dataset}/planted_recovery.csv")  # simulated datasets only
         truth = pd.read_csv(work / f"resources/simulated/{dataset}_truth.tsv", sep="\t")
         every = recovery[recovery.kind == "all"]
         assert set(every.method) == set(SMALL["methods"]) and (every.planted == len(truth)).all()
         assert every.recovered_in_top_k.between(0, len(truth)).all()
-    report = tmp_path / "report.html"
+
+
+@pytest.fixture(scope="module")
+def built_report(small_run, tmp_path_factory):
+    work, config = small_run
+    report = tmp_path_factory.mktemp("report") / "report.html"
     snakemake(work, "--report", str(report), "--configfile", str(config))
-    html = report.read_text(errors="replace")
-    assert "GDSTINY1" in html and "accuracy" in html
+    return report
+
+
+def test_report_in_a_real_browser(built_report):
+    """The report as a biologist opens it (chromium through Playwright): the landing page cites the
+    methods and shows the exact config, the candidate table of a dataset shows rows inline and sorts,
+    the overview shows the headline, and no page logs an error."""
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is not installed: apt-get install chromium (see README, Run the tests)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(built_report.as_uri())
+        landing = page.inner_text("body")
+        assert "Shah & Samworth" in landing and "Smyth" in landing and '"stability"' in landing
+        page.get_by_text("GDSTINY1", exact=True).click()
+        page.get_by_text("Candidate genes", exact=True).click()
+        page.locator("tr", has_text="candidate genes (sortable)").locator("a").first.click()
+        frame = page.frame_locator("iframe")
+        rows = frame.locator("table.dataTable tbody tr")
+        rows.first.wait_for(timeout=15000)
+        assert rows.count() > 5
+        assert "expected number of falsely stable genes" in frame.locator("body").inner_text()
+        headers = frame.locator("thead th[data-dt-column]")
+        column = [h.strip() for h in headers.all_inner_texts()].index("log2 fold change")
+        headers.nth(column).click()
+        expect(headers.nth(column)).to_have_class(re.compile(r"dt-ordering-(asc|desc)"))
+        values = [float(v) for v in frame.locator(f"table.dataTable tbody tr td:nth-child({column + 1})").all_inner_texts()]
+        assert values in (sorted(values), sorted(values, reverse=True))
+        page.goto(built_report.as_uri())
+        page.get_by_text("Summary", exact=True).click()
+        page.locator("tr", has_text="overview").locator("a").first.click()
+        overview = page.frame_locator("iframe").locator("body")
+        overview.get_by_text("Headline").wait_for(timeout=15000)
+        assert "GDSTINY2" in overview.inner_text()
+        browser.close()
+    assert not errors
 
 
 def test_own_expression_table_and_sample_sheet(tmp_path):

@@ -66,7 +66,9 @@ def design_options(wildcards, input):
             args += ["--where", f"{key}={value}"]
     for old, new in (settings.get("classes") or {}).items():
         args += ["--rename", f"{old}={new}"]
-    order = [settings.get("reference_class")] + list((settings.get("classes") or {}).values())
+    order = [settings.get("reference_class")] + list(
+        (settings.get("classes") or {}).values()
+    )
     for name in dict.fromkeys(c for c in order if c):
         args += ["--class-order", name]
     group = settings.get("group")
@@ -124,7 +126,11 @@ def preprocess_params():
 
 
 def final_outputs():
-    outputs = ["results/summary/accuracy.csv", "results/summary/accuracy.md"]
+    outputs = [
+        "results/summary/accuracy.csv",
+        "results/summary/accuracy.md",
+        "results/summary/overview.html",
+    ]
     for dataset in DATASETS:
         settings = dataset_settings(dataset)
         if not settings.get("table") and not settings.get("path", "").endswith(".h5ad"):
@@ -132,6 +138,7 @@ def final_outputs():
         outputs.append(f"results/{dataset}/metrics.tsv")
         outputs += [f"results/{dataset}/genes/{method}.csv" for method in METHODS]
         outputs.append(f"results/{dataset}/topk.tsv")
+        outputs.append(f"results/{dataset}/report/candidates.html")
         outputs.append(f"results/{dataset}/figures/accuracy.svg")
         outputs.append(f"results/{dataset}/{dataset}.h5ad")
         outputs += [

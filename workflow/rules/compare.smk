@@ -48,12 +48,12 @@ rule compare:
         genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
     output:
         topk="results/{dataset}/topk.tsv",
-        consensus=report(
-            "results/{dataset}/genes/consensus.csv",
+        tiers=report(
+            "results/{dataset}/genes/tiers.csv",
             category="{dataset}",
             subcategory="Genes",
-            labels={"table": "genes spred and HSIC-Lasso agree on"},
-            caption="../report/consensus.rst",
+            labels={"table": "consensus tiers (CSV)"},
+            caption="../report/tiers.rst",
         ),
     log:
         "logs/compare/{dataset}.log",
@@ -64,7 +64,7 @@ rule compare:
     shell:
         "genesel compare --dataset {input.dataset:q} --splits {input.splits:q} --fits {input.fits:q}"
         " --genes {input.genes:q} --preprocess {params.preprocess:q}"
-        " --topk {output.topk:q} --consensus {output.consensus:q} > {log:q} 2>&1"
+        " --topk {output.topk:q} --tiers {output.tiers:q} > {log:q} 2>&1"
 
 
 rule dataset_figures:
@@ -120,6 +120,7 @@ rule gene_figures:
     input:
         dataset=rules.prepare.output.dataset,
         genes=rules.rank_genes.output[0],
+        stability=rules.stability.output[0],
     output:
         frequency=report(
             "results/{dataset}/figures/frequency_{method}.svg",
@@ -135,13 +136,21 @@ rule gene_figures:
             labels={"figure": "expression heatmap", "method": "{method}"},
             caption="../report/fig_heatmap.rst",
         ),
+        stability=report(
+            "results/{dataset}/figures/stability_{method}.svg",
+            category="{dataset}",
+            subcategory="Stable genes",
+            labels={"figure": "stability path", "method": "{method}"},
+            caption="../report/fig_stability.rst",
+        ),
     log:
         "logs/gene_figures/{dataset}/{method}.log",
     conda:
         "../envs/genesel.yaml"
     shell:
         "genesel gene-figures --dataset {input.dataset:q} --genes {input.genes:q} --method {wildcards.method}"
-        " --frequency {output.frequency:q} --heatmap {output.heatmap:q} > {log:q} 2>&1"
+        " --frequency {output.frequency:q} --heatmap {output.heatmap:q} --stability {input.stability:q}"
+        " --stability-path {output.stability:q} > {log:q} 2>&1"
 
 
 rule planted_recovery:
@@ -179,3 +188,78 @@ rule export_h5ad:
     shell:
         "genesel export --dataset {input.dataset:q} --splits {input.splits:q} --genes {input.genes:q}"
         " --out {output:q} > {log:q} 2>&1"
+
+
+rule candidates:
+    input:
+        dataset=rules.prepare.output.dataset,
+        genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
+        tiers=rules.compare.output.tiers,
+        stability=expand(rules.stability.output[0], method=METHODS, allow_missing=True),
+        fits=expand(rules.select.output.fit, method=METHODS, allow_missing=True),
+    output:
+        page=report(
+            "results/{dataset}/report/candidates.html",
+            category="{dataset}",
+            subcategory="Candidate genes",
+            labels={"table": "candidate genes (sortable)"},
+            caption="../report/candidates.rst",
+        ),
+        volcano=report(
+            "results/{dataset}/figures/volcano.svg",
+            category="{dataset}",
+            subcategory="Candidate genes",
+            labels={"figure": "volcano plot"},
+            caption="../report/fig_volcano.rst",
+        ),
+        boxplots=report(
+            "results/{dataset}/figures/candidate_boxplots.svg",
+            category="{dataset}",
+            subcategory="Candidate genes",
+            labels={"figure": "top candidates by class"},
+            caption="../report/fig_boxplots.rst",
+        ),
+        pairs=report(
+            "results/{dataset}/figures/gene_pairs.svg",
+            category="{dataset}",
+            subcategory="Candidate genes",
+            labels={"figure": "gene pairs of spred's MLP head"},
+            caption="../report/fig_pairs.rst",
+        ),
+        confusion=report(
+            "results/{dataset}/figures/confusion.svg",
+            category="{dataset}",
+            subcategory="Accuracy",
+            labels={"figure": "confusion matrices"},
+            caption="../report/fig_confusion.rst",
+        ),
+    log:
+        "logs/candidates/{dataset}.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "genesel candidates --dataset {input.dataset:q} --genes {input.genes:q} --tiers {input.tiers:q}"
+        " --stability {input.stability:q} --fits {input.fits:q} --page {output.page:q}"
+        " --volcano {output.volcano:q} --boxplots {output.boxplots:q} --pairs {output.pairs:q}"
+        " --confusion {output.confusion:q} > {log:q} 2>&1"
+
+
+rule overview:
+    input:
+        summary=rules.summary.output.csv,
+        datasets=expand(rules.prepare.output.dataset, dataset=DATASETS),
+        stability=expand(rules.stability.output[0], dataset=DATASETS, method=METHODS),
+    output:
+        report(
+            "results/summary/overview.html",
+            category="Summary",
+            labels={"table": "overview: headline, datasets, every result"},
+            caption="../report/overview.rst",
+        ),
+    log:
+        "logs/overview.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "genesel overview --summary {input.summary:q} --datasets {input.datasets:q}"
+        " --stability {input.stability:q} --out {output:q} > {log:q} 2>&1"
