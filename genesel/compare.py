@@ -46,7 +46,7 @@ def topk_accuracy(results: dict[str, MethodResult], stacked: StackedSplits, ks=T
                     model = make().fit(Xtr, stacked.y["train"][s])
                     rows.append({"method": method, "split": s, "classifier": name, "k": k,
                                  "accuracy": float(np.mean(model.predict(Xte) == stacked.y["test"][s]))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["method", "split", "classifier", "k", "accuracy"])
 
 
 #: tiers of the consensus table, in the order it lists them

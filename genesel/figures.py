@@ -57,17 +57,27 @@ def plot_accuracy(metrics: pd.DataFrame, majority_rate: float, path) -> Path:
 
 
 def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, path, top: int = 30) -> Path:
-    """Selection frequency of the top genes, with their symbols (never a gene no split selected)."""
+    """Selection frequency over the splits of the top genes (never a gene no split selected), with their
+    stability-selection probability beside it where there is one."""
     head = genes[genes["rank"].notna()].head(top).iloc[::-1]
     if not len(head):
         return plot_note(f"{dataset}: {label(method)} selected no gene in any split", path)
-    fig, ax = plt.subplots(figsize=(6.5, 0.22 * len(head) + 1.4))
-    ax.barh([gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))],
-            head.selection_frequency, color="tab:green")
+    fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(head) + 1.4))
+    rows = np.arange(len(head))
+    names = [gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))]
+    stability = "selection_probability" in head
+    height = 0.4 if stability else 0.8
+    ax.barh(rows + (height / 2 if stability else 0), head.selection_frequency, height=height, color="tab:green",
+            label="share of splits that selected it")
+    if stability:
+        ax.barh(rows - height / 2, head.selection_probability, height=height, color="tab:orange",
+                label="selection probability (stability selection)")
+    ax.set_yticks(rows, names)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of splits in which the gene was selected")
+    ax.set_xlabel("share")
     ax.set_title(f"{dataset}: top {len(head)} genes of {label(method)}")
     ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return _save(fig, path)
 
 

@@ -159,11 +159,15 @@ def run_stability(method: str, dataset: Dataset, params: dict, metrics: pd.DataF
     """Stability selection of ``method`` on ``dataset``: fit every half of ``pairs`` complementary pairs
     with the regularisation the main splits chose (``metrics``), each half preprocessed on its own
     arrays; see the module docstring for the bound."""
+    from genesel.errors import DatasetError
     from genesel.experiment import run_method
     from genesel.preprocess import stack_splits
 
     q = genes_per_half(dataset.n_probes, threshold, max_false)
-    settings = fixed_settings(method, params, metrics, q)
+    try:
+        settings = fixed_settings(method, params, metrics, q)
+    except ValueError as exc:
+        raise DatasetError(dataset.name, f"stability selection: {exc}") from None
     stacked = stack_splits(dataset, complementary_pairs(dataset, pairs, seed), **(preprocess or {}))
     fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed)
     settings.pop("preprocess", None)

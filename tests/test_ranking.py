@@ -158,3 +158,19 @@ def test_topk_figure_labels_only_the_k_values(tmp_path, monkeypatch):
     drawn[0].canvas.draw()
     assert [t.get_text() for t in ax.get_xticklabels()] == [str(k) for k in ks]
     assert all(not t.get_text() for t in ax.get_xticklabels(minor=True))
+
+
+def test_relaxed_refit_scores_the_selected_genes_only():
+    from genesel.experiment import relaxed_refit
+    from genesel.preprocess import stack_splits
+
+    data = toy(n=60, p=6)
+    stacked = stack_splits(data, make_splits(data.sample_ids, data.y, n_splits=3, seed=0))
+    selected = np.zeros((3, 6), dtype=bool)
+    selected[0, 0] = True  # the informative probe
+    selected[1, 1:] = True  # only noise
+    metrics = pd.DataFrame({"split": [0, 1, 2], "failed": [False, False, False]})
+    out = relaxed_refit(stacked, selected, metrics)
+    assert out.accuracy_relaxed[0] > 0.9 and out.accuracy_relaxed[1] < out.accuracy_relaxed[0]
+    assert np.isnan(out.accuracy_relaxed[2]) and np.isnan(out.relaxed_C[2])  # no gene selected: nothing to refit
+    assert set(out.relaxed_C[:2]) <= {0.01, 0.1, 1.0, 10.0}

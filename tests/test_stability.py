@@ -96,3 +96,11 @@ def test_stability_result_round_trips(tmp_path):
     back = StabilityResult.load(tmp_path / "s.npz")
     np.testing.assert_array_equal(back.probability, result.probability)
     assert back.summary() == result.summary()
+
+
+def test_a_method_that_fitted_no_split_gets_one_line_naming_the_dataset():
+    from genesel.errors import DatasetError
+
+    metrics = pd.DataFrame({"hyperparameters": ["{}"], "failed": [True]})
+    with pytest.raises(DatasetError, match="STAB: stability selection: l1_logistic: no split was fitted"):
+        run_stability("l1_logistic", planted(), {}, metrics, pairs=2)
