@@ -65,6 +65,10 @@ class PathConfig:
     screen: bool = True  # strong-rule screening and a growing working set (False: every gene in every matmul)
     ws_min: int = 100  # a working set holds the active genes plus at least this many candidates
     min_train_loss_ratio: float = 1e-3  # a model stops its path once its training loss is this share of the null loss
+    # "down": from κ_max (no gene) down the path with warm starts and screening; "up": every gene starts with a
+    # random row (a dense model), solved at the smallest κ first, then up the path. A path down starts where a
+    # pure-interaction gene has zero expected gradient, so the MLP head can miss it; a dense start has learnt it
+    direction: str = "down"
     device: str = "auto"
     seed: int = 0
     tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
@@ -193,6 +197,14 @@ class _Problem:
         allowed = torch.zeros(self.M, self.p, dtype=torch.bool, device=self.X.device)
         allowed[:, self.cols] = self.allowed
         return allowed
+
+    def dense_start(self, seed: int) -> None:
+        """Every gene in the working set with a random row of ``V`` (nn.Linear's scale ``1/sqrt(p)``)."""
+        self.set_working_set(torch.ones(self.M, self.p, dtype=torch.bool, device=self.X.device))
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+        K = self.params["V"].shape[2]
+        V = (torch.rand(self.M, self.p, K, generator=generator) * 2 - 1) / math.sqrt(self.p)
+        self.params["V"] = V.to(self.X.device)
 
     def set_working_set(self, allowed_full: torch.Tensor) -> None:
         """Restrict the matmuls to the genes allowed in any model; active genes always stay."""
@@ -343,6 +355,8 @@ class PathSolver:
         self.arch = make_architecture(config.variant, config.hidden)
         if config.kkt_tol is None:
             config = replace(config, kkt_tol=0.25 if self.arch.hidden else 0.01)
+        if config.direction not in ("down", "up"):
+            raise ValueError(f"direction must be down or up, not {config.direction!r}")
         self.config = config
         if self.arch.penalty != "spred" or not self.arch.mask:
             raise ValueError(f"the kappa path solves spred and spred_linear, not {config.variant!r}")
@@ -517,10 +531,16 @@ def solve_path(
     null_loss = solver.pb.loss(solver.pb.params)
     rec = _Recorder(S, len(kappas), p, X_test.shape[1], n_classes)
     certified = np.zeros((S, len(kappas)), dtype=bool)
-    previous = kappas[0]
-    for k, kap in enumerate(kappas):
+    upward = cfg.direction == "up"
+    if upward:
+        solver.pb.dense_start(cfg.seed)
+    previous = kappas[-1] if upward else kappas[0]
+    for k in (reversed(range(len(kappas))) if upward else range(len(kappas))):
+        kap = kappas[k]
         kappa = torch.full((S,), float(kap), device=device)
-        if cfg.screen:
+        if upward:  # genes leave as κ grows; the KKT check re-admits any that should come back
+            allowed = solver.pb.active_full()
+        elif cfg.screen:
             strong = gnorm >= 2 * (2 * kap - previous)
             budget = cfg.ws_min + 2 * int(solver.pb.active_full().sum(1).max())
             allowed = strong & _top_per_model(torch.where(strong, gnorm, torch.zeros_like(gnorm)), budget)
@@ -533,7 +553,8 @@ def solve_path(
         if keep_models:
             rec.keep(k, solver.pb)
         certified[:, k] = live & (residual.cpu().numpy() <= cfg.kkt_tol)
-        solver.stopped |= solver.pb.loss(solver.pb.params) < cfg.min_train_loss_ratio * null_loss
+        if not upward:  # down the path, a model that fits its training arrays perfectly stops
+            solver.stopped |= solver.pb.loss(solver.pb.params) < cfg.min_train_loss_ratio * null_loss
         log.info("kappa %d/%d = %.4g: %s genes kept (median), %d computed, %d/%d certified", k + 1, len(kappas), kap,
                  int(np.median(rec.n_selected[:, k])), rec.n_computed[k], int(certified[:, k].sum()), S)
         previous = kap

@@ -79,6 +79,24 @@ def test_screening_and_warm_starts_change_no_gene():
     assert (unscreened.n_computed[1:] == X.shape[1]).all()
 
 
+def test_a_path_run_up_from_a_dense_start_reaches_the_same_optima():
+    """The linear head is convex: solved from a random dense model at the smallest κ and then up the
+    path, every κ has the genes the usual path down finds, and every model is certified."""
+    X, y = three_class_data(n=120, p=200, seed=4)
+    path = np.geomspace(0.05, 0.01, 5)
+    down = fit(X, y, path, keep=False)
+    up = fit(X, y, path, keep=False, direction="up")
+    for k in range(len(path)):
+        differ = set(np.flatnonzero(up.scores[0, k])) ^ set(np.flatnonzero(down.scores[0, k]))
+        # at most a gene on the boundary (gradient norm within the KKT tolerance of 2κ), with a weight
+        # no larger than 1e-4 of the largest
+        largest = max(up.scores[0, k].max(), down.scores[0, k].max())
+        assert len(differ) <= 1 and all(max(up.scores[0, k, i], down.scores[0, k, i]) < 1e-4 * largest for i in differ)
+    assert up.certified.all() and up.n_selected[0, -1] > up.n_selected[0, 0]
+    with pytest.raises(ValueError, match="direction must be down or up"):
+        fit(X, y, path, direction="sideways")
+
+
 def test_kappa_max_keeps_no_gene_and_the_path_opens_below_it():
     X, y = three_class_data(seed=3)
     Xs = X[None].astype(np.float32)
