@@ -68,7 +68,7 @@ def candidate_table(genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, dataset
     accession = dataset.name
     out = pd.DataFrame({
         "tier": tier.tier.reindex(probes).fillna("").to_numpy(),
-        "found by": tier.found_by.reindex(probes).fillna("").to_numpy(),
+        "found by": [", ".join(label(m) for m in str(v).split(", ") if m) for v in tier.found_by.reindex(probes).fillna("")],
         f"{primary} rank": rows["rank"].astype("Int64").astype(str).replace("<NA>", "not selected").to_numpy(),
         "symbol": [gene_link(s, e) for s, e in zip(rows.gene_symbol.fillna(""),
                                                   rows.get("entrez_id", pd.Series("", index=rows.index)).fillna(""))],

@@ -1,0 +1,57 @@
+"""Consensus tiers and the candidate table of the report (the data behind the HTML)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from genesel.compare import consensus_tiers
+from genesel.dataset import Dataset
+from genesel.pages import candidate_table, gene_link, geo_link
+
+
+def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame:
+    probes = ["a", "b", "c", "d", "e"]
+    return pd.DataFrame({
+        "rank": pd.array([ranks.get(p) for p in probes], dtype="Int64"), "probe_id": probes,
+        "gene_symbol": ["GA", "GB", "", "GD", "GE"], "selection_frequency": [0.9, 0.5, 0.1, 0.6, 0.0],
+        "selection_probability": [0.9 if stable.get(p) else 0.1 for p in probes],
+        "stable": [bool(stable.get(p)) for p in probes],
+        "log2fc_tumour_vs_normal": [1.5, -0.2, 0.0, -2.0, 0.1], "q_descriptive": [0.01, 0.5, 0.9, 0.001, 0.8],
+        "p_descriptive": [0.001, 0.4, 0.8, 0.0001, 0.7],
+    })
+
+
+def genes() -> dict[str, pd.DataFrame]:
+    return {
+        "spred": gene_table({"a": True, "b": True, "d": True}, {"a": 1, "b": 2, "d": 3}),
+        "l1_logistic": gene_table({"a": True, "c": True, "d": True}, {"a": 1, "c": 2, "d": 3}),
+        "limma": gene_table({"a": True, "c": True}, {"a": 1, "c": 2}),
+    }
+
+
+def test_tiers_say_which_kind_of_method_found_a_gene():
+    tiers = consensus_tiers(genes()).set_index("probe_id")
+    assert tiers.tier.to_dict() == {"a": "all methods", "b": "nonlinear only", "c": "linear only",
+                                    "d": "some of each"}
+    assert tiers.loc["d", "found_by"] == "spred, l1_logistic" and tiers.loc["a", "n_methods"] == 3
+    assert "e" not in tiers.index  # found by no method: not a candidate
+
+
+def test_candidate_table_reads_not_selected_and_states_the_direction():
+    data = Dataset("GSE1", np.zeros((4, 5)), list("abcde"), ["GA", "GB", "", "GD", "GE"], list("wxyz"),
+                   [0, 0, 1, 1], ["normal", "tumour"])
+    table = candidate_table(genes(), consensus_tiers(genes()), data)
+    assert table.tier.tolist()[:4] == ["all methods", "nonlinear only", "linear only", "some of each"]
+    row_c = table[table.probe.str.contains(">c<")].iloc[0]
+    assert row_c["spred rank"] == "not selected"
+    assert table.loc[0, "direction (vs normal)"] == "up in tumour" and table.loc[3, "direction (vs normal)"] == "down in tumour"
+    assert "L1 logistic regression" in table.loc[3, "found by"]
+    assert table["stable (spred)"].tolist()[:2] == [True, True]
+
+
+def test_links_go_to_ncbi_gene_and_geo_profiles():
+    assert 'href="https://www.ncbi.nlm.nih.gov/gene/7157"' in gene_link("TP53", "7157 /// 1")
+    assert "gene/?term=TP53" in gene_link("TP53")
+    assert "geoprofiles/?term=200001_at+GSE14520" in geo_link("200001_at", "GSE14520")
+    assert geo_link("200001_at", "MYSTUDY") == "200001_at"
