@@ -154,7 +154,8 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
         "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.accuracy_mean, table.accuracy_sd)],
         "genes selected": [f"{m:.0f} ± {s:.0f}" for m, s in zip(table.genes_selected_mean, table.genes_selected_sd)],
         "stable genes": table.n_stable, "bound on false stable genes": table.bound.round(2),
-        "splits": table.splits, "not fitted": table.failed_splits, "converged": table.converged_share.round(2),
+        "splits": table.splits, "not fitted": table.failed_splits,
+        "chosen models converged": [f"{v:.0%}" if pd.notna(v) else "" for v in table.converged_share],
     })
     return {"datasets": described, "headline": headline, "results": results}
 
