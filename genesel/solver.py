@@ -67,8 +67,9 @@ class PathConfig:
     min_train_loss_ratio: float = 1e-3  # a model stops its path once its training loss is this share of the null loss
     # "down": from κ_max (no gene) down the path with warm starts and screening; "up": every gene starts with a
     # random row (a dense model), solved at the smallest κ first, then up the path. A path down starts where a
-    # pure-interaction gene has zero expected gradient, so the MLP head can miss it; a dense start has learnt it
-    direction: str = "down"
+    # pure-interaction gene has zero expected gradient, so the MLP head can miss it; a dense start has learnt it.
+    # None: "up" with the MLP head, "down" for the linear head alone (convex: both reach the same optima)
+    direction: str | None = None
     device: str = "auto"
     seed: int = 0
     tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
@@ -355,6 +356,8 @@ class PathSolver:
         self.arch = make_architecture(config.variant, config.hidden)
         if config.kkt_tol is None:
             config = replace(config, kkt_tol=0.25 if self.arch.hidden else 0.01)
+        if config.direction is None:
+            config = replace(config, direction="up" if self.arch.hidden else "down")
         if config.direction not in ("down", "up"):
             raise ValueError(f"direction must be down or up, not {config.direction!r}")
         self.config = config
