@@ -44,12 +44,19 @@ def geo_link(probe: str, accession: str) -> str:
     return html.escape(probe)
 
 
+#: the descriptive moderated q under which a gene's largest fold change is called a direction
+DIRECTION_Q = 0.05
+
+
 def _direction(row: pd.Series, fold_columns: list[str]) -> tuple[str, float]:
-    """The class against the reference with the largest |log2 fold change|: 'up in X' / 'down in X'."""
+    """The class against the reference with the largest |log2 fold change|: 'up in X' / 'down in X', or
+    'no clear mean shift' when the moderated q is not below ``DIRECTION_Q`` (a gene used nonlinearly)."""
     values = row[fold_columns].astype(float)
     if values.isna().all():
         return "", float("nan")
     column = values.abs().idxmax()
+    if not row.get("q_descriptive", 0.0) < DIRECTION_Q:
+        return "no clear mean shift", float(values[column])
     name = column[len("log2fc_"):].rsplit("_vs_", 1)[0]
     return f"{'up' if values[column] > 0 else 'down'} in {name}", float(values[column])
 
@@ -96,6 +103,10 @@ def _page(title: str, body: str) -> str:
             f'</head><body>\n<h2>{html.escape(title)}</h2>\n{body}\n</body></html>\n')
 
 
+#: columns of long text that get room to wrap in two or three lines rather than one word a line
+WIDE_COLUMNS = ("found by", "gene title")
+
+
 def datatable_html(table: pd.DataFrame, caption: str | None = None) -> str:
     """A sortable, searchable table with the DataTables library embedded (no network needed)."""
     from itables import options, to_html_datatable
@@ -104,8 +115,10 @@ def datatable_html(table: pd.DataFrame, caption: str | None = None) -> str:
     loader = generate_init_offline_itables_html(options.dt_bundle)
     setup = ("<script type=\"module\">const { set_or_remove_dark_class } = await window."
              f"{_itables_underscore_version()}; set_or_remove_dark_class();</script>")
+    wide = [i for i, column in enumerate(table.columns) if column in WIDE_COLUMNS]
     body = to_html_datatable(table, caption=caption, connected=False, allow_html=True, pageLength=25,
-                             display_logo_when_loading=False, classes="display compact",
+                             display_logo_when_loading=False, classes="display compact", autoWidth=False,
+                             columnDefs=[{"targets": wide, "width": "16em"}],
                              text_in_header_can_be_selected=False)  # a click on a header sorts
     return loader + setup + body
 
@@ -129,7 +142,7 @@ def candidates_intro(dataset: Dataset, stability: dict | None) -> str:
     return (f"{dataset.n_samples} arrays ({classes}), {dataset.n_probes} probes. Sort by any column; search "
             "by symbol or title. <b>tier</b>: which kinds of method found the gene (see the consensus tiers). "
             f"Fold changes are log2, against {html.escape(dataset.reference_class)}; the moderated q (limma, all "
-            "arrays) is descriptive. The held-out p tests each split's selection on that split's test arrays "
+            f"arrays) is descriptive, and a direction is named only where it is below {DIRECTION_Q}. The held-out p tests each split's selection on that split's test arrays "
             "only (multi-split p-value, family-wise error)." + bound +
             " <b>head</b>: the spred head that carries most of the gene's weight (nonlinear = MLP).")
 

@@ -46,6 +46,8 @@ def test_candidate_table_reads_not_selected_and_states_the_direction():
     row_c = table[table.probe.str.contains(">c<")].iloc[0]
     assert row_c["spred rank"] == "not selected"
     assert table.loc[0, "direction (vs normal)"] == "up in tumour" and table.loc[3, "direction (vs normal)"] == "down in tumour"
+    assert table.loc[1, "direction (vs normal)"] == "no clear mean shift"  # q 0.5: no direction to name
+    assert table.loc[1, "log2 fold change"] == -0.2
     assert "L1 logistic regression" in table.loc[3, "found by"]
     assert table["stable (spred)"].tolist()[:2] == [True, True]
 
