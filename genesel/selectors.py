@@ -31,11 +31,10 @@ L1_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     """spred (paper's Eq. 8) or its linear head alone as a selector and classifier.
 
-    ``solver="path"`` (the default for ``spred_linear``) solves the equivalent group lasso along a κ path with certified
+    ``solver="path"`` (the default) solves the equivalent group lasso along a κ path with certified
     (KKT-checked) solutions, see :mod:`genesel.solver`; genes are selected where their row of
     first-layer weights is non-zero. ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard
-    factors over the ``lrs`` x ``kappas`` grid, genes selected above ``threshold`` (the default for
-    ``spred``, whose ReLU head a path from the empty model can miss; see ``DEFAULT_SOLVER``).
+    factors over the ``lrs`` x ``kappas`` grid, genes selected above ``threshold``.
     ``fit(X, y)`` holds out ``val_fraction`` of the arrays (stratified) to choose κ (and lr),
     unless ``X_val, y_val`` are given.
     """
@@ -93,7 +92,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     def _solver(self) -> str:
         from genesel.registry import DEFAULT_SOLVER
 
-        return self.solver or DEFAULT_SOLVER.get(self.variant, "sgd")
+        return self.solver or DEFAULT_SOLVER[self.variant]
 
     def fit(self, X, y, X_val=None, y_val=None):
         X, y = validate_data(self, X, y, dtype=np.float32)

@@ -130,7 +130,8 @@ def test_default_solver_per_variant_and_sgd_settings_refused_on_the_path():
     from genesel.selectors import SpredSelector
 
     X, y = three_class_data(n=60, p=30)
-    assert SpredSelector(variant="spred_linear")._solver() == "path" and SpredSelector()._solver() == "sgd"
+    assert SpredSelector(variant="spred_linear")._solver() == SpredSelector()._solver() == "path"
+    assert SpredSelector(solver="sgd")._solver() == "sgd"
     with pytest.raises(ValueError, match="lrs apply to solver='sgd'"):
         SpredSelector(solver="path", lrs=(0.1,), device="cpu").fit(X, y)
 
