@@ -2,7 +2,13 @@ rule dataset_metrics:
     input:
         expand(rules.select.output.metrics, method=METHODS, allow_missing=True),
     output:
-        "results/{dataset}/metrics.tsv",
+        report(
+            "results/{dataset}/metrics.tsv",
+            category="{dataset}",
+            subcategory="Accuracy",
+            labels={"table": "every method on every split"},
+            caption="../report/metrics.rst",
+        ),
     log:
         "logs/metrics/{dataset}.log",
     conda:

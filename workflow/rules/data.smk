@@ -84,7 +84,13 @@ rule inspect:
     input:
         soft_file,
     output:
-        "results/{dataset}/inspect.txt",
+        report(
+            "results/{dataset}/inspect.txt",
+            category="{dataset}",
+            subcategory="Data",
+            labels={"table": "what the source file holds"},
+            caption="../report/inspect.rst",
+        ),
     log:
         "logs/inspect/{dataset}.log",
     conda:
