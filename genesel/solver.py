@@ -487,7 +487,8 @@ class _Recorder:
         self.kkt_residual[:, k] = residual.cpu().numpy()
         self.iterations[:, k] = iterations
         self.n_computed[k] = len(cols)
-        finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy()
+        # a model whose weights or optimality residual are not finite has diverged (overflow in its matmuls, say)
+        finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy() & ~(live & ~np.isfinite(self.kkt_residual[:, k]))
         self.diverged[:, k] = ~finite
         (Xva, yva), Xte = held_out["val"], held_out["test"]
         val = _evaluate(pb, Xva)["ensemble"]

@@ -170,3 +170,15 @@ def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
         result = run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05}, device="cpu")
     assert (result.metrics.n_selected == 0).all() and not result.selected.any()
     assert np.allclose(result.metrics.accuracy, 0.75)  # the test arrays' majority rate
+
+
+def test_a_split_whose_numbers_overflow_is_flagged_not_chosen():
+    """Values near float32's limit overflow the matmuls of split 1: its models are marked diverged, no κ
+    is chosen there (the pipeline flags the split as failed, with a warning), and split 0 still has a model."""
+    X, y = three_class_data(n=60, p=20)
+    Xs = np.stack([X, X]).astype(np.float32)
+    Xs[1, :, 0] = 3e19
+    ys = np.stack([y, y])
+    result = solve_path(Xs, ys, Xs, ys, Xs, 3, PathConfig(device="cpu", variant="spred_linear", n_kappas=5, max_iter=50))
+    assert result.diverged[1].all() and not result.diverged[0].any()
+    assert result.choose()[1] == -1 and result.choose()[0] >= 0
