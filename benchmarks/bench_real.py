@@ -4,6 +4,8 @@
         --splits 20 --seed 0 --dataset-out .bench/COLON.npz --splits-out .bench/COLON.splits.tsv   # each set
     python benchmarks/bench_real.py .bench/*.npz --methods spred spred_linear --out real.csv
     python benchmarks/bench_real.py .bench/COLON.npz --methods l1_logistic svc_all --device cpu
+    python benchmarks/bench_real.py .bench/COLON.npz --permute-labels 0     # a set without signal
+    python benchmarks/bench_real.py .bench/COLON.npz --rules best 1se       # one path, kappa chosen two ways
 
 Each ``NAME.npz`` is a dataset written by ``genesel prepare`` and ``NAME.splits.tsv`` beside it its splits,
 so every method sees the splits (and the per-split preprocessing) that the pipeline gives it. Settings per
@@ -52,9 +54,13 @@ def svc_all(dataset: Dataset, stacked, Cs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_one(path: Path, method: str, params: dict, device: str) -> pd.DataFrame:
-    """Per-split metrics of ``method`` (a ``SETTINGS`` name; ``spred_sgd`` is spred on the SGD grid)."""
+def run_one(path: Path, method: str, params: dict, device: str, permute: int | None = None) -> pd.DataFrame:
+    """Per-split metrics of ``method`` (a ``SETTINGS`` name; ``spred_sgd`` is spred on the SGD grid). With
+    ``permute``, the labels are shuffled across arrays first (seeded): a set without signal."""
     dataset = Dataset.load(path)
+    if permute is not None:
+        dataset.y = np.random.default_rng(permute).permutation(dataset.y)
+        dataset.name += "_permuted"
     stacked = stack_splits(dataset, load_splits(path.with_suffix(".splits.tsv")))
     start = time.perf_counter()
     if method == "svc_all":
@@ -63,6 +69,32 @@ def run_one(path: Path, method: str, params: dict, device: str) -> pd.DataFrame:
         metrics = run_method(method.removesuffix("_sgd"), dataset, stacked, dict(params), device=device).metrics
     metrics = metrics.assign(method=method, wall_seconds=time.perf_counter() - start)
     return metrics.assign(majority=np.bincount(dataset.y).max() / dataset.n_samples)
+
+
+def path_rules(path: Path, method: str, params: dict, device: str, rules: list[str], permute: int | None = None):
+    """One κ path of ``method`` (spred or spred_linear), κ then chosen by each of ``rules`` (PathConfig.choose):
+    per-split metrics as :func:`run_one` gives them, the method named ``method[rule]``."""
+    from genesel.solver import PathConfig, solve_path
+
+    dataset = Dataset.load(path)
+    if permute is not None:
+        dataset.y = np.random.default_rng(permute).permutation(dataset.y)
+        dataset.name += "_permuted"
+    st = stack_splits(dataset, load_splits(path.with_suffix(".splits.tsv")))
+    settings = {k: v for k, v in params.items() if k not in ("solver", "choose")}
+    start = time.perf_counter()
+    result = solve_path(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"],
+                        len(dataset.class_names), PathConfig(variant=method, device=device, **settings))
+    seconds, frames, S = time.perf_counter() - start, [], st.n_splits
+    for rule in rules:
+        result.rule = rule
+        g = result.choose()
+        frames.append(pd.DataFrame({
+            "dataset": dataset.name, "method": f"{method}[{rule}]", "split": np.arange(S),
+            "accuracy": result.accuracy(st.y["test"])[np.arange(S), g], "n_selected": result.n_selected[np.arange(S), g],
+            "converged": result.certified[np.arange(S), g], "wall_seconds": seconds,
+            "majority": np.bincount(dataset.y).max() / dataset.n_samples}))
+    return pd.concat(frames)
 
 
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -82,6 +114,10 @@ def main() -> None:
                         help="settings that replace the method's SETTINGS keys")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, help="per-split metrics as CSV")
+    parser.add_argument("--rules", nargs="+", choices=["best", "1se"],
+                        help="spred/spred_linear: one path, κ chosen by each rule (rows named method[rule])")
+    parser.add_argument("--permute-labels", type=int, metavar="SEED",
+                        help="shuffle the labels across arrays first: no method should beat the majority class")
     args = parser.parse_args()
     settings = {m: dict(p) for m, p in SETTINGS.items()}
     for item in args.params:
@@ -90,7 +126,10 @@ def main() -> None:
     frames = []
     for path in args.datasets:
         for method in args.methods:
-            frames.append(run_one(path, method, settings[method], args.device))
+            if args.rules and method in ("spred", "spred_linear"):
+                frames.append(path_rules(path, method, settings[method], args.device, args.rules, args.permute_labels))
+            else:
+                frames.append(run_one(path, method, settings[method], args.device, args.permute_labels))
             print(summarise(frames[-1]).to_string(header=len(frames) == 1), flush=True)
             if args.out:
                 pd.concat(frames).to_csv(args.out, index=False)

@@ -2,6 +2,7 @@
 
     python benchmarks/recovery.py                              # both designs, 50 and 200 probes
     python benchmarks/recovery.py --design demo --probes 400 --samples 90
+    python benchmarks/recovery.py --design needed --samples 600 --probes 200 --solver path   # certified kappa path
 
 Designs (see genesel.simulate for the kinds):
 - ``demo``: the demo's layout, 6 linear genes, 3 XOR pairs, 2 variance genes on 3 classes. The
@@ -20,6 +21,7 @@ the nonlinear signal is there but hard to learn among the noise genes. Prints a 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -29,6 +31,7 @@ from sklearn.svm import SVC
 
 from genesel.compare import PLANTED_KINDS, planted_recovery
 from genesel.dataset import Dataset
+from genesel.experiment import run_method
 from genesel.hsic import block_hsic_lasso
 from genesel.preprocess import stack_splits
 from genesel.ranking import rank_genes
@@ -67,26 +70,43 @@ def recovery_row(method: str, scores: np.ndarray, selected: np.ndarray, dataset:
     return row
 
 
+def spred_on_grid(variant: str, dataset: Dataset, stacked, args):
+    """The paper's SGD grid: scores, selection, mean test accuracy, converged and kappa of the chosen models."""
+    X, y = stacked.X, stacked.y
+    config = TrainConfig(variant=variant, hidden=args.hidden, lrs=(args.lr,), kappas=tuple(args.kappas),
+                         max_epochs=args.max_epochs, warmup_epochs=args.warmup, seed=args.seed)
+    result = train_grid(X["train"], y["train"], X["val"], y["val"], X["test"], len(dataset.class_names), config)
+    chosen = result.choose()
+    splits = np.arange(stacked.n_splits)
+    scores = result.scores[splits, chosen]
+    accuracy = float(result.accuracy(y["test"])[splits, chosen].mean())
+    return scores, scores > config.threshold, accuracy, result.converged[splits, chosen], [result.grid[g][1] for g in chosen]
+
+
+def spred_on_path(variant: str, dataset: Dataset, stacked, args):
+    """The certified kappa path (the product's default solver), as the pipeline runs it."""
+    params = {"solver": "path", "hidden": args.hidden, "n_kappas": args.n_kappas, "kappa_ratio": args.kappa_ratio,
+              "max_iter": args.max_iter}
+    result = run_method(variant, dataset, stacked, params, device="auto", seed=args.seed)
+    m = result.metrics
+    kappas = [json.loads(h)["kappa"] for h in m.hyperparameters]
+    return result.scores, result.selected, float(m.accuracy.mean()), m.converged.to_numpy(), kappas
+
+
 def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.DataFrame:
     dataset, truth = simulated_dataset(design, n_samples, n_probes, args.seed)
     stacked = stack_splits(dataset, make_splits(dataset.sample_ids, dataset.y, n_splits=n_splits, seed=args.seed))
     X, y = stacked.X, stacked.y
-    C, k = len(dataset.class_names), len(truth)
+    k = len(truth)
     planted_columns = np.flatnonzero(np.isin(dataset.probe_ids, truth.probe_id))
     rows = []
     for variant in ("spred", "spred_linear"):
-        config = TrainConfig(variant=variant, hidden=args.hidden, lrs=(args.lr,), kappas=tuple(args.kappas),
-                             max_epochs=args.max_epochs, warmup_epochs=args.warmup, seed=args.seed)
         start = time.perf_counter()
-        result = train_grid(X["train"], y["train"], X["val"], y["val"], X["test"], C, config)
-        chosen = result.choose()
-        splits = np.arange(n_splits)
-        scores = result.scores[splits, chosen]
-        selected = scores > config.threshold
-        row = recovery_row(variant, scores, selected, dataset, truth,
-                           float(result.accuracy(y["test"])[splits, chosen].mean()), float(np.median(selected.sum(1))))
-        row["converged"] = f"{int(result.converged[splits, chosen].sum())}/{n_splits}"
-        row["kappa chosen"] = " ".join(f"{result.grid[g][1]:g}" for g in chosen)
+        fit = spred_on_path if args.solver == "path" else spred_on_grid
+        scores, selected, accuracy, converged, kappas = fit(variant, dataset, stacked, args)
+        row = recovery_row(variant, scores, selected, dataset, truth, accuracy, float(np.median(selected.sum(1))))
+        row["converged"] = f"{int(converged.sum())}/{n_splits}"
+        row["kappa chosen"] = " ".join(f"{k:.3g}" for k in kappas)
         row["seconds"] = round(time.perf_counter() - start)
         rows.append(row)
     scores = np.zeros((n_splits, n_probes))
@@ -119,10 +139,17 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=0, help="epochs over which kappa ramps up from 0")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--solver", choices=["sgd", "path"], default="sgd",
+                        help="spred's solver: the paper's SGD grid (--lr, --kappas) or the certified kappa path")
+    parser.add_argument("--n-kappas", type=int, default=20, help="solver path: path length")
+    parser.add_argument("--kappa-ratio", type=float, default=0.02, help="solver path: the path ends at this x kappa_max")
+    parser.add_argument("--max-iter", type=int, default=600, help="solver path: proximal steps per kappa")
     args = parser.parse_args()
     designs = list(DESIGNS) if args.design == "all" else [args.design]
-    print(f"{args.samples} arrays, {args.splits} splits (60/20/20), spred hidden {args.hidden}, lr {args.lr}, "
-          f"kappas {args.kappas}, torch threads {torch.get_num_threads()}")
+    solver = (f"lr {args.lr}, kappas {args.kappas}" if args.solver == "sgd" else
+              f"certified path, {args.n_kappas} kappas to {args.kappa_ratio} kappa_max, {args.max_iter} steps")
+    print(f"{args.samples} arrays, {args.splits} splits (60/20/20), spred hidden {args.hidden}, {solver}, "
+          f"torch threads {torch.get_num_threads()}")
     tables = [run(d, args.samples, p, args.splits, args) for d in designs for p in args.probes]
     print(pd.concat(tables).fillna("").to_markdown(index=False))
 

@@ -73,6 +73,9 @@ class PathConfig:
     device: str = "auto"
     seed: int = 0
     tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
+    # how κ is chosen on validation: "best" (accuracy, ties to lower log-loss, then sparser) or "1se" (the
+    # sparsest model whose validation log-loss is within one standard error of the lowest, glmnet's lambda.1se)
+    choose: str = "best"
 
 
 @dataclass
@@ -84,6 +87,7 @@ class PathResult(HeldOutPredictions):
     kappa_max: np.ndarray  # (S,)
     val_acc: np.ndarray  # (S, K); NaN where a model stopped its path early
     val_loss: np.ndarray  # (S, K): validation log-loss of the heads' mean probabilities
+    val_loss_se: np.ndarray  # (S, K): its standard error over the validation arrays
     test_proba: np.ndarray  # (S, K, n_test, C)
     head_test_proba: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, K, n_test, C), NaN where a head is absent
     n_selected: np.ndarray  # (S, K)
@@ -96,19 +100,27 @@ class PathResult(HeldOutPredictions):
     diverged: np.ndarray  # (S, K) bool
     device: str
     models: dict = field(default_factory=dict)  # (split, k) -> sparse parameters, with keep_models
+    rule: str = "best"  # how choose() picks κ (PathConfig.choose)
 
     def choose(self) -> np.ndarray:
         """Per split, the κ with the best validation accuracy among finite models; ties (common: a
         validation part of a microarray study holds a dozen or two arrays) go to the lower validation
         log-loss, then to the sparser model (fewer genes, then larger κ). Whether the chosen model is certified is
         reported beside it (``certified``), not used to choose: a tolerance must not pick the model.
-        A split where no model could be fitted gets -1."""
+        A split where no model could be fitted gets -1. With ``rule == "1se"``, the sparsest model whose
+        validation log-loss is within one standard error of the lowest."""
         S, K = self.val_acc.shape
         chosen = np.empty(S, dtype=int)
         for s in range(S):
             ok = np.isfinite(self.val_acc[s]) & ~self.diverged[s]
             if not ok.any():
                 chosen[s] = -1
+                continue
+            if self.rule == "1se":
+                best = np.nanargmin(np.where(ok, self.val_loss[s], np.inf))
+                ok &= self.val_loss[s] <= self.val_loss[s, best] + self.val_loss_se[s, best]
+                cand = np.flatnonzero(ok)
+                chosen[s] = cand[np.lexsort((-self.kappas[cand], self.n_selected[s, cand]))[0]]
                 continue
             cand = np.flatnonzero(ok)
             loss = np.round(self.val_loss[s, cand], 6)  # equal to 6 decimals: a tie, left to sparsity
@@ -360,6 +372,8 @@ class PathSolver:
             config = replace(config, direction="up" if self.arch.hidden else "down")
         if config.direction not in ("down", "up"):
             raise ValueError(f"direction must be down or up, not {config.direction!r}")
+        if config.choose not in ("best", "1se"):
+            raise ValueError(f"choose must be best or 1se, not {config.choose!r}")
         self.config = config
         if self.arch.penalty != "spred" or not self.arch.mask:
             raise ValueError(f"the kappa path solves spred and spred_linear, not {config.variant!r}")
@@ -455,6 +469,7 @@ class _Recorder:
     def __init__(self, S: int, K: int, p: int, n_test: int, C: int) -> None:
         self.val_acc = np.full((S, K), np.nan)
         self.val_loss = np.full((S, K), np.nan)
+        self.val_loss_se = np.full((S, K), np.nan)
         self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
         self.head_test_proba = {h: np.full((S, K, n_test, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
         self.n_selected = np.zeros((S, K), dtype=int)
@@ -493,11 +508,14 @@ class _Recorder:
         (Xva, yva), Xte = held_out["val"], held_out["test"]
         val = _evaluate(pb, Xva)["ensemble"]
         val_acc = (val.argmax(-1) == yva).float().mean(1).cpu().numpy()
-        val_loss = -torch.log(val.gather(2, yva.unsqueeze(2)).squeeze(2).clamp_min(1e-12)).mean(1).cpu().numpy()
+        per_array = -torch.log(val.gather(2, yva.unsqueeze(2)).squeeze(2).clamp_min(1e-12))
+        val_loss = per_array.mean(1).cpu().numpy()
+        val_loss_se = (per_array.std(1) / math.sqrt(per_array.shape[1])).cpu().numpy()
         test = _evaluate(pb, Xte)
         ok = live & finite
         self.val_acc[ok, k] = val_acc[ok]
         self.val_loss[ok, k] = val_loss[ok]
+        self.val_loss_se[ok, k] = val_loss_se[ok]
         self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
         for head in ("linear", "mlp"):
             if head in test:
@@ -565,7 +583,8 @@ def solve_path(
         if solver.stopped.all():
             break
     return PathResult(
-        kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, val_loss=rec.val_loss, test_proba=rec.test_proba,
+        kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, val_loss=rec.val_loss, val_loss_se=rec.val_loss_se,
+        test_proba=rec.test_proba, rule=cfg.choose,
         head_test_proba=rec.head_test_proba, n_selected=rec.n_selected, scores=rec.scores,
         linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,
         iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(device),

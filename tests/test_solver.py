@@ -182,3 +182,25 @@ def test_a_split_whose_numbers_overflow_is_flagged_not_chosen():
     result = solve_path(Xs, ys, Xs, ys, Xs, 3, PathConfig(device="cpu", variant="spred_linear", n_kappas=5, max_iter=50))
     assert result.diverged[1].all() and not result.diverged[0].any()
     assert result.choose()[1] == -1 and result.choose()[0] >= 0
+
+
+def test_one_standard_error_rule_takes_the_sparsest_model_within_one_se_of_the_lowest_loss():
+    """Labels unrelated to the arrays: the 1se rule (glmnet's lambda.1se) keeps the sparsest model whose
+    validation log-loss is within one standard error of the lowest: fewer genes than the default rule keeps,
+    none at all in some split."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2, 60, 30)).astype(np.float32)
+    y = np.stack([rng.permutation(np.arange(60) % 2) for _ in range(2)])
+    result = solve_path(X[:, :40], y[:, :40], X[:, 40:], y[:, 40:], None, 2,
+                        PathConfig(device="cpu", variant="spred_linear", n_kappas=8, max_iter=200, choose="1se"))
+    chosen = result.choose()
+    for s, g in enumerate(chosen):
+        ok = np.isfinite(result.val_loss[s])
+        bound = np.nanmin(result.val_loss[s]) + result.val_loss_se[s, np.nanargmin(result.val_loss[s])]
+        assert result.val_loss[s, g] <= bound + 1e-12
+        assert result.n_selected[s, g] == result.n_selected[s, ok & (result.val_loss[s] <= bound + 1e-12)].min()
+    genes_1se = result.n_selected[np.arange(2), chosen]
+    result.rule = "best"
+    assert (genes_1se <= result.n_selected[np.arange(2), result.choose()]).all() and (genes_1se == 0).any()
+    with pytest.raises(ValueError, match="choose must be best or 1se"):
+        solve_path(X, y, X, y, None, 2, PathConfig(device="cpu", variant="spred_linear", choose="cv"))
