@@ -83,21 +83,26 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
     print(f"{dataset.name}: {dataset.n_samples} arrays x {dataset.n_probes} probes{grouped}, classes {dataset.class_counts()}")
 
 
-def _cmd_select(args: argparse.Namespace) -> None:
+def _fit_inputs(args: argparse.Namespace):
+    """select and stability: torch threads set, the dataset, the method's settings and its preprocessing."""
     import json
 
     from genesel.dataset import Dataset
-    from genesel.experiment import run_method
-    from genesel.preprocess import stack_splits
-    from genesel.splits import load_splits
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    dataset = Dataset.load(args.dataset)
     params = json.loads(args.params) if args.params else {}
-    preprocess = params.pop("preprocess", {})
+    return Dataset.load(args.dataset), params, params.pop("preprocess", {})
+
+
+def _cmd_select(args: argparse.Namespace) -> None:
+    from genesel.experiment import run_method
+    from genesel.preprocess import stack_splits
+    from genesel.splits import load_splits
+
+    dataset, params, preprocess = _fit_inputs(args)
     stacked = stack_splits(dataset, load_splits(args.splits), **preprocess)
     result = run_method(args.method, dataset, stacked, params, device=args.device, seed=args.seed)
     result.save(args.out)
@@ -107,19 +112,10 @@ def _cmd_select(args: argparse.Namespace) -> None:
 
 
 def _cmd_stability(args: argparse.Namespace) -> None:
-    import json
-
-    from genesel.dataset import Dataset
     from genesel.results import MethodResult
     from genesel.stability import run_stability
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    dataset = Dataset.load(args.dataset)
-    params = json.loads(args.params) if args.params else {}
-    preprocess = params.pop("preprocess", {})
+    dataset, params, preprocess = _fit_inputs(args)
     result = run_stability(args.method, dataset, params, MethodResult.load(args.fit).metrics, preprocess,
                            pairs=args.pairs, threshold=args.threshold, max_false=args.max_false,
                            device=args.device, seed=args.seed)
@@ -406,8 +402,8 @@ def _add_fit_verbs(sub) -> None:
     p.set_defaults(func=_cmd_stability)
 
 
-def _add_output_verbs(sub) -> None:
-    """rank, summarize, compare, figures, recovery, gene-figures, export, combine: tables and figures."""
+def _add_table_verbs(sub) -> None:
+    """rank, summarize, compare, recovery, export, combine: tables."""
     p = sub.add_parser("rank", help="ranked gene table of one fitted method")
     p.add_argument("--dataset", required=True)
     p.add_argument("--fit", required=True)
@@ -435,6 +431,28 @@ def _add_output_verbs(sub) -> None:
     p.add_argument("--tiers", required=True, help="consensus tiers of the genes (CSV) to write")
     p.set_defaults(func=_cmd_compare)
 
+    p = sub.add_parser("recovery", help="simulated data: planted genes in each method's consensus top k")
+    p.add_argument("--truth", required=True, help="truth TSV written by simulate")
+    p.add_argument("--name", default=None, help="dataset name for messages")
+    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_recovery)
+
+    p = sub.add_parser("export", help="a dataset's expression, splits and every method's gene results as .h5ad")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--splits", required=True)
+    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
+    p.add_argument("--out", required=True, help="the .h5ad to write")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("combine", help="concatenate per-method metric tables (TSV)")
+    p.add_argument("--inputs", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_combine)
+
+
+def _add_report_verbs(sub) -> None:
+    """figures, candidates, overview, gene-figures: the report's figures and pages."""
     p = sub.add_parser("figures", help="accuracy, top-k, overlap and spred training figures of one dataset")
     p.add_argument("--dataset", required=True)
     p.add_argument("--splits", required=True)
@@ -462,13 +480,6 @@ def _add_output_verbs(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_overview)
 
-    p = sub.add_parser("recovery", help="simulated data: planted genes in each method's consensus top k")
-    p.add_argument("--truth", required=True, help="truth TSV written by simulate")
-    p.add_argument("--name", default=None, help="dataset name for messages")
-    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_cmd_recovery)
-
     p = sub.add_parser("gene-figures", help="selection frequency, heatmap and stability path of one method's genes")
     p.add_argument("--dataset", required=True)
     p.add_argument("--genes", required=True)
@@ -479,18 +490,6 @@ def _add_output_verbs(sub) -> None:
     p.add_argument("--stability-path", help="stability path figure to write (with --stability)")
     p.set_defaults(func=_cmd_gene_figures)
 
-    p = sub.add_parser("export", help="a dataset's expression, splits and every method's gene results as .h5ad")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--splits", required=True)
-    p.add_argument("--genes", nargs="+", required=True, help="ranked gene CSVs named {method}.csv")
-    p.add_argument("--out", required=True, help="the .h5ad to write")
-    p.set_defaults(func=_cmd_export)
-
-    p = sub.add_parser("combine", help="concatenate per-method metric tables (TSV)")
-    p.add_argument("--inputs", nargs="+", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_cmd_combine)
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genesel", description="Nonlinear gene selection for microarray data.")
@@ -498,7 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_data_verbs(sub)
     _add_fit_verbs(sub)
-    _add_output_verbs(sub)
+    _add_table_verbs(sub)
+    _add_report_verbs(sub)
     return parser
 
 

@@ -219,7 +219,24 @@ class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         return self.model_.predict_proba(validate_data(self, X, dtype=np.float64, reset=False))
 
 
-class HSICLassoSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
+class _GeneSubsetClassifier(SelectorMixin, ClassifierMixin, BaseEstimator):
+    """A selector that keeps the genes ``selected_`` and predicts with ``model_`` fitted on them."""
+
+    _dtype = np.float32
+
+    def _get_support_mask(self):
+        check_is_fitted(self)
+        mask = np.zeros(self.n_features_in_, dtype=bool)
+        mask[self.selected_] = True
+        return mask
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=self._dtype, reset=False)
+        return self.model_.predict(X[:, self.selected_])
+
+
+class HSICLassoSelector(_GeneSubsetClassifier):
     """Block HSIC-Lasso (genesel's torch implementation) picks ``n_features`` genes, then an
     RBF SVC is trained on them (the paper's baseline). ``C`` of the SVC is chosen on validation."""
 
@@ -260,20 +277,10 @@ class HSICLassoSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         return self
 
-    def _get_support_mask(self):
-        check_is_fitted(self)
-        mask = np.zeros(self.n_features_in_, dtype=bool)
-        mask[self.selected_] = True
-        return mask
-
-    def predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.model_.predict(X[:, self.selected_])
 
 
 
-class LimmaSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
+class LimmaSelector(_GeneSubsetClassifier):
     """The top ``k`` genes by limma's moderated statistic on the training arrays (moderated t with two
     classes, F with more; :mod:`genesel.limma`), then a classifier on them: ``k`` from ``ks`` and the
     classifier's C from ``Cs``, chosen together on validation (ties: fewer genes, then smaller C).
@@ -283,6 +290,8 @@ class LimmaSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     genes, which standardising would flatten); the classifier sees the standardised arrays.
     ``classifier``: ``svc`` (RBF SVC, as HSIC-Lasso's) or ``logistic`` (L2 logistic regression).
     """
+
+    _dtype = np.float64
 
     def __init__(self, ks: tuple[int, ...] = (5, 10, 20, 50, 100), Cs: tuple[float, ...] = (0.1, 1.0, 10.0),
                  classifier: str = "svc", val_fraction: float = 0.25, random_state: int = 0):
@@ -327,13 +336,3 @@ class LimmaSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.converged_ = True  # closed form
         return self
 
-    def _get_support_mask(self):
-        check_is_fitted(self)
-        mask = np.zeros(self.n_features_in_, dtype=bool)
-        mask[self.selected_] = True
-        return mask
-
-    def predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return self.model_.predict(X[:, self.selected_])
