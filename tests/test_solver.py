@@ -65,8 +65,20 @@ def test_optimality_conditions_hold_when_checked_from_outside():
     assert np.abs((softmax(X @ W + b) - np.eye(3)[y]).mean(0)).max() < 1e-3  # intercepts at their optimum
 
 
+def boundary_genes(X, y, kappa, tol=0.01):
+    """Genes the certificate cannot decide: at the float64 optimum, inactive with a gradient norm within
+    ``tol`` of 2κ, or active with a negligible row (their status flips with float32 rounding)."""
+    W, b = group_lasso_logistic(X, y, 3, 2 * kappa)
+    G = X.T @ (softmax(X @ W + b) - np.eye(3)[y]) / len(y)
+    norms = np.linalg.norm(W, axis=1)
+    ratio = np.linalg.norm(G, axis=1) / (2 * kappa)
+    return set(np.flatnonzero(((norms == 0) & (ratio > 1 - tol)) | ((norms > 0) & (norms < 1e-4 * norms.max()))))
+
+
 def test_screening_and_warm_starts_change_no_gene():
-    """Strong-rule screening on or off, a 12-step warm path or κ alone: the same genes at that κ."""
+    """Strong-rule screening on or off, a 12-step warm path or κ alone: the same genes at that κ, except
+    genes within the certificate's 1% of the KKT boundary (here three of 69; one, at 0.9994 of 2κ, has a
+    float32 row of 1e-5 or 0 depending on the order of the sums)."""
     X, y = three_class_data(n=120, p=400, seed=2)
     kappa = 0.012
     path = np.geomspace(0.05, kappa, 12)
@@ -74,7 +86,9 @@ def test_screening_and_warm_starts_change_no_gene():
     unscreened = fit(X, y, path, keep=False, screen=False)
     cold = fit(X, y, [kappa], keep=False)
     supports = [set(np.flatnonzero(r.scores[0, -1])) for r in (screened, unscreened, cold)]
-    assert supports[0] == supports[1] == supports[2] and len(supports[0]) > 5
+    boundary = boundary_genes(X, y, kappa)
+    assert len(boundary) <= 0.05 * len(supports[1])  # the exception stays an exception
+    assert supports[0] - boundary == supports[1] - boundary == supports[2] - boundary and len(supports[0]) > 5
     assert screened.n_computed.max() < X.shape[1] / 2  # screened-out genes never entered the matmuls
     assert (unscreened.n_computed[1:] == X.shape[1]).all()
 
