@@ -54,14 +54,19 @@ def svc_all(dataset: Dataset, stacked, Cs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_one(path: Path, method: str, params: dict, device: str, permute: int | None = None) -> pd.DataFrame:
-    """Per-split metrics of ``method`` (a ``SETTINGS`` name; ``spred_sgd`` is spred on the SGD grid). With
-    ``permute``, the labels are shuffled across arrays first (seeded): a set without signal."""
+def load(path: Path, permute: int | None = None):
+    """The dataset and its stacked splits; with ``permute``, the labels shuffled across arrays first
+    (seeded): a set without signal."""
     dataset = Dataset.load(path)
     if permute is not None:
         dataset.y = np.random.default_rng(permute).permutation(dataset.y)
         dataset.name += "_permuted"
-    stacked = stack_splits(dataset, load_splits(path.with_suffix(".splits.tsv")))
+    return dataset, stack_splits(dataset, load_splits(path.with_suffix(".splits.tsv")))
+
+
+def run_one(path: Path, method: str, params: dict, device: str, permute: int | None = None) -> pd.DataFrame:
+    """Per-split metrics of ``method`` (a ``SETTINGS`` name; ``spred_sgd`` is spred on the SGD grid)."""
+    dataset, stacked = load(path, permute)
     start = time.perf_counter()
     if method == "svc_all":
         metrics = svc_all(dataset, stacked, params["Cs"])
@@ -76,11 +81,7 @@ def path_rules(path: Path, method: str, params: dict, device: str, rules: list[s
     per-split metrics as :func:`run_one` gives them, the method named ``method[rule]``."""
     from genesel.solver import PathConfig, solve_path
 
-    dataset = Dataset.load(path)
-    if permute is not None:
-        dataset.y = np.random.default_rng(permute).permutation(dataset.y)
-        dataset.name += "_permuted"
-    st = stack_splits(dataset, load_splits(path.with_suffix(".splits.tsv")))
+    dataset, st = load(path, permute)
     settings = {k: v for k, v in params.items() if k not in ("solver", "choose")}
     start = time.perf_counter()
     result = solve_path(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"],

@@ -142,8 +142,9 @@ def candidates_intro(dataset: Dataset, stability: dict | None) -> str:
     return (f"{dataset.n_samples} arrays ({classes}), {dataset.n_probes} probes. Sort by any column; search "
             "by symbol or title. <b>tier</b>: which kinds of method found the gene (see the consensus tiers). "
             f"Fold changes are log2, against {html.escape(dataset.reference_class)}; the moderated q (limma, all "
-            f"arrays) is descriptive, and a direction is named only where it is below {DIRECTION_Q}. The held-out p tests each split's selection on that split's test arrays "
-            "only (multi-split p-value, family-wise error)." + bound +
+            f"arrays) is descriptive, and a direction is named only where it is below {DIRECTION_Q}. The held-out "
+            "p tests each split's selection on that split's test arrays only (multi-split p-value, family-wise "
+            "error)." + bound +
             " <b>head</b>: the spred head that carries most of the gene's weight (nonlinear = MLP).")
 
 

@@ -278,8 +278,6 @@ class HSICLassoSelector(_GeneSubsetClassifier):
         return self
 
 
-
-
 class LimmaSelector(_GeneSubsetClassifier):
     """The top ``k`` genes by limma's moderated statistic on the training arrays (moderated t with two
     classes, F with more; :mod:`genesel.limma`), then a classifier on them: ``k`` from ``ks`` and the

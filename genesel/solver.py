@@ -118,7 +118,8 @@ class PathResult(HeldOutPredictions):
                 continue
             if self.rule == "1se":
                 best = np.nanargmin(np.where(ok, self.val_loss[s], np.inf))
-                ok &= self.val_loss[s] <= self.val_loss[s, best] + self.val_loss_se[s, best]
+                se = np.nan_to_num(self.val_loss_se[s, best])  # NaN with a single validation array: no margin
+                ok &= self.val_loss[s] <= self.val_loss[s, best] + se
                 cand = np.flatnonzero(ok)
                 chosen[s] = cand[np.lexsort((-self.kappas[cand], self.n_selected[s, cand]))[0]]
                 continue

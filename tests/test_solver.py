@@ -214,6 +214,10 @@ def test_one_standard_error_rule_takes_the_sparsest_model_within_one_se_of_the_l
         assert result.val_loss[s, g] <= bound + 1e-12
         assert result.n_selected[s, g] == result.n_selected[s, ok & (result.val_loss[s] <= bound + 1e-12)].min()
     genes_1se = result.n_selected[np.arange(2), chosen]
+    se = result.val_loss_se.copy()
+    result.val_loss_se[:] = np.nan  # as with one validation array: no margin, the lowest loss itself
+    assert np.allclose(result.val_loss[np.arange(2), result.choose()], np.nanmin(result.val_loss, axis=1))
+    result.val_loss_se = se
     result.rule = "best"
     assert (genes_1se <= result.n_selected[np.arange(2), result.choose()]).all() and (genes_1se == 0).any()
     with pytest.raises(ValueError, match="choose must be best or 1se"):
