@@ -28,7 +28,7 @@ import pandas as pd
 from genesel.dataset import Dataset
 from genesel.experiment import run_method
 from genesel.preprocess import stack_splits
-from genesel.splits import load_splits
+from genesel.splits import load_splits, make_splits, n_splits_in
 
 SETTINGS = {
     "spred": {"solver": "path", "n_kappas": 20, "kappa_ratio": 0.01},
@@ -56,12 +56,21 @@ def svc_all(dataset: Dataset, stacked, Cs) -> pd.DataFrame:
 
 def load(path: Path, permute: int | None = None):
     """The dataset and its stacked splits; with ``permute``, the labels shuffled across arrays first
-    (seeded): a set without signal."""
+    (seeded) and the splits drawn anew, stratified on the shuffled labels: a set without signal, on
+    which the majority class of the training arrays is the best any method can do."""
     dataset = Dataset.load(path)
+    splits = load_splits(path.with_suffix(".splits.tsv"))
     if permute is not None:
         dataset.y = np.random.default_rng(permute).permutation(dataset.y)
         dataset.name += "_permuted"
-    return dataset, stack_splits(dataset, load_splits(path.with_suffix(".splits.tsv")))
+        splits = make_splits(dataset.sample_ids, dataset.y, n_splits=n_splits_in(splits), seed=permute)
+    return dataset, stack_splits(dataset, splits)
+
+
+def prior_accuracy(stacked) -> np.ndarray:
+    """Per split, the test accuracy of predicting the training arrays' majority class (the null model)."""
+    return np.array([np.mean(yte == np.bincount(ytr).argmax())
+                     for ytr, yte in zip(stacked.y["train"], stacked.y["test"])])
 
 
 def run_one(path: Path, method: str, params: dict, device: str, permute: int | None = None) -> pd.DataFrame:
@@ -73,13 +82,13 @@ def run_one(path: Path, method: str, params: dict, device: str, permute: int | N
     else:
         metrics = run_method(method.removesuffix("_sgd"), dataset, stacked, dict(params), device=device).metrics
     metrics = metrics.assign(method=method, wall_seconds=time.perf_counter() - start)
-    return metrics.assign(majority=np.bincount(dataset.y).max() / dataset.n_samples)
+    return metrics.assign(majority=prior_accuracy(stacked)[metrics.split.to_numpy()])
 
 
 def path_rules(path: Path, method: str, params: dict, device: str, rules: list[str], permute: int | None = None):
     """One κ path of ``method`` (spred or spred_linear), κ then chosen by each of ``rules`` (PathConfig.choose):
     per-split metrics as :func:`run_one` gives them, the method named ``method[rule]``."""
-    from genesel.solver import PathConfig, solve_path
+    from genesel.solver import NO_MODEL, PathConfig, solve_path
 
     dataset, st = load(path, permute)
     settings = {k: v for k, v in params.items() if k not in ("solver", "choose")}
@@ -90,11 +99,13 @@ def path_rules(path: Path, method: str, params: dict, device: str, rules: list[s
     for rule in rules:
         result.rule = rule
         g = result.choose()
+        on_path = g >= 0  # elsewhere the class prior (no gene)
         frames.append(pd.DataFrame({
             "dataset": dataset.name, "method": f"{method}[{rule}]", "split": np.arange(S),
-            "accuracy": result.accuracy(st.y["test"])[np.arange(S), g], "n_selected": result.n_selected[np.arange(S), g],
-            "converged": result.certified[np.arange(S), g], "wall_seconds": seconds,
-            "majority": np.bincount(dataset.y).max() / dataset.n_samples}))
+            "accuracy": np.where(g == NO_MODEL, np.nan, (result.chosen_test_proba(g).argmax(-1) == st.y["test"]).mean(1)),
+            "n_selected": np.where(on_path, result.n_selected[np.arange(S), g], 0),
+            "converged": np.where(on_path, result.certified[np.arange(S), g], True), "wall_seconds": seconds,
+            "majority": prior_accuracy(st)}))
     return pd.concat(frames)
 
 
@@ -103,7 +114,7 @@ def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "test_acc": g.accuracy.mean(), "sd": g.accuracy.std(), "se": g.accuracy.sem(),
         "genes_median": g.n_selected.median(), "chosen_certified": g.converged.mean(),
-        "seconds": g.wall_seconds.first(), "majority": g.majority.first(),
+        "seconds": g.wall_seconds.first(), "majority": g.majority.mean(),
     }).round(3)
 
 

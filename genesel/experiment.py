@@ -172,9 +172,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
 
 def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
     """spred / spred_linear along a κ path (:mod:`genesel.solver`), κ chosen per split on validation."""
-    import json
     import time
-    import warnings
 
     from genesel.solver import PathConfig, solve_path
 
@@ -185,31 +183,9 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     start = time.perf_counter()
     result = solve_path(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
                         stacked.X["test"], len(dataset.class_names), config)
-    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
     seconds = (time.perf_counter() - start) / stacked.n_splits
     chosen = result.choose()
-    rows, preds = [], []
-    for k, g in enumerate(chosen):
-        if g < 0:
-            rows.append(_failed_row(k, dataset, method, "no model on the kappa path could be fitted", result.device))
-            continue
-        if result.n_selected[k, g] == 0:
-            warnings.warn(f"{dataset.name} {method} split {k}: the chosen model keeps no gene (no gene beat the class "
-                          "prior on validation); its predictions are the majority class", UserWarning, stacklevel=2)
-        y_pred = result.test_proba[k, g].argmax(-1)
-        row = _metric_row(k, stacked.y["test"][k], y_pred)
-        row.update({
-            "n_selected": int(result.n_selected[k, g]), "failed": False,
-            "hyperparameters": json.dumps({"kappa": float(result.kappas[g]), "kappa_over_max": float(result.kappas[g] / result.kappa_max[k])}),
-            "val_accuracy": result.val_acc[k, g], "converged": bool(result.certified[k, g]),
-            "kkt_residual": float(result.kkt_residual[k, g]), "epochs": int(result.iterations[k, : g + 1].sum()),
-            "seconds": seconds, "device": result.device,
-            "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],
-            "mlp_share_of_selected": _mlp_share(result.linear_share[k, g]),
-            "grid_converged": int(result.certified[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
-        })
-        rows.append(row)
-        preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+    rows, preds = _path_rows(method, dataset, stacked, result, chosen, seconds)
     S = stacked.n_splits
     scores = np.where((chosen >= 0)[:, None], result.scores[np.arange(S), chosen], 0.0)
     history = pd.DataFrame({
@@ -217,10 +193,52 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         "kappa": np.tile(result.kappas, S), "val_acc": result.val_acc.ravel(), "n_active": result.n_selected.ravel(),
         "certified": result.certified.ravel(), "kkt_residual": result.kkt_residual.ravel(),
         "epoch": result.iterations.ravel(), "n_computed": np.tile(result.n_computed, S),
+        "beats_prior": result.beats_prior().ravel(),
     })
     history["chosen"] = history.grid.to_numpy() == np.repeat(chosen, len(result.kappas))
     share = np.where((chosen >= 0)[:, None], result.linear_share[np.arange(S), chosen], np.nan)
     return rows, scores, scores > 0, preds, history, share
+
+
+def _path_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, chosen: np.ndarray, seconds: float):
+    """Metrics rows and test predictions of each split's chosen model on the κ path; a split whose models
+    all fail to beat the class prior on validation keeps no gene and predicts the majority class."""
+    import json
+    import warnings
+
+    from genesel.solver import CLASS_PRIOR, NO_MODEL
+
+    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
+    proba = result.chosen_test_proba(chosen)
+    rows, preds = [], []
+    for k, g in enumerate(chosen):
+        if g == NO_MODEL:
+            rows.append(_failed_row(k, dataset, method, "no model on the kappa path could be fitted", result.device))
+            continue
+        y_pred = proba[k].argmax(-1)
+        row = _metric_row(k, stacked.y["test"][k], y_pred)
+        row.update({"failed": False, "seconds": seconds, "device": result.device,
+                    "grid_converged": int(result.certified[k].sum()), "grid_diverged": int(result.diverged[k].sum())})
+        if g == CLASS_PRIOR:
+            warnings.warn(f"{dataset.name} {method} split {k}: no model on the kappa path predicts the validation "
+                          "arrays better than the class frequencies do; the split keeps no gene and predicts the "
+                          "majority class", UserWarning, stacklevel=3)
+            row.update({"n_selected": 0, "hyperparameters": json.dumps({"kappa": None, "model": "class prior"}),
+                        "val_accuracy": float(np.mean(stacked.y["val"][k] == result.prior[k].argmax())),
+                        "converged": True, "epochs": int(result.iterations[k].sum())})
+        else:
+            row.update({
+                "n_selected": int(result.n_selected[k, g]),
+                "hyperparameters": json.dumps({"kappa": float(result.kappas[g]),
+                                               "kappa_over_max": float(result.kappas[g] / result.kappa_max[k])}),
+                "val_accuracy": result.val_acc[k, g], "converged": bool(result.certified[k, g]),
+                "kkt_residual": float(result.kkt_residual[k, g]), "epochs": int(result.iterations[k, : g + 1].sum()),
+                "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],
+                "mlp_share_of_selected": _mlp_share(result.linear_share[k, g]),
+            })
+        rows.append(row)
+        preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+    return rows, preds
 
 
 def _failed_row(k: int, dataset: Dataset, method: str, why: str, device: str) -> dict:

@@ -140,7 +140,8 @@ def plot_overlap(matrix: pd.DataFrame, dataset: str, top: int, path) -> Path:
 
 def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
     """spred's κ path of every split: validation accuracy and genes kept against κ, the chosen κ
-    of each split marked (black), models that missed the KKT certificate marked (red x)."""
+    of each split marked (black), models that missed the KKT certificate marked (red x); splits where no
+    model beat the class prior on validation (no κ chosen, no gene) are counted in the title."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.3))
     fig.subplots_adjust(wspace=0.3)
     for _, run in history.groupby("split"):
@@ -161,7 +162,9 @@ def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
     ax1.set_ylim(0, 1.02)
     ax2.set_yscale("log")
     _plain_log_ticks(ax2.yaxis)
-    ax1.set_title(f"{dataset}: spred along its κ path, one line per split")
+    n_prior = history.split.nunique() - chosen.split.nunique()
+    fallback = f"\n{n_prior} split(s): no model beat the class prior, no gene kept" if n_prior else ""
+    ax1.set_title(f"{dataset}: spred along its κ path, one line per split{fallback}")
     ax2.set_title("genes kept along the path")
     return _save(fig, path)
 

@@ -21,7 +21,7 @@ from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from genesel.models import make_architecture
-from genesel.solver import PathConfig, solve_path
+from genesel.solver import CLASS_PRIOR, NO_MODEL, PathConfig, solve_path
 from genesel.solver import predict_proba as solver_proba
 from genesel.train import PAPER_GRID, TrainConfig, train_grid
 
@@ -36,7 +36,9 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     first-layer weights is non-zero. ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard
     factors over the ``lrs`` x ``kappas`` grid, genes selected above ``threshold``.
     ``fit(X, y)`` holds out ``val_fraction`` of the arrays (stratified) to choose κ (and lr),
-    unless ``X_val, y_val`` are given.
+    unless ``X_val, y_val`` are given. On the path, a model must beat the class frequencies on those
+    arrays by ``prior_margin_se`` standard errors of log-loss; where none does, no gene is selected
+    and ``predict`` gives the majority class (``model_`` is None).
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         momentum: float = 0.9,
         warmup_epochs: int = 0,
         val_fraction: float = 0.25,
+        prior_margin_se: float | None = 1.0,
         device: str = "auto",
         random_state: int = 0,
     ):
@@ -72,6 +75,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.momentum = momentum
         self.warmup_epochs = warmup_epochs
         self.val_fraction = val_fraction
+        self.prior_margin_se = prior_margin_se
         self.device = device
         self.random_state = random_state
 
@@ -86,7 +90,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         return PathConfig(
             variant=self.variant, hidden=self.hidden, n_kappas=self.n_kappas, kappa_ratio=self.kappa_ratio,
             kappas=tuple(self.kappas) if self.kappas else None, max_iter=self.max_iter, kkt_tol=self.kkt_tol,
-            device=self.device, seed=self.random_state,
+            prior_margin_se=self.prior_margin_se, device=self.device, seed=self.random_state,
         )
 
     def _solver(self) -> str:
@@ -116,7 +120,22 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     def _fit_path(self, data) -> None:
         result = solve_path(*data, self.path_config(), keep_models=True)
         k = int(result.choose()[0])
+        if k == NO_MODEL:
+            raise RuntimeError("no model on the kappa path could be fitted (every one diverged)")
         self.kappa_path_ = result.kappas
+        self.path_results_ = {"kappa": result.kappas, "val_acc": result.val_acc[0], "n_selected": result.n_selected[0],
+                              "certified": result.certified[0], "kkt_residual": result.kkt_residual[0],
+                              "beats_prior": result.beats_prior()[0]}
+        self.device_ = result.device
+        self.class_prior_ = result.prior[0]
+        if k == CLASS_PRIOR:  # no model beats the class frequencies on validation: no gene, the majority class
+            self.best_params_ = {"kappa": None}
+            self.val_score_ = float(np.mean(data[3][0] == self.class_prior_.argmax()))
+            self.converged_, self.kkt_residual_, self.n_epochs_ = True, float("nan"), int(result.iterations[0].sum())
+            self.scores_ = np.zeros(result.scores.shape[2], dtype=np.float32)
+            self.linear_share_ = np.full(result.scores.shape[2], np.nan, dtype=np.float32)
+            self.model_ = None
+            return
         self.best_params_ = {"kappa": float(result.kappas[k])}
         self.val_score_ = float(result.val_acc[0, k])
         self.converged_ = bool(result.certified[0, k])
@@ -124,10 +143,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.n_epochs_ = int(result.iterations[0, : k + 1].sum())
         self.scores_ = result.scores[0, k]
         self.linear_share_ = result.linear_share[0, k]
-        self.device_ = result.device
         self.model_ = result.models[(0, k)]
-        self.path_results_ = {"kappa": result.kappas, "val_acc": result.val_acc[0], "n_selected": result.n_selected[0],
-                              "certified": result.certified[0], "kkt_residual": result.kkt_residual[0]}
 
     def _fit_sgd(self, data) -> None:
         result = train_grid(*data, self.train_config(), keep_models=True)
@@ -155,6 +171,8 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
+        if self._solver() == "path" and self.model_ is None:  # the class prior was chosen
+            return np.tile(self.class_prior_, (len(X), 1))
         if self._solver() == "path":
             return solver_proba(self.model_, X, make_architecture(self.variant, self.hidden), len(self.classes_))
         Xt = torch.as_tensor(X[None])

@@ -26,6 +26,12 @@ check over every gene re-admits the worst violators, batch by batch, until none 
 from a Lipschitz bound of the linear head (``‖X‖² / (2n)``), then backtracking keeps each step a
 sufficient decrease, so no learning-rate grid is needed.
 
+κ is chosen per split on validation (:meth:`PathResult.choose`), but only among models that predict the
+validation arrays better than the gene-free model (the training class frequencies) by more than
+``prior_margin_se`` standard errors of the paired per-array log-loss difference. Where none does, the
+split keeps no gene and predicts the majority class: on a set without signal the list is empty rather
+than the best of twenty noise models on a dozen validation arrays.
+
 Positive homogeneity of ReLU would let the MLP head shrink ``V_n`` and grow its deeper layers to
 dodge the penalty; every deeper weight matrix is therefore held inside the Frobenius ball of its
 initial norm (a projection, the proximal step of that constraint), so the MLP head's scale must come
@@ -76,6 +82,11 @@ class PathConfig:
     # how κ is chosen on validation: "best" (accuracy, ties to lower log-loss, then sparser) or "1se" (the
     # sparsest model whose validation log-loss is within one standard error of the lowest, glmnet's lambda.1se)
     choose: str = "best"
+    # a model is a candidate only if it predicts the validation arrays better than the training class
+    # frequencies (the gene-free model) by more than this many standard errors of the paired per-array
+    # log-loss difference; where none does, the split keeps no gene and predicts the majority class.
+    # None: every finite model is a candidate (a noise model then wins on a set without signal)
+    prior_margin_se: float | None = 1.0
 
 
 @dataclass
@@ -99,22 +110,41 @@ class PathResult(HeldOutPredictions):
     n_computed: np.ndarray  # (K,) genes in the matmuls (the screened working set)
     diverged: np.ndarray  # (S, K) bool
     device: str
+    val_gain: np.ndarray  # (S, K): mean over validation arrays of log p_model(y) - log p_prior(y)
+    val_gain_se: np.ndarray  # (S, K): its standard error (paired per array)
+    prior: np.ndarray  # (S, C): class frequencies of each split's training arrays (the gene-free model)
     models: dict = field(default_factory=dict)  # (split, k) -> sparse parameters, with keep_models
     rule: str = "best"  # how choose() picks κ (PathConfig.choose)
+    prior_margin_se: float | None = 1.0  # PathConfig.prior_margin_se
+
+    def beats_prior(self) -> np.ndarray:
+        """``(S, K)``: the finite models whose validation log-likelihood exceeds the class prior's by more
+        than ``prior_margin_se`` paired standard errors (all finite models when it is None)."""
+        ok = np.isfinite(self.val_acc) & ~self.diverged
+        if self.prior_margin_se is None:
+            return ok
+        margin = self.prior_margin_se * np.nan_to_num(self.val_gain_se)  # NaN with one validation array: none
+        return ok & (self.val_gain > margin)
 
     def choose(self) -> np.ndarray:
-        """Per split, the κ with the best validation accuracy among finite models; ties (common: a
-        validation part of a microarray study holds a dozen or two arrays) go to the lower validation
-        log-loss, then to the sparser model (fewer genes, then larger κ). Whether the chosen model is certified is
-        reported beside it (``certified``), not used to choose: a tolerance must not pick the model.
-        A split where no model could be fitted gets -1. With ``rule == "1se"``, the sparsest model whose
-        validation log-loss is within one standard error of the lowest."""
+        """Per split, the κ with the best validation accuracy among the candidates (:meth:`beats_prior`);
+        ties (common: a validation part of a microarray study holds a dozen or two arrays) go to the lower
+        validation log-loss, then to the sparser model (fewer genes, then larger κ). Whether the chosen
+        model is certified is reported beside it (``certified``), not used to choose: a tolerance must not
+        pick the model. With ``rule == "1se"``, the sparsest candidate whose validation log-loss is within
+        one standard error of the lowest. A split where no model could be fitted gets :data:`NO_MODEL`; one
+        where models were fitted but none beats the class prior gets :data:`CLASS_PRIOR` (no gene; the
+        majority class of the training arrays is predicted, see :meth:`chosen_test_proba`)."""
         S, K = self.val_acc.shape
         chosen = np.empty(S, dtype=int)
+        candidates = self.beats_prior()
         for s in range(S):
-            ok = np.isfinite(self.val_acc[s]) & ~self.diverged[s]
+            if not (np.isfinite(self.val_acc[s]) & ~self.diverged[s]).any():
+                chosen[s] = NO_MODEL
+                continue
+            ok = candidates[s]
             if not ok.any():
-                chosen[s] = -1
+                chosen[s] = CLASS_PRIOR
                 continue
             if self.rule == "1se":
                 best = np.nanargmin(np.where(ok, self.val_loss[s], np.inf))
@@ -128,6 +158,22 @@ class PathResult(HeldOutPredictions):
             order = np.lexsort((-self.kappas[cand], self.n_selected[s, cand], loss, -self.val_acc[s, cand]))
             chosen[s] = cand[order[0]]
         return chosen
+
+    def chosen_test_proba(self, chosen: np.ndarray) -> np.ndarray:
+        """``(S, n_test, C)`` test probabilities of the chosen models: the class prior where a split chose
+        :data:`CLASS_PRIOR`, NaN where it has :data:`NO_MODEL`."""
+        S = len(chosen)
+        proba = self.test_proba[np.arange(S), np.maximum(chosen, 0)].copy()
+        proba[chosen == NO_MODEL] = np.nan
+        prior = chosen == CLASS_PRIOR
+        proba[prior] = self.prior[prior][:, None, :]
+        return proba
+
+
+#: what :meth:`PathResult.choose` gives a split where no model could be fitted
+NO_MODEL = -1
+#: what it gives a split whose fitted models all fail to beat the class prior on validation
+CLASS_PRIOR = -2
 
 
 class _Problem:
@@ -473,6 +519,8 @@ class _Recorder:
         self.val_acc = np.full((S, K), np.nan)
         self.val_loss = np.full((S, K), np.nan)
         self.val_loss_se = np.full((S, K), np.nan)
+        self.val_gain = np.full((S, K), np.nan)
+        self.val_gain_se = np.full((S, K), np.nan)
         self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
         self.head_test_proba = {h: np.full((S, K, n_test, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
         self.n_selected = np.zeros((S, K), dtype=int)
@@ -514,11 +562,15 @@ class _Recorder:
         per_array = -torch.log(val.gather(2, yva.unsqueeze(2)).squeeze(2).clamp_min(1e-12))
         val_loss = per_array.mean(1).cpu().numpy()
         val_loss_se = (per_array.std(1) / math.sqrt(per_array.shape[1])).cpu().numpy()
+        gain = -torch.log(held_out["prior"].gather(1, yva).clamp_min(1e-12)) - per_array  # per array: prior's log-loss - model's
+        val_gain, val_gain_se = gain.mean(1).cpu().numpy(), (gain.std(1) / math.sqrt(gain.shape[1])).cpu().numpy()
         test = _evaluate(pb, Xte)
         ok = live & finite
         self.val_acc[ok, k] = val_acc[ok]
         self.val_loss[ok, k] = val_loss[ok]
         self.val_loss_se[ok, k] = val_loss_se[ok]
+        self.val_gain[ok, k] = val_gain[ok]
+        self.val_gain_se[ok, k] = val_gain_se[ok]
         self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
         for head in ("linear", "mlp"):
             if head in test:
@@ -547,7 +599,8 @@ def solve_path(
     S, _, p = X_train.shape
     X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
     Xtr, ytr = as_t(X_train), as_t(y_train, torch.long)
-    held_out = {"val": (as_t(X_val), as_t(y_val, torch.long)), "test": as_t(X_test)}
+    prior = np.stack([np.bincount(labels, minlength=n_classes) / len(labels) for labels in np.asarray(y_train)])
+    held_out = {"val": (as_t(X_val), as_t(y_val, torch.long)), "test": as_t(X_test), "prior": as_t(prior)}
     solver = PathSolver(cfg, n_classes, Xtr, ytr)
     cfg = solver.config
     _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
@@ -587,6 +640,7 @@ def solve_path(
             break
     return PathResult(
         kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, val_loss=rec.val_loss, val_loss_se=rec.val_loss_se,
+        val_gain=rec.val_gain, val_gain_se=rec.val_gain_se, prior=prior, prior_margin_se=cfg.prior_margin_se,
         test_proba=rec.test_proba, rule=cfg.choose,
         head_test_proba=rec.head_test_proba, n_selected=rec.n_selected, scores=rec.scores,
         linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,

@@ -65,9 +65,10 @@ def complementary_pairs(dataset: Dataset, pairs: int = PAIRS, seed: int = 0) -> 
     return equalise_parts(table, dataset.y, rng)
 
 
-def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict:
+def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict | None:
     """The method's settings with its regularisation fixed to what the main splits chose (the most
-    frequent choice; for a κ path, the median κ), so a half is fitted without the other half."""
+    frequent choice; for a κ path, the median κ of the splits that kept a model), so a half is fitted
+    without the other half. None where every split of a κ path fell back to the class prior."""
     params = dict(params)
     chosen = [json.loads(h) for h, failed in zip(metrics["hyperparameters"], metrics.get("failed", False)) if not failed]
     chosen = [c for c in chosen if c]
@@ -78,7 +79,10 @@ def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> 
     pick = {key: table[key][table[key].astype(str) == mode[key]].iloc[0] for key in table.columns}
     solver = params.get("solver", DEFAULT_SOLVER.get(method))
     if REGISTRY[method].family == "spred" and solver == "path":
-        params.update(kappas=[float(np.median(table["kappa"]))])
+        kappas = pd.to_numeric(table["kappa"]).dropna()  # None where a split chose the class prior
+        if not len(kappas):
+            return None
+        params.update(kappas=[float(np.median(kappas))])
     elif REGISTRY[method].family == "spred":
         params.update(lrs=[float(pick["lr"])], kappas=[float(pick["kappa"])])
     elif method == "limma":
@@ -168,6 +172,10 @@ def run_stability(method: str, dataset: Dataset, params: dict, metrics: pd.DataF
         settings = fixed_settings(method, params, metrics, q)
     except ValueError as exc:
         raise DatasetError(dataset.name, f"stability selection: {exc}") from None
+    if settings is None:  # no split beat the class prior: no gene can be stable, and no κ to fit halves at
+        p = dataset.n_probes
+        return StabilityResult(method, np.zeros(p), np.zeros((q, p)), q, 0.0, threshold, max_false, pairs,
+                               {"model": "class prior"})
     stacked = stack_splits(dataset, complementary_pairs(dataset, pairs, seed), **(preprocess or {}))
     fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed)
     settings.pop("preprocess", None)

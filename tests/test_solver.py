@@ -3,12 +3,14 @@ optimality checked from outside, screening and warm starts that change nothing, 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from genesel.models import make_architecture
-from genesel.solver import PathConfig, predict_proba, solve_path
+from genesel.solver import NO_MODEL, PathConfig, predict_proba, solve_path
 from tests.group_lasso_reference import group_lasso_logistic, objective, softmax
 
 
@@ -159,43 +161,90 @@ def test_constant_training_labels_are_refused_with_one_line():
     assert "\n" not in str(info.value)
 
 
-def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
+def misleading_validation(S=2, p=200, seed=5):
     """The genes that mark class 1 in training point the wrong way on validation (every validation array
-    is of class 0 yet carries the class-1 shift): every model with genes is worse there than the class
-    prior, so κ_max (no gene) is chosen, flagged with a warning, and predicts the majority class."""
-    from genesel.dataset import Dataset
-    from genesel.experiment import run_method
-    from genesel.preprocess import StackedSplits
-
-    rng = np.random.default_rng(5)
-    S, p = 2, 200
+    is of class 0 yet carries the class-1 shift): every model with genes is worse there than the class prior."""
+    rng = np.random.default_rng(seed)
     parts = {"train": 60, "val": 20, "test": 20}
     X = {k: rng.standard_normal((S, n, p)).astype(np.float32) for k, n in parts.items()}
     y = {k: np.tile(np.r_[np.zeros(n * 3 // 4, int), np.ones(n - n * 3 // 4, int)], (S, 1)) for k, n in parts.items()}
     y["val"][:] = 0
     X["train"][:, y["train"][0] == 1, :3] += 1.5  # some signal in training, so the path does open
     X["val"][:, :, :3] += 3.0
-    index = {k: np.tile(np.arange(n) + 100 * i, (S, 1)) for i, (k, n) in enumerate(parts.items())}
+    return X, y
+
+
+def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
+    """With a misleading validation part, no model beats the class prior: the split keeps no gene, says so
+    in a warning naming dataset, method and split, and predicts the majority class."""
+    from genesel.dataset import Dataset
+    from genesel.experiment import run_method
+    from genesel.preprocess import StackedSplits
+
+    X, y = misleading_validation()
+    S, p = X["train"].shape[0], X["train"].shape[2]
+    index = {k: np.tile(np.arange(v.shape[1]) + 100 * i, (S, 1)) for i, (k, v) in enumerate(X.items())}
     data = Dataset(name="NOISE", X=np.zeros((300, p), np.float32), probe_ids=np.array([f"p{j}" for j in range(p)]),
                    gene_symbols=np.array([""] * p), sample_ids=np.array([f"s{i}" for i in range(300)]),
                    y=np.zeros(300, int), class_names=["a", "b"], label_type="t", metadata={})
     stacked = StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
-    with pytest.warns(UserWarning, match="NOISE spred_linear split .: the chosen model keeps no gene"):
+    with pytest.warns(UserWarning, match="NOISE spred_linear split .: no model on the kappa path predicts"):
         result = run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05}, device="cpu")
     assert (result.metrics.n_selected == 0).all() and not result.selected.any()
     assert np.allclose(result.metrics.accuracy, 0.75)  # the test arrays' majority rate
+    assert json.loads(result.metrics.hyperparameters[0]) == {"kappa": None, "model": "class prior"}
+    assert not result.history.chosen.any() and not result.history.beats_prior.any()
+
+
+def test_the_selector_falls_back_to_the_majority_class_with_no_gene():
+    from genesel.selectors import SpredSelector
+
+    X, y = misleading_validation(S=1)
+    selector = SpredSelector(variant="spred_linear", n_kappas=8, kappa_ratio=0.05, device="cpu")
+    selector.fit(X["train"][0], y["train"][0], X["val"][0], y["val"][0])
+    assert selector.get_support().sum() == 0 and selector.model_ is None
+    assert (selector.predict(X["test"][0]) == 0).all()
+    assert np.allclose(selector.predict_proba(X["test"][0][:2]), [[0.75, 0.25]] * 2)
+    # without the guard, the best model on the path is taken even though it is worse than the prior
+    unguarded = SpredSelector(variant="spred_linear", n_kappas=8, kappa_ratio=0.05, prior_margin_se=None, device="cpu")
+    assert unguarded.fit(X["train"][0], y["train"][0], X["val"][0], y["val"][0]).model_ is not None
+
+
+def test_a_model_must_beat_the_class_prior_by_its_margin_to_be_chosen():
+    """Labels unrelated to the arrays: a split falls back to the class prior exactly where no model's
+    paired validation log-likelihood gain over the prior exceeds one standard error; with real signal
+    no split falls back."""
+    from genesel.solver import CLASS_PRIOR
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(6, 90, 40)).astype(np.float32)
+    y = np.stack([rng.permutation(np.arange(90) % 2) for _ in range(6)])
+    config = PathConfig(device="cpu", variant="spred_linear", n_kappas=8, kappa_ratio=0.05, max_iter=200)
+    result = solve_path(X[:, :60], y[:, :60], X[:, 60:], y[:, 60:], X[:, 60:], 2, config)
+    chosen = result.choose()
+    beats = np.isfinite(result.val_gain) & (result.val_gain > np.nan_to_num(result.val_gain_se))
+    assert ((chosen == CLASS_PRIOR) == ~beats.any(1)).all() and (chosen == CLASS_PRIOR).any()
+    assert all(beats[s, g] for s, g in enumerate(chosen) if g >= 0)
+    proba = result.chosen_test_proba(chosen)
+    for s in np.flatnonzero(chosen == CLASS_PRIOR):  # the training arrays' class frequencies
+        assert np.allclose(proba[s], np.bincount(y[s, :60]) / 60)
+    Xs, ys = three_class_data(n=150, p=60)
+    Xs = np.stack([Xs[:90], Xs[30:120]]).astype(np.float32)
+    signal = solve_path(Xs, np.stack([ys[:90], ys[30:120]]), Xs[:, :40], np.stack([ys[:40], ys[30:70]]), None, 3, config)
+    assert (signal.choose() >= 0).all()
 
 
 def test_a_split_whose_numbers_overflow_is_flagged_not_chosen():
     """Values near float32's limit overflow the matmuls of split 1: its models are marked diverged, no κ
-    is chosen there (the pipeline flags the split as failed, with a warning), and split 0 still has a model."""
+    is chosen there (the pipeline flags the split as failed, with a warning), and split 0 is not (its κ path,
+from split 1's huge κ_max, keeps no gene, so it falls back to the class prior)."""
     X, y = three_class_data(n=60, p=20)
     Xs = np.stack([X, X]).astype(np.float32)
     Xs[1, :, 0] = 3e19
     ys = np.stack([y, y])
     result = solve_path(Xs, ys, Xs, ys, Xs, 3, PathConfig(device="cpu", variant="spred_linear", n_kappas=5, max_iter=50))
     assert result.diverged[1].all() and not result.diverged[0].any()
-    assert result.choose()[1] == -1 and result.choose()[0] >= 0
+    assert result.choose()[1] == NO_MODEL and result.choose()[0] != NO_MODEL  # split 0: a model or the prior
 
 
 def test_one_standard_error_rule_takes_the_sparsest_model_within_one_se_of_the_lowest_loss():
@@ -206,7 +255,8 @@ def test_one_standard_error_rule_takes_the_sparsest_model_within_one_se_of_the_l
     X = rng.normal(size=(2, 60, 30)).astype(np.float32)
     y = np.stack([rng.permutation(np.arange(60) % 2) for _ in range(2)])
     result = solve_path(X[:, :40], y[:, :40], X[:, 40:], y[:, 40:], None, 2,
-                        PathConfig(device="cpu", variant="spred_linear", n_kappas=8, max_iter=200, choose="1se"))
+                        PathConfig(device="cpu", variant="spred_linear", n_kappas=8, max_iter=200, choose="1se",
+                                   prior_margin_se=None))
     chosen = result.choose()
     for s, g in enumerate(chosen):
         ok = np.isfinite(result.val_loss[s])

@@ -66,6 +66,10 @@ def test_fixed_settings_take_the_most_chosen_regularisation():
     path = pd.DataFrame({"hyperparameters": [json.dumps({"kappa": k, "kappa_over_max": 0.1}) for k in (0.1, 0.2, 0.4)],
                          "failed": False})
     assert fixed_settings("spred_linear", {}, path, 5) == {"kappas": [0.2]}
+    prior = json.dumps({"kappa": None, "model": "class prior"})  # a split that kept no model: not in the median
+    with_prior = pd.concat([path, pd.DataFrame({"hyperparameters": [prior] * 2, "failed": False})])
+    assert fixed_settings("spred_linear", {}, with_prior, 5) == {"kappas": [0.2]}
+    assert fixed_settings("spred_linear", {}, with_prior.iloc[3:], 5) is None
     grid = pd.DataFrame({"hyperparameters": [json.dumps({"lr": 0.1, "kappa": k}) for k in (0.03, 0.01, 0.03)],
                          "failed": [False, False, True]})
     assert fixed_settings("spred", {"solver": "sgd"}, grid, 5)["kappas"] in ([0.03], [0.01])
@@ -104,3 +108,10 @@ def test_a_method_that_fitted_no_split_gets_one_line_naming_the_dataset():
     metrics = pd.DataFrame({"hyperparameters": ["{}"], "failed": [True]})
     with pytest.raises(DatasetError, match="STAB: stability selection: l1_logistic: no split was fitted"):
         run_stability("l1_logistic", planted(), {}, metrics, pairs=2)
+
+
+def test_no_gene_is_stable_where_every_split_fell_back_to_the_class_prior():
+    metrics = pd.DataFrame({"hyperparameters": [json.dumps({"kappa": None, "model": "class prior"})] * 3,
+                            "failed": False})
+    result = run_stability("spred_linear", planted(), {}, metrics, pairs=2)
+    assert not result.stable.any() and result.mean_kept == 0 and result.path.shape == (result.q, 200)
