@@ -162,7 +162,8 @@ def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
     ax1.set_ylim(0, 1.02)
     ax2.set_yscale("log")
     _plain_log_ticks(ax2.yaxis)
-    n_prior = history.split.nunique() - chosen.split.nunique()
+    fitted = history[history.val_acc.notna()].split.unique()  # splits with a finite model (not failed)
+    n_prior = len(set(fitted) - set(chosen.split))
     fallback = f"\n{n_prior} split(s): no model beat the class prior, no gene kept" if n_prior else ""
     ax1.set_title(f"{dataset}: spred along its κ path, one line per split{fallback}")
     ax2.set_title("genes kept along the path")
