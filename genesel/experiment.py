@@ -128,7 +128,6 @@ def _run_estimator(method: str, dataset: Dataset, stacked: StackedSplits, params
 
 def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
     """The spred family on the paper's lr x κ grid (:mod:`genesel.train`), chosen per split on validation."""
-    import json
 
     from genesel.train import TrainConfig, train_grid
 
@@ -137,15 +136,46 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     config = TrainConfig(variant=method, device=device, seed=seed, **params)
     result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
                         stacked.X["test"], len(dataset.class_names), config)
-    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
     chosen = result.choose()
+    rows, preds = _sgd_rows(method, dataset, stacked, result, chosen)
+    at = np.maximum(chosen, 0)
+    scores = np.where((chosen >= 0)[:, None], result.scores[np.arange(S), at], 0.0)
+    history = result.history
+    if len(history):
+        history = history.merge(pd.DataFrame({"split": range(S), "grid": chosen}), on=["split", "grid"], how="left", indicator=True)
+        history["chosen"] = history.pop("_merge") == "both"
+        history["lr"] = [result.grid[g][0] for g in history["grid"]]
+        history["kappa"] = [result.grid[g][1] for g in history["grid"]]
+        history["converged"] = result.converged[history["split"].to_numpy(), history["grid"].to_numpy()]
+    share = None if result.linear_share is None else np.where(
+        (chosen >= 0)[:, None], result.linear_share[np.arange(S), at], np.nan)
+    return rows, scores, scores > config.threshold, preds, history, share
+
+
+def _sgd_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, chosen: np.ndarray):
+    """Metrics rows and test predictions of each split's chosen grid point (the class prior where the
+    test over splits found no signal)."""
+    import json
+
+    from genesel.signal import CLASS_PRIOR, NO_MODEL
+
+    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
+    proba = result.chosen_test_proba(chosen)
+    signal = _signal_columns(dataset.name, method, result, chosen)
     rows, preds = [], []
     for k, g in enumerate(chosen):
-        if g < 0:
+        if g == NO_MODEL:
             rows.append(_failed_row(k, dataset, method, "every grid point diverged", result.device))
             continue
-        y_pred = result.test_proba[k, g].argmax(-1)
+        y_pred = proba[k].argmax(-1)
         row = _metric_row(k, stacked.y["test"][k], y_pred)
+        row.update(signal)
+        if g == CLASS_PRIOR:
+            row.update(_class_prior_fields(k, stacked, result), seconds=float(result.seconds[k].sum()),
+                       epochs=int(result.epochs[k].sum()), device=result.device)
+            rows.append(row)
+            preds.append(_prediction_rows(k, dataset, stacked, y_pred))
+            continue
         row.update({
             "n_selected": int(result.n_selected[k, g]), "failed": False,
             "hyperparameters": json.dumps({"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}),
@@ -157,17 +187,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
         })
         rows.append(row)
         preds.append(_prediction_rows(k, dataset, stacked, y_pred))
-    scores = np.where((chosen >= 0)[:, None], result.scores[np.arange(S), chosen], 0.0)
-    history = result.history
-    if len(history):
-        history = history.merge(pd.DataFrame({"split": range(S), "grid": chosen}), on=["split", "grid"], how="left", indicator=True)
-        history["chosen"] = history.pop("_merge") == "both"
-        history["lr"] = [result.grid[g][0] for g in history["grid"]]
-        history["kappa"] = [result.grid[g][1] for g in history["grid"]]
-        history["converged"] = result.converged[history["split"].to_numpy(), history["grid"].to_numpy()]
-    share = None if result.linear_share is None else np.where(
-        (chosen >= 0)[:, None], result.linear_share[np.arange(S), chosen], np.nan)
-    return rows, scores, scores > config.threshold, preds, history, share
+    return rows, preds
 
 
 def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
@@ -186,30 +206,31 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     seconds = (time.perf_counter() - start) / stacked.n_splits
     chosen = result.choose()
     rows, preds = _path_rows(method, dataset, stacked, result, chosen, seconds)
-    S = stacked.n_splits
-    scores = np.where((chosen >= 0)[:, None], result.scores[np.arange(S), chosen], 0.0)
+    S, at = stacked.n_splits, np.maximum(chosen, 0)
+    scores = np.where((chosen >= 0)[:, None], result.scores[np.arange(S), at], 0.0)
     history = pd.DataFrame({
         "split": np.repeat(np.arange(S), len(result.kappas)), "grid": np.tile(np.arange(len(result.kappas)), S),
         "kappa": np.tile(result.kappas, S), "val_acc": result.val_acc.ravel(), "n_active": result.n_selected.ravel(),
         "certified": result.certified.ravel(), "kkt_residual": result.kkt_residual.ravel(),
         "epoch": result.iterations.ravel(), "n_computed": np.tile(result.n_computed, S),
-        "beats_prior": result.beats_prior().ravel(),
+        "candidate": result.beats_prior().ravel(),
     })
     history["chosen"] = history.grid.to_numpy() == np.repeat(chosen, len(result.kappas))
-    share = np.where((chosen >= 0)[:, None], result.linear_share[np.arange(S), chosen], np.nan)
+    share = np.where((chosen >= 0)[:, None], result.linear_share[np.arange(S), at], np.nan)
     return rows, scores, scores > 0, preds, history, share
 
 
 def _path_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, chosen: np.ndarray, seconds: float):
-    """Metrics rows and test predictions of each split's chosen model on the κ path; a split whose models
-    all fail to beat the class prior on validation keeps no gene and predicts the majority class."""
+    """Metrics rows and test predictions of each split's chosen model on the κ path; a split whose
+    chosen model does not beat the class prior (see :meth:`PathResult.choose`) keeps no gene and predicts
+    the majority class. Each row carries the test over splits (``signal_gain``, ``signal_p``)."""
     import json
-    import warnings
 
     from genesel.solver import CLASS_PRIOR, NO_MODEL
 
     heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
     proba = result.chosen_test_proba(chosen)
+    signal = _signal_columns(dataset.name, method, result, chosen)
     rows, preds = [], []
     for k, g in enumerate(chosen):
         if g == NO_MODEL:
@@ -217,15 +238,10 @@ def _path_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, ch
             continue
         y_pred = proba[k].argmax(-1)
         row = _metric_row(k, stacked.y["test"][k], y_pred)
-        row.update({"failed": False, "seconds": seconds, "device": result.device,
+        row.update({"failed": False, "seconds": seconds, "device": result.device, **signal,
                     "grid_converged": int(result.certified[k].sum()), "grid_diverged": int(result.diverged[k].sum())})
         if g == CLASS_PRIOR:
-            warnings.warn(f"{dataset.name} {method} split {k}: no model on the kappa path predicts the validation "
-                          "arrays better than the class frequencies do; the split keeps no gene and predicts the "
-                          "majority class", UserWarning, stacklevel=3)
-            row.update({"n_selected": 0, "hyperparameters": json.dumps({"kappa": None, "model": "class prior"}),
-                        "val_accuracy": float(np.mean(stacked.y["val"][k] == result.prior[k].argmax())),
-                        "converged": True, "epochs": int(result.iterations[k].sum())})
+            row.update(_class_prior_fields(k, stacked, result), epochs=int(result.iterations[k].sum()))
         else:
             row.update({
                 "n_selected": int(result.n_selected[k, g]),
@@ -239,6 +255,40 @@ def _path_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, ch
         rows.append(row)
         preds.append(_prediction_rows(k, dataset, stacked, y_pred))
     return rows, preds
+
+
+def _class_prior_fields(k: int, stacked: StackedSplits, result) -> dict:
+    """The metrics fields of a split that keeps no gene and predicts its training majority class."""
+    import json
+
+    return {"failed": False, "n_selected": 0, "hyperparameters": json.dumps({"kappa": None, "model": "class prior"}),
+            "val_accuracy": float(np.mean(stacked.y["val"][k] == result.prior[k].argmax())), "converged": True}
+
+
+def _signal_columns(name: str, method: str, result, chosen: np.ndarray) -> dict:
+    """The test over splits as metrics columns (NaN where it is off), with :func:`_warn_fallback`'s warnings."""
+    gain, p = result.signal() if result.signal_alpha is not None else (np.nan, np.nan)
+    _warn_fallback(name, method, result, chosen, gain, p)
+    return {"signal_gain": gain, "signal_p": p}
+
+
+def _warn_fallback(name: str, method: str, result, chosen: np.ndarray, gain: float, p: float) -> None:
+    """One warning where the test over splits sent every split to the class prior, one per split that
+    its own margin (``prior_margin_se``) sent there."""
+    import warnings
+
+    from genesel.solver import CLASS_PRIOR
+
+    per_split = result.choose_per_split()
+    if (per_split >= 0).any() and not (chosen >= 0).any():
+        beyond = f"accuracy gain beyond chance {gain:+.3f}, " if np.isfinite(gain) else ""
+        warnings.warn(f"{name} {method}: over {len(chosen)} splits the chosen models predict the validation arrays "
+                      f"no better than the majority class ({beyond}p = {p:.3g} > {result.signal_alpha}); no split "
+                      "keeps a gene and each predicts the majority class", UserWarning, stacklevel=4)
+    for k in np.flatnonzero(per_split == CLASS_PRIOR):
+        warnings.warn(f"{name} {method} split {k}: no model on the kappa path predicts the validation arrays better "
+                      f"than the class frequencies by {getattr(result, 'prior_margin_se', None)} standard errors; the split keeps no "
+                      "gene and predicts the majority class", UserWarning, stacklevel=4)
 
 
 def _failed_row(k: int, dataset: Dataset, method: str, why: str, device: str) -> dict:

@@ -140,8 +140,8 @@ def plot_overlap(matrix: pd.DataFrame, dataset: str, top: int, path) -> Path:
 
 def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
     """spred's κ path of every split: validation accuracy and genes kept against κ, the chosen κ
-    of each split marked (black), models that missed the KKT certificate marked (red x); splits where no
-    model beat the class prior on validation (no κ chosen, no gene) are counted in the title."""
+    of each split marked (black), models that missed the KKT certificate marked (red x); splits that fell
+    back to the class prior (no signal shown on validation: no κ chosen, no gene) are counted in the title."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.3))
     fig.subplots_adjust(wspace=0.3)
     for _, run in history.groupby("split"):
@@ -164,7 +164,7 @@ def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
     _plain_log_ticks(ax2.yaxis)
     fitted = history[history.val_acc.notna()].split.unique()  # splits with a finite model (not failed)
     n_prior = len(set(fitted) - set(chosen.split))
-    fallback = f"\n{n_prior} split(s): no model beat the class prior, no gene kept" if n_prior else ""
+    fallback = f"\n{n_prior} split(s) fell back to the class prior (no signal on validation), no gene kept" if n_prior else ""
     ax1.set_title(f"{dataset}: spred along its κ path, one line per split{fallback}")
     ax2.set_title("genes kept along the path")
     return _save(fig, path)

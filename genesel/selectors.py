@@ -36,9 +36,12 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     first-layer weights is non-zero. ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard
     factors over the ``lrs`` x ``kappas`` grid, genes selected above ``threshold``.
     ``fit(X, y)`` holds out ``val_fraction`` of the arrays (stratified) to choose κ (and lr),
-    unless ``X_val, y_val`` are given. On the path, a model must beat the class frequencies on those
-    arrays by ``prior_margin_se`` standard errors of log-loss; where none does, no gene is selected
-    and ``predict`` gives the majority class (``model_`` is None).
+    unless ``X_val, y_val`` are given. With ``signal_alpha`` (default None: one validation part gives a
+    test over splits nothing to pool, and a dozen arrays little power), the chosen model must beat the
+    majority class on those arrays (a permutation test at that level, :mod:`genesel.signal`, with κ
+    chosen again under each permutation); with ``prior_margin_se`` (path) also the class
+    frequencies' log-likelihood by that many standard errors; where it does not, no gene is selected
+    and ``predict`` gives the majority class (``model_`` is None). ``signal_`` holds the test.
     """
 
     def __init__(
@@ -57,7 +60,8 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         momentum: float = 0.9,
         warmup_epochs: int = 0,
         val_fraction: float = 0.25,
-        prior_margin_se: float | None = 1.0,
+        signal_alpha: float | None = None,
+        prior_margin_se: float | None = None,
         device: str = "auto",
         random_state: int = 0,
     ):
@@ -75,6 +79,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.momentum = momentum
         self.warmup_epochs = warmup_epochs
         self.val_fraction = val_fraction
+        self.signal_alpha = signal_alpha
         self.prior_margin_se = prior_margin_se
         self.device = device
         self.random_state = random_state
@@ -83,14 +88,16 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         return TrainConfig(
             variant=self.variant, hidden=self.hidden, lrs=tuple(self.lrs or PAPER_GRID),
             kappas=tuple(self.kappas or PAPER_GRID), threshold=self.threshold, max_epochs=self.max_epochs,
-            momentum=self.momentum, warmup_epochs=self.warmup_epochs, device=self.device, seed=self.random_state,
+            momentum=self.momentum, warmup_epochs=self.warmup_epochs, signal_alpha=self.signal_alpha,
+            device=self.device, seed=self.random_state,
         )
 
     def path_config(self) -> PathConfig:
         return PathConfig(
             variant=self.variant, hidden=self.hidden, n_kappas=self.n_kappas, kappa_ratio=self.kappa_ratio,
             kappas=tuple(self.kappas) if self.kappas else None, max_iter=self.max_iter, kkt_tol=self.kkt_tol,
-            prior_margin_se=self.prior_margin_se, device=self.device, seed=self.random_state,
+            signal_alpha=self.signal_alpha, prior_margin_se=self.prior_margin_se, device=self.device,
+            seed=self.random_state,
         )
 
     def _solver(self) -> str:
@@ -125,16 +132,12 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.kappa_path_ = result.kappas
         self.path_results_ = {"kappa": result.kappas, "val_acc": result.val_acc[0], "n_selected": result.n_selected[0],
                               "certified": result.certified[0], "kkt_residual": result.kkt_residual[0],
-                              "beats_prior": result.beats_prior()[0]}
+                              "candidate": result.beats_prior()[0]}
+        self.signal_ = dict(zip(("gain", "p"), result.signal())) if self.signal_alpha is not None else None
         self.device_ = result.device
         self.class_prior_ = result.prior[0]
-        if k == CLASS_PRIOR:  # no model beats the class frequencies on validation: no gene, the majority class
-            self.best_params_ = {"kappa": None}
-            self.val_score_ = float(np.mean(data[3][0] == self.class_prior_.argmax()))
-            self.converged_, self.kkt_residual_, self.n_epochs_ = True, float("nan"), int(result.iterations[0].sum())
-            self.scores_ = np.zeros(result.scores.shape[2], dtype=np.float32)
-            self.linear_share_ = np.full(result.scores.shape[2], np.nan, dtype=np.float32)
-            self.model_ = None
+        if k == CLASS_PRIOR:  # no signal shown on validation: no gene, the majority class
+            self._fall_back_to_prior(data, result.scores.shape[2], int(result.iterations[0].sum()))
             return
         self.best_params_ = {"kappa": float(result.kappas[k])}
         self.val_score_ = float(result.val_acc[0, k])
@@ -148,19 +151,36 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     def _fit_sgd(self, data) -> None:
         result = train_grid(*data, self.train_config(), keep_models=True)
         g = int(result.choose()[0])
+        if g == NO_MODEL:
+            raise RuntimeError("no model on the grid could be fitted (every one diverged)")
         self.grid_ = result.grid
+        self.device_ = result.device
+        self.class_prior_ = result.prior[0]
+        self.signal_ = dict(zip(("gain", "p"), result.signal())) if self.signal_alpha is not None else None
+        self.grid_results_ = {
+            "val_acc": result.val_acc[0], "n_selected": result.n_selected[0],
+            "converged": result.converged[0], "diverged": result.diverged[0], "epochs": result.epochs[0],
+        }
+        if g == CLASS_PRIOR:  # the chosen model shows no signal on validation: no gene, the majority class
+            self._fall_back_to_prior(data, result.scores.shape[2], int(result.epochs[0].sum()))
+            self.history_ = result.history.iloc[:0]
+            return
         self.best_params_ = {"lr": result.grid[g][0], "kappa": result.grid[g][1]}
         self.val_score_ = float(result.val_acc[0, g])
         self.converged_ = bool(result.converged[0, g])
         self.n_epochs_ = int(result.epochs[0, g])
         self.scores_ = result.scores[0, g]
-        self.device_ = result.device
         self.model_ = result.models[(0, g)]
         self.history_ = result.history.query("grid == @g").reset_index(drop=True)
-        self.grid_results_ = {
-            "val_acc": result.val_acc[0], "n_selected": result.n_selected[0],
-            "converged": result.converged[0], "diverged": result.diverged[0], "epochs": result.epochs[0],
-        }
+
+    def _fall_back_to_prior(self, data, p: int, epochs: int) -> None:
+        """No gene; ``predict`` gives the training arrays' majority class."""
+        self.best_params_ = {"kappa": None}
+        self.val_score_ = float(np.mean(data[3][0] == self.class_prior_.argmax()))
+        self.converged_, self.kkt_residual_, self.n_epochs_ = True, float("nan"), epochs
+        self.scores_ = np.zeros(p, dtype=np.float32)
+        self.linear_share_ = np.full(p, np.nan, dtype=np.float32)
+        self.model_ = None
 
     def _get_support_mask(self):
         check_is_fitted(self)
@@ -171,7 +191,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        if self._solver() == "path" and self.model_ is None:  # the class prior was chosen
+        if self.model_ is None:  # the class prior was chosen
             return np.tile(self.class_prior_, (len(X), 1))
         if self._solver() == "path":
             return solver_proba(self.model_, X, make_architecture(self.variant, self.hidden), len(self.classes_))

@@ -26,11 +26,14 @@ check over every gene re-admits the worst violators, batch by batch, until none 
 from a Lipschitz bound of the linear head (``‖X‖² / (2n)``), then backtracking keeps each step a
 sufficient decrease, so no learning-rate grid is needed.
 
-κ is chosen per split on validation (:meth:`PathResult.choose`), but only among models that predict the
-validation arrays better than the gene-free model (the training class frequencies) by more than
-``prior_margin_se`` standard errors of the paired per-array log-loss difference. Where none does, the
-split keeps no gene and predicts the majority class: on a set without signal the list is empty rather
-than the best of twenty noise models on a dozen validation arrays.
+κ is chosen per split on validation (:meth:`PathResult.choose`). Whether the chosen models beat the
+gene-free model (the training class frequencies) is then tested over all splits together
+(:mod:`genesel.signal`: their validation accuracy gain over the majority class against its permutation
+null, with κ chosen again under each permutation, pooled by a t-test corrected for the arrays the
+splits share). Where the test finds no signal, every split keeps no gene
+and predicts the majority class: on a set without signal the list is empty rather than the best of
+twenty noise models on a dozen validation arrays. An optional per-split margin (``prior_margin_se``)
+also makes each split's model beat the class prior's validation log-likelihood by a standard error.
 
 Positive homogeneity of ReLU would let the MLP head shrink ``V_n`` and grow its deeper layers to
 dodge the penalty; every deeper weight matrix is therefore held inside the Frobenius ball of its
@@ -50,6 +53,7 @@ import torch.nn.functional as F
 
 from genesel.device import resolve_device
 from genesel.models import Architecture, BatchedNet, HeldOutPredictions, heads_cross_entropy, make_architecture
+from genesel.signal import CLASS_PRIOR, NO_MODEL, SignalTested, ValidationScores
 
 log = logging.getLogger(__name__)
 
@@ -82,23 +86,29 @@ class PathConfig:
     # how κ is chosen on validation: "best" (accuracy, ties to lower log-loss, then sparser) or "1se" (the
     # sparsest model whose validation log-loss is within one standard error of the lowest, glmnet's lambda.1se)
     choose: str = "best"
-    # a model is a candidate only if it predicts the validation arrays better than the training class
-    # frequencies (the gene-free model) by more than this many standard errors of the paired per-array
-    # log-loss difference; where none does, the split keeps no gene and predicts the majority class.
-    # None: every finite model is a candidate (a noise model then wins on a set without signal)
-    prior_margin_se: float | None = 1.0
+    # whether the set shows signal: where the chosen models' validation accuracy gain over the majority class,
+    # pooled over the splits, has a p-value above this (genesel.signal: per split against its permutation null,
+    # then a corrected resampled t-test), every split keeps no gene and predicts the majority class.
+    # None: no test (a noise model then wins on a set without signal)
+    signal_alpha: float | None = 0.05
+    signal_permutations: int = 999
+    # per split, a model is a candidate only if its validation log-likelihood beats the training class
+    # frequencies by more than this many standard errors (paired per array); None (default): no per-split
+    # margin. A dozen validation arrays rarely give one standard error to a real but weak signal (RESULTS.md)
+    prior_margin_se: float | None = None
 
 
 @dataclass
-class PathResult(HeldOutPredictions):
+class PathResult(SignalTested, HeldOutPredictions):
     """The whole path of every split, indexed ``[split, kappa]``; test accuracy comes from
     :meth:`accuracy` with the test labels, which the solver never sees."""
 
     kappas: np.ndarray  # (K,)
     kappa_max: np.ndarray  # (S,)
-    val_acc: np.ndarray  # (S, K); NaN where a model stopped its path early
-    val_loss: np.ndarray  # (S, K): validation log-loss of the heads' mean probabilities
-    val_loss_se: np.ndarray  # (S, K): its standard error over the validation arrays
+    val_proba: np.ndarray  # (S, K, n_val, C): the heads' mean probabilities on validation; NaN where no model
+    y_val: np.ndarray  # (S, n_val)
+    prior: np.ndarray  # (S, C): class frequencies of each split's training arrays (the gene-free model)
+    n_train: int  # training arrays per split
     test_proba: np.ndarray  # (S, K, n_test, C)
     head_test_proba: dict[str, np.ndarray]  # "linear" / "mlp" -> (S, K, n_test, C), NaN where a head is absent
     n_selected: np.ndarray  # (S, K)
@@ -110,70 +120,70 @@ class PathResult(HeldOutPredictions):
     n_computed: np.ndarray  # (K,) genes in the matmuls (the screened working set)
     diverged: np.ndarray  # (S, K) bool
     device: str
-    val_gain: np.ndarray  # (S, K): mean over validation arrays of log p_model(y) - log p_prior(y)
-    val_gain_se: np.ndarray  # (S, K): its standard error (paired per array)
-    prior: np.ndarray  # (S, C): class frequencies of each split's training arrays (the gene-free model)
     models: dict = field(default_factory=dict)  # (split, k) -> sparse parameters, with keep_models
     rule: str = "best"  # how choose() picks κ (PathConfig.choose)
-    prior_margin_se: float | None = 1.0  # PathConfig.prior_margin_se
+    prior_margin_se: float | None = None  # PathConfig.prior_margin_se
+    signal_alpha: float | None = 0.05  # PathConfig.signal_alpha
+    signal_permutations: int = 999
+    seed: int = 0
+
+    @property
+    def val_acc(self) -> np.ndarray:
+        """``(S, K)`` validation accuracy; NaN where a model stopped its path early or diverged."""
+        return self.validation.acc
+
+    @property
+    def val_loss(self) -> np.ndarray:
+        return self.validation.loss
+
+    def usable(self) -> np.ndarray:
+        """``(S, K)``: the models with validation predictions (fitted, not diverged)."""
+        return np.isfinite(self.val_acc) & ~self.diverged
 
     def beats_prior(self) -> np.ndarray:
-        """``(S, K)``: the finite models whose validation log-likelihood exceeds the class prior's by more
-        than ``prior_margin_se`` paired standard errors (all finite models when it is None)."""
-        ok = np.isfinite(self.val_acc) & ~self.diverged
-        if self.prior_margin_se is None:
-            return ok
-        margin = self.prior_margin_se * np.nan_to_num(self.val_gain_se)  # NaN with one validation array: none
-        return ok & (self.val_gain > margin)
+        """``(S, K)``: the usable models whose validation log-likelihood exceeds the class prior's by more
+        than ``prior_margin_se`` paired standard errors (every usable model when it is None, the default)."""
+        return _beats_prior(self.validation, self.usable(), self.prior_margin_se)
 
-    def choose(self) -> np.ndarray:
+    def choose_per_split(self, scores: ValidationScores | None = None) -> np.ndarray:
         """Per split, the κ with the best validation accuracy among the candidates (:meth:`beats_prior`);
         ties (common: a validation part of a microarray study holds a dozen or two arrays) go to the lower
         validation log-loss, then to the sparser model (fewer genes, then larger κ). Whether the chosen
         model is certified is reported beside it (``certified``), not used to choose: a tolerance must not
         pick the model. With ``rule == "1se"``, the sparsest candidate whose validation log-loss is within
         one standard error of the lowest. A split where no model could be fitted gets :data:`NO_MODEL`; one
-        where models were fitted but none beats the class prior gets :data:`CLASS_PRIOR` (no gene; the
-        majority class of the training arrays is predicted, see :meth:`chosen_test_proba`)."""
-        S, K = self.val_acc.shape
-        chosen = np.empty(S, dtype=int)
-        candidates = self.beats_prior()
-        for s in range(S):
-            if not (np.isfinite(self.val_acc[s]) & ~self.diverged[s]).any():
-                chosen[s] = NO_MODEL
-                continue
-            ok = candidates[s]
-            if not ok.any():
-                chosen[s] = CLASS_PRIOR
-                continue
-            if self.rule == "1se":
-                best = np.nanargmin(np.where(ok, self.val_loss[s], np.inf))
-                se = np.nan_to_num(self.val_loss_se[s, best])  # NaN with a single validation array: no margin
-                ok &= self.val_loss[s] <= self.val_loss[s, best] + se
-                cand = np.flatnonzero(ok)
-                chosen[s] = cand[np.lexsort((-self.kappas[cand], self.n_selected[s, cand]))[0]]
-                continue
-            cand = np.flatnonzero(ok)
-            loss = np.round(self.val_loss[s, cand], 6)  # equal to 6 decimals: a tie, left to sparsity
-            order = np.lexsort((-self.kappas[cand], self.n_selected[s, cand], loss, -self.val_acc[s, cand]))
-            chosen[s] = cand[order[0]]
-        return chosen
-
-    def chosen_test_proba(self, chosen: np.ndarray) -> np.ndarray:
-        """``(S, n_test, C)`` test probabilities of the chosen models: the class prior where a split chose
-        :data:`CLASS_PRIOR`, NaN where it has :data:`NO_MODEL`."""
-        S = len(chosen)
-        proba = self.test_proba[np.arange(S), np.maximum(chosen, 0)].copy()
-        proba[chosen == NO_MODEL] = np.nan
-        prior = chosen == CLASS_PRIOR
-        proba[prior] = self.prior[prior][:, None, :]
-        return proba
+        whose models are no candidates gets :data:`CLASS_PRIOR` (no gene; the majority class of the
+        training arrays is predicted). From ``scores``, by default the observed ones; :meth:`choose` then
+        applies the test over splits."""
+        scores = self.validation if scores is None else scores
+        return choose_kappa(scores, self.usable(), self.n_selected, self.kappas, self.rule, self.prior_margin_se)
 
 
-#: what :meth:`PathResult.choose` gives a split where no model could be fitted
-NO_MODEL = -1
-#: what it gives a split whose fitted models all fail to beat the class prior on validation
-CLASS_PRIOR = -2
+def _beats_prior(scores: ValidationScores, usable: np.ndarray, margin: float | None) -> np.ndarray:
+    if margin is None:
+        return np.broadcast_to(usable, scores.acc.shape)
+    with np.errstate(invalid="ignore"):  # NaN standard error (one validation array): no candidate
+        return usable & (scores.gain > margin * np.nan_to_num(scores.gain_se))
+
+
+def choose_kappa(scores: ValidationScores, usable: np.ndarray, n_selected: np.ndarray, kappas: np.ndarray,
+                 rule: str = "best", margin: float | None = None) -> np.ndarray:
+    """Each split's chosen model (see :meth:`PathResult.choose`) from its validation ``scores``
+    ``(..., S, K)``; vectorised over leading axes (the permutations of :func:`genesel.signal.signal_pvalue`)."""
+    cand = _beats_prior(scores, usable, margin)
+    shape = cand.shape
+    full = lambda a: np.broadcast_to(a, shape)  # noqa: E731
+    if rule == "1se":
+        loss = np.where(cand, scores.loss, np.inf)
+        best = loss.argmin(-1)[..., None]
+        limit = np.take_along_axis(loss, best, -1) + np.nan_to_num(np.take_along_axis(scores.loss_se, best, -1))
+        cand = cand & (scores.loss <= limit)
+        keys = (full(-kappas), full(n_selected), ~cand)
+    else:  # accuracy, then log-loss (equal to 6 decimals: a tie, left to sparsity), then fewer genes, larger κ
+        keys = (full(-kappas), full(n_selected), np.round(scores.loss, 6), -scores.acc, ~cand)
+    chosen = np.lexsort(keys, axis=-1)[..., 0]
+    chosen = np.where(cand.any(-1), chosen, CLASS_PRIOR)
+    return np.where(usable.any(-1), chosen, NO_MODEL)
 
 
 class _Problem:
@@ -515,13 +525,9 @@ def _evaluate(pb: _Problem, X: torch.Tensor) -> dict[str, torch.Tensor]:
 class _Recorder:
     """Collects each split's model at every κ of the path."""
 
-    def __init__(self, S: int, K: int, p: int, n_test: int, C: int) -> None:
-        self.val_acc = np.full((S, K), np.nan)
-        self.val_loss = np.full((S, K), np.nan)
-        self.val_loss_se = np.full((S, K), np.nan)
-        self.val_gain = np.full((S, K), np.nan)
-        self.val_gain_se = np.full((S, K), np.nan)
+    def __init__(self, S: int, K: int, p: int, n_val: int, n_test: int, C: int) -> None:
         self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
+        self.val_proba = np.full((S, K, n_val, C), np.nan, dtype=np.float32)
         self.head_test_proba = {h: np.full((S, K, n_test, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
         self.n_selected = np.zeros((S, K), dtype=int)
         self.scores = np.zeros((S, K, p), dtype=np.float32)
@@ -556,21 +562,9 @@ class _Recorder:
         # a model whose weights or optimality residual are not finite has diverged (overflow in its matmuls, say)
         finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy() & ~(live & ~np.isfinite(self.kkt_residual[:, k]))
         self.diverged[:, k] = ~finite
-        (Xva, yva), Xte = held_out["val"], held_out["test"]
-        val = _evaluate(pb, Xva)["ensemble"]
-        val_acc = (val.argmax(-1) == yva).float().mean(1).cpu().numpy()
-        per_array = -torch.log(val.gather(2, yva.unsqueeze(2)).squeeze(2).clamp_min(1e-12))
-        val_loss = per_array.mean(1).cpu().numpy()
-        val_loss_se = (per_array.std(1) / math.sqrt(per_array.shape[1])).cpu().numpy()
-        gain = -torch.log(held_out["prior"].gather(1, yva).clamp_min(1e-12)) - per_array  # per array: prior's log-loss - model's
-        val_gain, val_gain_se = gain.mean(1).cpu().numpy(), (gain.std(1) / math.sqrt(gain.shape[1])).cpu().numpy()
-        test = _evaluate(pb, Xte)
+        test = _evaluate(pb, held_out["test"])
         ok = live & finite
-        self.val_acc[ok, k] = val_acc[ok]
-        self.val_loss[ok, k] = val_loss[ok]
-        self.val_loss_se[ok, k] = val_loss_se[ok]
-        self.val_gain[ok, k] = val_gain[ok]
-        self.val_gain_se[ok, k] = val_gain_se[ok]
+        self.val_proba[ok, k] = _evaluate(pb, held_out["val"])["ensemble"].cpu().numpy()[ok]
         self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
         for head in ("linear", "mlp"):
             if head in test:
@@ -600,14 +594,14 @@ def solve_path(
     X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
     Xtr, ytr = as_t(X_train), as_t(y_train, torch.long)
     prior = np.stack([np.bincount(labels, minlength=n_classes) / len(labels) for labels in np.asarray(y_train)])
-    held_out = {"val": (as_t(X_val), as_t(y_val, torch.long)), "test": as_t(X_test), "prior": as_t(prior)}
+    held_out = {"val": as_t(X_val), "test": as_t(X_test)}
     solver = PathSolver(cfg, n_classes, Xtr, ytr)
     cfg = solver.config
     _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
     kappa_max = (gnorm.max(1).values / 2).cpu().numpy()
     kappas = np.asarray(cfg.kappas, dtype=float) if cfg.kappas else kappa_path(float(kappa_max.max()), cfg.n_kappas, cfg.kappa_ratio)
     null_loss = solver.pb.loss(solver.pb.params)
-    rec = _Recorder(S, len(kappas), p, X_test.shape[1], n_classes)
+    rec = _Recorder(S, len(kappas), p, X_val.shape[1], X_test.shape[1], n_classes)
     certified = np.zeros((S, len(kappas)), dtype=bool)
     upward = cfg.direction == "up"
     if upward:
@@ -639,9 +633,10 @@ def solve_path(
         if solver.stopped.all():
             break
     return PathResult(
-        kappas=kappas, kappa_max=kappa_max, val_acc=rec.val_acc, val_loss=rec.val_loss, val_loss_se=rec.val_loss_se,
-        val_gain=rec.val_gain, val_gain_se=rec.val_gain_se, prior=prior, prior_margin_se=cfg.prior_margin_se,
-        test_proba=rec.test_proba, rule=cfg.choose,
+        kappas=kappas, kappa_max=kappa_max, val_proba=rec.val_proba, y_val=np.asarray(y_val), prior=prior,
+        n_train=X_train.shape[1],
+        test_proba=rec.test_proba, rule=cfg.choose, prior_margin_se=cfg.prior_margin_se, signal_alpha=cfg.signal_alpha,
+        signal_permutations=cfg.signal_permutations, seed=cfg.seed,
         head_test_proba=rec.head_test_proba, n_selected=rec.n_selected, scores=rec.scores,
         linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,
         iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(device),

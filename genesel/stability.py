@@ -68,7 +68,7 @@ def complementary_pairs(dataset: Dataset, pairs: int = PAIRS, seed: int = 0) -> 
 def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict | None:
     """The method's settings with its regularisation fixed to what the main splits chose (the most
     frequent choice; for a κ path, the median κ of the splits that kept a model), so a half is fitted
-    without the other half. None where every split of a κ path fell back to the class prior."""
+    without the other half. None where every split of spred fell back to the class prior."""
     params = dict(params)
     chosen = [json.loads(h) for h, failed in zip(metrics["hyperparameters"], metrics.get("failed", False)) if not failed]
     chosen = [c for c in chosen if c]
@@ -84,7 +84,11 @@ def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> 
             return None
         params.update(kappas=[float(np.median(kappas))])
     elif REGISTRY[method].family == "spred":
-        params.update(lrs=[float(pick["lr"])], kappas=[float(pick["kappa"])])
+        if "lr" not in table or table["lr"].isna().all():  # every split chose the class prior
+            return None
+        fitted = table.dropna(subset=["lr"])
+        lr, kappa = fitted.astype(str).agg(lambda column: column.value_counts().index[0])[["lr", "kappa"]]
+        params.update(lrs=[float(lr)], kappas=[float(kappa)])
     elif method == "limma":
         params.update(ks=[q], Cs=[float(pick["C"])])
     else:  # l1_logistic, hsic_lasso: C of the final model (HSIC-Lasso's genes do not depend on it)

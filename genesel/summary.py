@@ -23,7 +23,8 @@ def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame
     """One row per dataset x method: accuracy, balanced accuracy, genes selected (mean and sd
     over the splits the method could fit), the number of splits, how many of them the method
     could not fit (``failed_splits``), the relaxed refit's accuracy where a method ran with
-    ``relaxed: true``, and the dataset's majority-class rate."""
+    ``relaxed: true``, the test over splits of whether its chosen models beat the majority class on
+    validation (``signal_p``, spred on its κ path) and the dataset's majority-class rate."""
     metrics = metrics.assign(failed=metrics["failed"].fillna(False).astype(bool) if "failed" in metrics else False)
     grouped = metrics.groupby(["dataset", "method"], sort=False)
     table = grouped.agg(
@@ -40,21 +41,24 @@ def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame
         relaxed = grouped["accuracy_relaxed"].agg(["mean", "std"]).reset_index()
         relaxed.columns = ["dataset", "method", "accuracy_relaxed_mean", "accuracy_relaxed_sd"]
         table = table.merge(relaxed, on=["dataset", "method"], how="left")
+    if "signal_p" in metrics:  # one value per (dataset, method); NaN for methods without the test
+        table = table.merge(grouped["signal_p"].first().reset_index(), on=["dataset", "method"], how="left")
     table["majority_rate"] = table["dataset"].map(majority)
     return table
 
 
 def to_markdown(table: pd.DataFrame) -> str:
     """Dataset x method accuracy table as Markdown (mean ± sd over splits)."""
-    lines = ["| dataset | method | accuracy | balanced accuracy | genes selected | majority rate | splits | converged |",
-             "|---|---|---|---|---|---|---|---|"]
-    for row in table.itertuples():
+    lines = ["| dataset | method | accuracy | balanced accuracy | genes selected | majority rate | splits | converged "
+             "| signal p |", "|---|---|---|---|---|---|---|---|---|"]
+    signal = table["signal_p"] if "signal_p" in table else pd.Series(np.nan, index=table.index)
+    for row, p in zip(table.itertuples(), signal):
         lines.append(
             f"| {row.dataset} | {row.method} | {row.accuracy_mean:.3f} ± {row.accuracy_sd:.3f} | "
             f"{row.balanced_accuracy_mean:.3f} ± {row.balanced_accuracy_sd:.3f} | "
             f"{row.genes_selected_mean:.0f} ± {row.genes_selected_sd:.0f} | {row.majority_rate:.3f} | "
             f"{row.splits}{f' ({row.failed_splits} not fitted)' if row.failed_splits else ''} | "
-            f"{row.converged_share:.0%} |"
+            f"{row.converged_share:.0%} | {'–' if pd.isna(p) else f'{p:.3g}'} |"
         )
     return "\n".join(lines) + "\n"
 

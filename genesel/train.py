@@ -28,6 +28,7 @@ import torch
 
 from genesel.device import resolve_device
 from genesel.models import BatchedNet, HeldOutPredictions, make_architecture
+from genesel.signal import NO_MODEL, SignalTested, ValidationScores
 
 PAPER_GRID = (0.7, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01)
 
@@ -59,6 +60,11 @@ class TrainConfig:
     tf32: bool = True
     prune: bool = True  # drop genes dead in every model of a chunk from the computation
     max_restarts: int = 2  # a diverged model restarts with lr / 10 this many times
+    # the test over splits of the chosen models' validation accuracy gain over the majority class
+    # (genesel.signal); above this p-value every split keeps no gene and predicts the majority class.
+    # None (default: the grid reproduces the paper's protocol, which has no such test): off
+    signal_alpha: float | None = None
+    signal_permutations: int = 999
 
 
     def grid(self) -> list[tuple[float, float]]:
@@ -80,7 +86,7 @@ def _memory_budget(device: torch.device, budget_gb: float | None) -> int:
 
 
 @dataclass
-class GridResult(HeldOutPredictions):
+class GridResult(SignalTested, HeldOutPredictions):
     """Everything the trainer learnt, indexed ``[split, grid point]``; test accuracy comes from
     :meth:`accuracy` with the test labels, which the trainer never sees."""
 
@@ -101,27 +107,30 @@ class GridResult(HeldOutPredictions):
     linear_share: np.ndarray | None = None
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     models: dict[tuple[int, int], BatchedNet] = field(default_factory=dict)  # (split, grid) -> net, if kept
+    # for the test over splits (genesel.signal.SignalTested): validation probabilities, labels, class prior
+    val_proba: np.ndarray | None = None  # (S, G, n_val, C)
+    y_val: np.ndarray | None = None  # (S, n_val)
+    prior: np.ndarray | None = None  # (S, C): training class frequencies
+    n_train: int = 0
+    signal_alpha: float | None = None
+    signal_permutations: int = 999
+    seed: int = 0
 
-    def choose(self) -> np.ndarray:
+    def choose_per_split(self, scores: ValidationScores | None = None) -> np.ndarray:
         """Per split, the grid index with the best validation accuracy among converged,
         non-diverged models; ties go to fewer genes, then larger kappa, then smaller lr.
         Falls back to unconverged models only when a split has no converged one; a split where
-        every grid point diverged gets -1."""
-        S, G = self.val_acc.shape
-        chosen = np.empty(S, dtype=int)
-        lrs = np.array([g[0] for g in self.grid])
-        kappas = np.array([g[1] for g in self.grid])
-        for s in range(S):
-            ok = self.converged[s] & ~self.diverged[s]
-            if not ok.any():
-                ok = ~self.diverged[s]
-            if not ok.any():
-                chosen[s] = -1
-                continue
-            candidates = np.flatnonzero(ok)
-            order = np.lexsort((lrs[candidates], -kappas[candidates], self.n_selected[s, candidates], -self.val_acc[s, candidates]))
-            chosen[s] = candidates[order[0]]
-        return chosen
+        every grid point diverged gets :data:`NO_MODEL`. From ``scores`` (``(..., S, G)``, a leading
+        axis of permutations), by default the recorded validation accuracy; :meth:`choose` then
+        applies the test over splits."""
+        acc = self.val_acc if scores is None else scores.acc
+        ok = self.converged & ~self.diverged
+        ok = np.where(ok.any(1, keepdims=True), ok, ~self.diverged)
+        full = lambda a: np.broadcast_to(a, acc.shape)  # noqa: E731
+        lrs, kappas = np.array([g[0] for g in self.grid]), np.array([g[1] for g in self.grid])
+        keys = (full(lrs), full(-kappas), full(self.n_selected), -np.nan_to_num(acc, nan=-1.0), full(~ok))
+        chosen = np.lexsort(keys, axis=-1)[..., 0]
+        return np.where(ok.any(1), chosen, NO_MODEL)
 
 
 def _as_tensor(a, device, dtype=torch.float32) -> torch.Tensor:
@@ -168,7 +177,7 @@ def train_grid(
     chunk = max(1, min(S * G, (budget - data_bytes) // max(per_model, 1)))
     log.info("%s on %s: %d models (%d splits x %d grid points), %d per chunk", config.variant, device, S * G, S, G, chunk)
 
-    sink = _Sink(S, G, p, Xte.shape[1], n_classes, model_split, model_grid, arch, keep_models)
+    sink = _Sink(S, G, p, Xva.shape[1], Xte.shape[1], n_classes, model_split, model_grid, arch, keep_models)
     lr_used = np.tile(np.asarray([lr for lr, _ in grid], dtype=float), (S, 1))
     todo = np.arange(S * G)
     for attempt in range(config.max_restarts + 1):
@@ -190,7 +199,9 @@ def train_grid(
         n_selected=sink.out["n_selected"].astype(int), epochs=sink.out["epochs"].astype(int),
         converged=sink.converged, diverged=sink.diverged, seconds=sink.out["seconds"], scores=sink.scores,
         test_proba=sink.test_proba, device=str(device), history=pd.DataFrame(sink.history),
-        models=sink.models or {}, linear_share=sink.linear_share,
+        models=sink.models or {}, linear_share=sink.linear_share, val_proba=sink.val_proba, y_val=np.asarray(y_val),
+        prior=np.stack([np.bincount(labels, minlength=n_classes) / len(labels) for labels in np.asarray(y_train)]),
+        n_train=n_tr, signal_alpha=config.signal_alpha, signal_permutations=config.signal_permutations, seed=config.seed,
     )
 
 
@@ -286,8 +297,8 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
             continue
         # -- check: validation accuracy, active set, convergence -------------------------------
         ok = (~live.bad & net.finite()).cpu().numpy()
-        val_pred = net.predict_proba(data["Xva"], live.didx)["ensemble"].argmax(-1)
-        val_acc = (val_pred == yva.index_select(0, live.didx)).float().mean(1).cpu().numpy()
+        val_proba = net.predict_proba(data["Xva"], live.didx)["ensemble"]
+        val_acc = (val_proba.argmax(-1) == yva.index_select(0, live.didx)).float().mean(1).cpu().numpy()
         score = net.gene_scores()
         if config.prune and net.arch.mask:
             net, score, cols, data = _prune(net, live, score, cols, data, config)
@@ -308,7 +319,7 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
             probas = net.predict_proba(data["Xte"], live.didx)
             for j in np.flatnonzero(finished):
                 sink.record(live.gid[j], net, j, bool(ok[j]), bool(settled[j]), epoch, val_acc[j], n_active[j],
-                            score[j], cols, {h: prob[j] for h, prob in probas.items()})
+                            score[j], cols, {h: prob[j] for h, prob in probas.items()}, val_proba[j])
             if finished.all():
                 break
             keep_np = np.flatnonzero(~finished)
@@ -320,7 +331,7 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
 class _Sink:
     """What train_grid collects of every finished model, indexed ``[split, grid point]``."""
 
-    def __init__(self, S: int, G: int, p: int, n_test: int, n_classes: int, model_split, model_grid, arch,
+    def __init__(self, S: int, G: int, p: int, n_val: int, n_test: int, n_classes: int, model_split, model_grid, arch,
                  keep_models: bool) -> None:
         self.out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds")}
         self.heads = {h: np.full((S, G, n_test, n_classes), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
@@ -329,6 +340,7 @@ class _Sink:
         self.scores = np.zeros((S, G, p), dtype=np.float32)
         self.linear_share = np.full((S, G, p), np.nan, dtype=np.float32)
         self.test_proba = np.zeros((S, G, n_test, n_classes), dtype=np.float32)
+        self.val_proba = np.full((S, G, n_val, n_classes), np.nan, dtype=np.float32)
         self.history: list[dict] = []
         self.models: dict | None = {} if keep_models else None
         self.model_split, self.model_grid, self.arch, self.p, self.n_classes = model_split, model_grid, arch, p, n_classes
@@ -338,7 +350,7 @@ class _Sink:
         restarted = set(zip(splits.tolist(), grid_points.tolist()))
         self.history = [row for row in self.history if (row["split"], row["grid"]) not in restarted]
 
-    def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas) -> None:
+    def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas, val_proba) -> None:
         s, g = self.model_split[gid], self.model_grid[gid]
         if self.models is not None and ok:
             kept = net.select(torch.as_tensor([j], device=score.device)).expand_features(cols, self.p)
@@ -347,6 +359,7 @@ class _Sink:
         self.diverged[s, g] = not ok
         self.converged[s, g] = ok and settled
         self.out["val_acc"][s, g] = val_acc if ok else np.nan
+        self.val_proba[s, g] = val_proba.detach().cpu().numpy() if ok else np.nan
         self.out["epochs"][s, g] = epoch
         self.out["n_selected"][s, g] = n_active if ok else 0
         full_score = torch.zeros(self.p, device=score.device)

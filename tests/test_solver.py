@@ -175,8 +175,9 @@ def misleading_validation(S=2, p=200, seed=5):
 
 
 def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
-    """With a misleading validation part, no model beats the class prior: the split keeps no gene, says so
-    in a warning naming dataset, method and split, and predicts the majority class."""
+    """With a misleading validation part, the chosen models do not beat the majority class over the splits:
+    every split keeps no gene, a warning names dataset and method and gives the test, and each split
+    predicts the majority class."""
     from genesel.dataset import Dataset
     from genesel.experiment import run_method
     from genesel.preprocess import StackedSplits
@@ -188,25 +189,31 @@ def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
                    gene_symbols=np.array([""] * p), sample_ids=np.array([f"s{i}" for i in range(300)]),
                    y=np.zeros(300, int), class_names=["a", "b"], label_type="t", metadata={})
     stacked = StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
-    with pytest.warns(UserWarning, match="NOISE spred_linear split .: no model on the kappa path predicts"):
+    with pytest.warns(UserWarning, match=r"NOISE spred_linear: over 2 splits .* no better than the majority class"):
         result = run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05}, device="cpu")
     assert (result.metrics.n_selected == 0).all() and not result.selected.any()
     assert np.allclose(result.metrics.accuracy, 0.75)  # the test arrays' majority rate
     assert json.loads(result.metrics.hyperparameters[0]) == {"kappa": None, "model": "class prior"}
-    assert not result.history.chosen.any() and not result.history.beats_prior.any()
+    assert (result.metrics.signal_p > 0.05).all()  # every validation array of one class: nothing to show
+    assert not result.history.chosen.any()
+    # the per-split margin, when asked for, sends each split there by itself and says so per split
+    with pytest.warns(UserWarning, match="NOISE spred_linear split 1: no model on the kappa path predicts"):
+        run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05, "prior_margin_se": 1.0,
+                                                   "signal_alpha": None}, device="cpu")
 
 
 def test_the_selector_falls_back_to_the_majority_class_with_no_gene():
     from genesel.selectors import SpredSelector
 
     X, y = misleading_validation(S=1)
-    selector = SpredSelector(variant="spred_linear", n_kappas=8, kappa_ratio=0.05, device="cpu")
+    selector = SpredSelector(variant="spred_linear", n_kappas=8, kappa_ratio=0.05, signal_alpha=0.05, device="cpu")
     selector.fit(X["train"][0], y["train"][0], X["val"][0], y["val"][0])
     assert selector.get_support().sum() == 0 and selector.model_ is None
     assert (selector.predict(X["test"][0]) == 0).all()
     assert np.allclose(selector.predict_proba(X["test"][0][:2]), [[0.75, 0.25]] * 2)
     # without the guard, the best model on the path is taken even though it is worse than the prior
-    unguarded = SpredSelector(variant="spred_linear", n_kappas=8, kappa_ratio=0.05, prior_margin_se=None, device="cpu")
+    assert selector.signal_["p"] > 0.05
+    unguarded = SpredSelector(variant="spred_linear", n_kappas=8, kappa_ratio=0.05, signal_alpha=None, device="cpu")
     assert unguarded.fit(X["train"][0], y["train"][0], X["val"][0], y["val"][0]).model_ is not None
 
 
@@ -219,10 +226,12 @@ def test_a_model_must_beat_the_class_prior_by_its_margin_to_be_chosen():
     rng = np.random.default_rng(11)
     X = rng.normal(size=(6, 90, 40)).astype(np.float32)
     y = np.stack([rng.permutation(np.arange(90) % 2) for _ in range(6)])
-    config = PathConfig(device="cpu", variant="spred_linear", n_kappas=8, kappa_ratio=0.05, max_iter=200)
+    config = PathConfig(device="cpu", variant="spred_linear", n_kappas=8, kappa_ratio=0.05, max_iter=200,
+                        prior_margin_se=1.0, signal_alpha=None)
     result = solve_path(X[:, :60], y[:, :60], X[:, 60:], y[:, 60:], X[:, 60:], 2, config)
     chosen = result.choose()
-    beats = np.isfinite(result.val_gain) & (result.val_gain > np.nan_to_num(result.val_gain_se))
+    gain, se = result.validation.gain, result.validation.gain_se
+    beats = np.isfinite(gain) & (gain > np.nan_to_num(se))
     assert ((chosen == CLASS_PRIOR) == ~beats.any(1)).all() and (chosen == CLASS_PRIOR).any()
     assert all(beats[s, g] for s, g in enumerate(chosen) if g >= 0)
     proba = result.chosen_test_proba(chosen)
@@ -256,19 +265,42 @@ def test_one_standard_error_rule_takes_the_sparsest_model_within_one_se_of_the_l
     y = np.stack([rng.permutation(np.arange(60) % 2) for _ in range(2)])
     result = solve_path(X[:, :40], y[:, :40], X[:, 40:], y[:, 40:], None, 2,
                         PathConfig(device="cpu", variant="spred_linear", n_kappas=8, max_iter=200, choose="1se",
-                                   prior_margin_se=None))
+                                   signal_alpha=None))
     chosen = result.choose()
     for s, g in enumerate(chosen):
         ok = np.isfinite(result.val_loss[s])
-        bound = np.nanmin(result.val_loss[s]) + result.val_loss_se[s, np.nanargmin(result.val_loss[s])]
+        bound = np.nanmin(result.val_loss[s]) + result.validation.loss_se[s, np.nanargmin(result.val_loss[s])]
         assert result.val_loss[s, g] <= bound + 1e-12
         assert result.n_selected[s, g] == result.n_selected[s, ok & (result.val_loss[s] <= bound + 1e-12)].min()
     genes_1se = result.n_selected[np.arange(2), chosen]
-    se = result.val_loss_se.copy()
-    result.val_loss_se[:] = np.nan  # as with one validation array: no margin, the lowest loss itself
+    se = result.validation.loss_se.copy()
+    result.validation.loss_se[:] = np.nan  # as with one validation array: no margin, the lowest loss itself
     assert np.allclose(result.val_loss[np.arange(2), result.choose()], np.nanmin(result.val_loss, axis=1))
-    result.val_loss_se = se
+    result.validation.loss_se = se
     result.rule = "best"
     assert (genes_1se <= result.n_selected[np.arange(2), result.choose()]).all() and (genes_1se == 0).any()
     with pytest.raises(ValueError, match="choose must be best or 1se"):
         solve_path(X, y, X, y, None, 2, PathConfig(device="cpu", variant="spred_linear", choose="cv"))
+
+
+def test_the_sgd_grid_falls_back_to_the_class_prior_when_asked_to_test():
+    """The SGD grid with ``signal_alpha``: a misleading validation part shows no signal, so every split keeps
+    no gene, predicts the majority class and carries the test's p-value; without the test it keeps its genes."""
+    from genesel.dataset import Dataset
+    from genesel.experiment import run_method
+    from genesel.preprocess import StackedSplits
+
+    X, y = misleading_validation()
+    S, p = X["train"].shape[0], X["train"].shape[2]
+    index = {k: np.tile(np.arange(v.shape[1]) + 100 * i, (S, 1)) for i, (k, v) in enumerate(X.items())}
+    data = Dataset(name="NOISE", X=np.zeros((300, p), np.float32), probe_ids=np.array([f"p{j}" for j in range(p)]),
+                   gene_symbols=np.array([""] * p), sample_ids=np.array([f"s{i}" for i in range(300)]),
+                   y=np.zeros(300, int), class_names=["a", "b"], label_type="t", metadata={})
+    stacked = StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
+    grid = {"solver": "sgd", "hidden": 8, "lrs": [0.1], "kappas": [0.01], "max_epochs": 150}
+    with pytest.warns(UserWarning, match=r"NOISE spred: over 2 splits .* no better than the majority class"):
+        tested = run_method("spred", data, stacked, {**grid, "signal_alpha": 0.05}, device="cpu")
+    assert (tested.metrics.n_selected == 0).all() and not tested.selected.any()
+    assert np.allclose(tested.metrics.accuracy, 0.75) and (tested.metrics.signal_p > 0.05).all()
+    untested = run_method("spred", data, stacked, grid, device="cpu")
+    assert untested.selected.any() and untested.metrics.signal_p.isna().all()

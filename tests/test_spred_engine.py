@@ -112,7 +112,7 @@ def test_naive_l1_by_subgradient_is_not_sparse(stacked):
 def test_divergent_grid_point_is_recorded_not_fatal(stacked):
     result = fit(stacked, lrs=(1e4, 0.1), kappas=(0.05,), max_epochs=200)
     assert result.diverged[:, 0].all() and not result.diverged[:, 1].any()
-    assert (result.choose() == 1).all()
+    assert (result.choose_per_split() == 1).all()
     assert np.isnan(result.val_acc[:, 0]).all()
 
 
@@ -136,7 +136,7 @@ def test_ties_go_to_fewer_genes(stacked):
     result.val_acc[:] = 0.5
     result.converged[:] = True
     for s in range(2):
-        assert result.n_selected[s, result.choose()[s]] == result.n_selected[s].min()
+        assert result.n_selected[s, result.choose_per_split()[s]] == result.n_selected[s].min()
 
 
 def test_device_resolution(caplog):
