@@ -6,6 +6,8 @@
     python benchmarks/bench_real.py .bench/COLON.npz --methods l1_logistic svc_all --device cpu
     python benchmarks/bench_real.py .bench/COLON.npz --permute-labels 0     # a set without signal
     python benchmarks/bench_real.py .bench/COLON.npz --rules best 1se       # one path, kappa chosen two ways
+    python benchmarks/bench_real.py .bench/COLON.npz --rules best --alphas 0.05 none --margins none 1 \\
+        --save-paths paths/      # the test over splits and the per-split margin, on and off
 
 Each ``NAME.npz`` is a dataset written by ``genesel prepare`` and ``NAME.splits.tsv`` beside it its splits,
 so every method sees the splits (and the per-split preprocessing) that the pipeline gives it. Settings per
@@ -85,34 +87,62 @@ def run_one(path: Path, method: str, params: dict, device: str, permute: int | N
     return metrics.assign(majority=prior_accuracy(stacked)[metrics.split.to_numpy()])
 
 
-def path_rules(path: Path, method: str, params: dict, device: str, rules: list[str], permute: int | None = None):
-    """One κ path of ``method`` (spred or spred_linear), κ then chosen by each of ``rules`` (PathConfig.choose):
-    per-split metrics as :func:`run_one` gives them, the method named ``method[rule]``."""
-    from genesel.solver import NO_MODEL, PathConfig, solve_path
+def path_rules(path: Path, method: str, params: dict, device: str, choices: list[tuple], permute: int | None = None,
+               save: Path | None = None):
+    """One κ path of ``method`` (spred or spred_linear), κ then chosen for each ``(rule, margin, alpha)`` of
+    ``choices`` (PathConfig.choose, .prior_margin_se, .signal_alpha; None: off): per-split metrics as
+    :func:`run_one` gives them, the method named ``method[rule,margin,alpha]``, with each head's test accuracy
+    at the chosen κ (``acc_linear``, ``acc_mlp``) and the test over splits (``signal_p``). ``save``: a
+    directory for the path's arrays (``SET.METHOD.npz``)."""
+    from genesel.solver import CLASS_PRIOR, PathConfig, solve_path
 
     dataset, st = load(path, permute)
-    settings = {k: v for k, v in params.items() if k not in ("solver", "choose")}
+    settings = {k: v for k, v in params.items() if k not in ("solver", "choose", "prior_margin_se", "signal_alpha")}
     start = time.perf_counter()
     result = solve_path(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"],
                         len(dataset.class_names), PathConfig(variant=method, device=device, **settings))
     seconds, frames, S = time.perf_counter() - start, [], st.n_splits
-    for rule in rules:
-        result.rule = rule
+    if save:
+        save.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(save / f"{dataset.name}.{method}.npz", y_test=st.y["test"], seconds=seconds,
+                            **{k: getattr(result, k) for k in SAVED},
+                            **{f"head_test_proba_{h}": a for h, a in result.head_test_proba.items()})
+    for rule, margin, alpha in choices:
+        result.rule, result.prior_margin_se, result.signal_alpha = rule, margin, alpha
         g = result.choose()
-        on_path = g >= 0  # elsewhere the class prior (no gene)
+        on_path, idx = g >= 0, np.maximum(g, 0)
+        heads = {f"acc_{h}": chosen_accuracy(a[np.arange(S), idx], g, result.prior, st.y["test"])
+                 for h, a in result.head_test_proba.items() if np.isfinite(a).any()}  # the variant's heads
         frames.append(pd.DataFrame({
-            "dataset": dataset.name, "method": f"{method}[{rule}]", "split": np.arange(S),
-            "accuracy": np.where(g == NO_MODEL, np.nan, (result.chosen_test_proba(g).argmax(-1) == st.y["test"]).mean(1)),
-            "n_selected": np.where(on_path, result.n_selected[np.arange(S), g], 0),
-            "converged": np.where(on_path, result.certified[np.arange(S), g], True), "wall_seconds": seconds,
-            "majority": prior_accuracy(st)}))
+            "dataset": dataset.name, "method": f"{method}[{rule},{margin},{alpha}]", "split": np.arange(S),
+            "accuracy": chosen_accuracy(result.chosen_test_proba(g), g, result.prior, st.y["test"]), **heads,
+            "n_selected": np.where(on_path, result.n_selected[np.arange(S), idx], 0),
+            "converged": np.where(on_path, result.certified[np.arange(S), idx], True),
+            "fell_back": g == CLASS_PRIOR, "kappa": np.where(on_path, result.kappas[idx], np.nan),
+            "signal_p": result.signal()[1], "wall_seconds": seconds, "majority": prior_accuracy(st)}))
     return pd.concat(frames)
+
+
+def chosen_accuracy(proba: np.ndarray, chosen: np.ndarray, prior: np.ndarray, y_test: np.ndarray) -> np.ndarray:
+    """Per split, the test accuracy of ``proba (S, n_test, C)`` at the chosen models; the training majority
+    class where a split fell back to the class prior, NaN where it has no model."""
+    from genesel.solver import CLASS_PRIOR, NO_MODEL
+
+    acc = (proba.argmax(-1) == y_test).mean(1)
+    majority = (prior.argmax(1)[:, None] == y_test).mean(1)
+    return np.where(chosen == NO_MODEL, np.nan, np.where(chosen == CLASS_PRIOR, majority, acc))
+
+
+#: the PathResult arrays ``--save-paths`` writes (enough to choose κ again by any rule without refitting)
+SAVED = ("kappas", "kappa_max", "val_proba", "y_val", "prior", "test_proba", "n_selected", "linear_share",
+         "kkt_residual", "certified", "iterations", "diverged")
 
 
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
     g = metrics.groupby(["dataset", "method"], sort=False)
+    heads = {f"{c}": g[c].mean() for c in ("acc_linear", "acc_mlp", "fell_back", "signal_p") if c in metrics}
     return pd.DataFrame({
-        "test_acc": g.accuracy.mean(), "sd": g.accuracy.std(), "se": g.accuracy.sem(),
+        "test_acc": g.accuracy.mean(), "sd": g.accuracy.std(), "se": g.accuracy.sem(), **heads,
         "genes_median": g.n_selected.median(), "chosen_certified": g.converged.mean(),
         "seconds": g.wall_seconds.first(), "majority": g.majority.mean(),
     }).round(3)
@@ -127,7 +157,12 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, help="per-split metrics as CSV")
     parser.add_argument("--rules", nargs="+", choices=["best", "1se"],
-                        help="spred/spred_linear: one path, κ chosen by each rule (rows named method[rule])")
+                        help="spred/spred_linear: one path, κ chosen by each rule (rows named method[rule,margin,alpha])")
+    parser.add_argument("--margins", nargs="+", default=["none"], metavar="SE",
+                        help="with --rules: per-split class-prior margins in standard errors, 'none' for none")
+    parser.add_argument("--alphas", nargs="+", default=["0.05"], metavar="ALPHA",
+                        help="with --rules: levels of the test over splits (signal_alpha), 'none' for no test")
+    parser.add_argument("--save-paths", type=Path, metavar="DIR", help="with --rules: write each path's arrays here")
     parser.add_argument("--permute-labels", type=int, metavar="SEED",
                         help="shuffle the labels across arrays first: no method should beat the majority class")
     args = parser.parse_args()
@@ -135,11 +170,14 @@ def main() -> None:
     for item in args.params:
         method, _, text = item.partition("=")
         settings[method].update(json.loads(text))
+    value = lambda text: None if text == "none" else float(text)  # noqa: E731
+    choices = [(r, value(m), value(a)) for r in args.rules or [] for m in args.margins for a in args.alphas]
     frames = []
     for path in args.datasets:
         for method in args.methods:
             if args.rules and method in ("spred", "spred_linear"):
-                frames.append(path_rules(path, method, settings[method], args.device, args.rules, args.permute_labels))
+                frames.append(path_rules(path, method, settings[method], args.device, choices,
+                                         args.permute_labels, args.save_paths))
             else:
                 frames.append(run_one(path, method, settings[method], args.device, args.permute_labels))
             print(summarise(frames[-1]).to_string(header=len(frames) == 1), flush=True)
