@@ -174,12 +174,9 @@ def misleading_validation(S=2, p=200, seed=5):
     return X, y
 
 
-def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
-    """With a misleading validation part, the chosen models do not beat the majority class over the splits:
-    every split keeps no gene, a warning names dataset and method and gives the test, and each split
-    predicts the majority class."""
+def misleading_run_inputs():
+    """:func:`misleading_validation` as a dataset named NOISE and its stacked splits, for ``run_method``."""
     from genesel.dataset import Dataset
-    from genesel.experiment import run_method
     from genesel.preprocess import StackedSplits
 
     X, y = misleading_validation()
@@ -188,7 +185,16 @@ def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
     data = Dataset(name="NOISE", X=np.zeros((300, p), np.float32), probe_ids=np.array([f"p{j}" for j in range(p)]),
                    gene_symbols=np.array([""] * p), sample_ids=np.array([f"s{i}" for i in range(300)]),
                    y=np.zeros(300, int), class_names=["a", "b"], label_type="t", metadata={})
-    stacked = StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
+    return data, StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
+
+
+def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
+    """With a misleading validation part, the chosen models do not beat the majority class over the splits:
+    every split keeps no gene, a warning names dataset and method and gives the test, and each split
+    predicts the majority class."""
+    from genesel.experiment import run_method
+
+    data, stacked = misleading_run_inputs()
     with pytest.warns(UserWarning, match=r"NOISE spred_linear: over 2 splits .* no better than the majority class"):
         result = run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05}, device="cpu")
     assert (result.metrics.n_selected == 0).all() and not result.selected.any()
@@ -286,17 +292,9 @@ def test_one_standard_error_rule_takes_the_sparsest_model_within_one_se_of_the_l
 def test_the_sgd_grid_falls_back_to_the_class_prior_when_asked_to_test():
     """The SGD grid with ``signal_alpha``: a misleading validation part shows no signal, so every split keeps
     no gene, predicts the majority class and carries the test's p-value; without the test it keeps its genes."""
-    from genesel.dataset import Dataset
     from genesel.experiment import run_method
-    from genesel.preprocess import StackedSplits
 
-    X, y = misleading_validation()
-    S, p = X["train"].shape[0], X["train"].shape[2]
-    index = {k: np.tile(np.arange(v.shape[1]) + 100 * i, (S, 1)) for i, (k, v) in enumerate(X.items())}
-    data = Dataset(name="NOISE", X=np.zeros((300, p), np.float32), probe_ids=np.array([f"p{j}" for j in range(p)]),
-                   gene_symbols=np.array([""] * p), sample_ids=np.array([f"s{i}" for i in range(300)]),
-                   y=np.zeros(300, int), class_names=["a", "b"], label_type="t", metadata={})
-    stacked = StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
+    data, stacked = misleading_run_inputs()
     grid = {"solver": "sgd", "hidden": 8, "lrs": [0.1], "kappas": [0.01], "max_epochs": 150}
     with pytest.warns(UserWarning, match=r"NOISE spred: over 2 splits .* no better than the majority class"):
         tested = run_method("spred", data, stacked, {**grid, "signal_alpha": 0.05}, device="cpu")
