@@ -128,7 +128,6 @@ def _run_estimator(method: str, dataset: Dataset, stacked: StackedSplits, params
 
 def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
     """The spred family on the paper's lr x κ grid (:mod:`genesel.train`), chosen per split on validation."""
-
     from genesel.train import TrainConfig, train_grid
 
     S = stacked.n_splits
@@ -285,10 +284,11 @@ def _warn_fallback(name: str, method: str, result, chosen: np.ndarray, gain: flo
         warnings.warn(f"{name} {method}: over {len(chosen)} splits the chosen models predict the validation arrays "
                       f"no better than the majority class ({beyond}p = {p:.3g} > {result.signal_alpha}); no split "
                       "keeps a gene and each predicts the majority class", UserWarning, stacklevel=4)
+    margin = getattr(result, "prior_margin_se", None)  # the κ path's per-split margin; the grid has none
     for k in np.flatnonzero(per_split == CLASS_PRIOR):
         warnings.warn(f"{name} {method} split {k}: no model on the kappa path predicts the validation arrays better "
-                      f"than the class frequencies by {getattr(result, 'prior_margin_se', None)} standard errors; the split keeps no "
-                      "gene and predicts the majority class", UserWarning, stacklevel=4)
+                      f"than the class frequencies by {margin} standard errors; the split keeps no gene and predicts "
+                      "the majority class", UserWarning, stacklevel=4)
 
 
 def _failed_row(k: int, dataset: Dataset, method: str, why: str, device: str) -> dict:

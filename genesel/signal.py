@@ -31,6 +31,11 @@ NO_MODEL = -1
 CLASS_PRIOR = -2
 
 
+def class_prior(y_train: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(S, C)``: the class frequencies of each split's training labels ``(S, n_train)`` (the gene-free model)."""
+    return np.stack([np.bincount(labels, minlength=n_classes) / len(labels) for labels in np.asarray(y_train)])
+
+
 @dataclass
 class ValidationScores:
     """Per (..., split, model) scores of validation predictions; NaN where a model has none."""
@@ -110,8 +115,8 @@ def signal_pvalue(proba: np.ndarray, y: np.ndarray, prior: np.ndarray, n_train: 
                   seed: int = 0, chunk: int = 100) -> tuple[float, float]:
     """The chosen models' validation accuracy gain over the majority class beyond what choosing among the
     models on the same arrays gives by chance (per split, the observed gain minus its permutation mean;
-    averaged over splits), and its p-value (see the module docstring); ``choose`` maps scores to each split's chosen model (``(..., S)``; :data:`CLASS_PRIOR`
-    or :data:`NO_MODEL` where there is no model). Splits without a fitted model, or whose permutations
+    averaged over splits), and its p-value (see the module docstring). ``choose`` maps scores to each
+    split's chosen model (``(..., S)``; :data:`CLASS_PRIOR` or :data:`NO_MODEL` where there is no model). Splits without a fitted model, or whose permutations
     cannot change the statistic (one validation array, constant predictions), are left out; NaN, 1.0
     where none is left."""
     observed = _chosen_gain(validation_scores(proba, y, prior), choose)  # (S,)

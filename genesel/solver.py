@@ -53,7 +53,7 @@ import torch.nn.functional as F
 
 from genesel.device import resolve_device
 from genesel.models import Architecture, BatchedNet, HeldOutPredictions, heads_cross_entropy, make_architecture
-from genesel.signal import CLASS_PRIOR, NO_MODEL, SignalTested, ValidationScores
+from genesel.signal import CLASS_PRIOR, NO_MODEL, SignalTested, ValidationScores, class_prior
 
 log = logging.getLogger(__name__)
 
@@ -593,7 +593,7 @@ def solve_path(
     S, _, p = X_train.shape
     X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
     Xtr, ytr = as_t(X_train), as_t(y_train, torch.long)
-    prior = np.stack([np.bincount(labels, minlength=n_classes) / len(labels) for labels in np.asarray(y_train)])
+    prior = class_prior(y_train, n_classes)
     held_out = {"val": as_t(X_val), "test": as_t(X_test)}
     solver = PathSolver(cfg, n_classes, Xtr, ytr)
     cfg = solver.config

@@ -28,7 +28,7 @@ import torch
 
 from genesel.device import resolve_device
 from genesel.models import BatchedNet, HeldOutPredictions, make_architecture
-from genesel.signal import NO_MODEL, SignalTested, ValidationScores
+from genesel.signal import NO_MODEL, SignalTested, ValidationScores, class_prior
 
 PAPER_GRID = (0.7, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01)
 
@@ -200,8 +200,8 @@ def train_grid(
         converged=sink.converged, diverged=sink.diverged, seconds=sink.out["seconds"], scores=sink.scores,
         test_proba=sink.test_proba, device=str(device), history=pd.DataFrame(sink.history),
         models=sink.models or {}, linear_share=sink.linear_share, val_proba=sink.val_proba, y_val=np.asarray(y_val),
-        prior=np.stack([np.bincount(labels, minlength=n_classes) / len(labels) for labels in np.asarray(y_train)]),
-        n_train=n_tr, signal_alpha=config.signal_alpha, signal_permutations=config.signal_permutations, seed=config.seed,
+        prior=class_prior(y_train, n_classes), n_train=n_tr, signal_alpha=config.signal_alpha,
+        signal_permutations=config.signal_permutations, seed=config.seed,
     )
 
 
