@@ -106,7 +106,7 @@ def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.D
         scores, selected, accuracy, converged, kappas = fit(variant, dataset, stacked, args)
         row = recovery_row(variant, scores, selected, dataset, truth, accuracy, float(np.median(selected.sum(1))))
         row["converged"] = f"{int(converged.sum())}/{n_splits}"
-        row["kappa chosen"] = " ".join(f"{k:.3g}" for k in kappas)
+        row["kappa chosen"] = " ".join("prior" if k is None else f"{k:.3g}" for k in kappas)  # prior: fell back
         row["seconds"] = round(time.perf_counter() - start)
         rows.append(row)
     scores = np.zeros((n_splits, n_probes))
