@@ -106,7 +106,8 @@ def path_rules(path: Path, method: str, params: dict, device: str, choices: list
         save.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(save / f"{dataset.name}.{method}.npz", y_test=st.y["test"], seconds=seconds,
                             **{k: getattr(result, k) for k in SAVED},
-                            **{f"head_test_proba_{h}": a for h, a in result.head_test_proba.items()})
+                            **{f"head_test_proba_{h}": a for h, a in result.head_test_proba.items()},
+                            **{f"head_val_proba_{h}": a for h, a in result.head_val_proba.items()})
     for rule, margin, alpha in choices:
         result.rule, result.prior_margin_se, result.signal_alpha = rule, margin, alpha
         g = result.choose()

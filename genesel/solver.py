@@ -24,13 +24,15 @@ starts; the sequential strong rule (Tibshirani et al. 2012) screens genes out of
 the active genes plus the strongest candidates (a working set, as in skglm and celer), and a KKT
 check over every gene re-admits the worst violators, batch by batch, until none is left. The first step size comes
 from a Lipschitz bound of the linear head (``‖X‖² / (2n)``), then backtracking keeps each step a
-sufficient decrease, so no learning-rate grid is needed.
+sufficient decrease, so no learning-rate grid is needed. With the MLP head the path runs up from a dense
+start (``direction``); a model that has learnt a gene can keep it beyond κ_max, so the path then climbs
+past κ_max until no model keeps a gene (``max_above``), and holds the sparse lists and the gene-free model.
 
 κ is chosen per split on validation (:meth:`PathResult.choose`). Whether the chosen models beat the
 gene-free model (the training class frequencies) is then tested over all splits together
 (:mod:`genesel.signal`: their validation accuracy gain over the majority class against its permutation
-null, with κ chosen again under each permutation, pooled by a t-test corrected for the arrays the
-splits share). Where the test finds no signal, every split keeps no gene
+null, with κ chosen again under each permutation, pooled over the splits, which share arrays, by a
+corrected t-test and by the median of the splits' own p-values). Where the test finds no signal, every split keeps no gene
 and predicts the majority class: on a set without signal the list is empty rather than the best of
 twenty noise models on a dozen validation arrays. An optional per-split margin (``prior_margin_se``)
 also makes each split's model beat the class prior's validation log-likelihood by a standard error.
@@ -80,6 +82,10 @@ class PathConfig:
     # pure-interaction gene has zero expected gradient, so the MLP head can miss it; a dense start has learnt it.
     # None: "up" with the MLP head, "down" for the linear head alone (convex: both reach the same optima)
     direction: str | None = None
+    # up the path, κ keeps growing past the path's top in the path's own steps, at most this many times, until
+    # every model keeps no gene: from a dense start the MLP head holds genes beyond κ_max (the gradient at V = 0);
+    # on colon the lists of 7-10 genes on which it scores best lie there. Not with an explicit ``kappas``
+    max_above: int = 10
     device: str = "auto"
     seed: int = 0
     tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
@@ -88,7 +94,8 @@ class PathConfig:
     choose: str = "best"
     # whether the set shows signal: where the chosen models' validation accuracy gain over the majority class,
     # pooled over the splits, has a p-value above this (genesel.signal: per split against its permutation null,
-    # then a corrected resampled t-test), every split keeps no gene and predicts the majority class.
+    # then a corrected resampled t-test or the splits' median p-value), every split keeps no gene and predicts
+    # the majority class.
     # None: no test (a noise model then wins on a set without signal)
     signal_alpha: float | None = 0.05
     signal_permutations: int = 999
@@ -121,6 +128,7 @@ class PathResult(SignalTested, HeldOutPredictions):
     diverged: np.ndarray  # (S, K) bool
     device: str
     models: dict = field(default_factory=dict)  # (split, k) -> sparse parameters, with keep_models
+    head_val_proba: dict = field(default_factory=dict)  # "linear" / "mlp" -> (S, K, n_val, C), as head_test_proba
     rule: str = "best"  # how choose() picks κ (PathConfig.choose)
     prior_margin_se: float | None = None  # PathConfig.prior_margin_se
     signal_alpha: float | None = 0.05  # PathConfig.signal_alpha
@@ -513,6 +521,16 @@ def kappa_path(kappa_max: float, n_kappas: int, ratio: float) -> np.ndarray:
     return kappa_max * np.logspace(0, math.log10(ratio), n_kappas)
 
 
+def _path_kappas(cfg: PathConfig, kappa_max: float) -> tuple[np.ndarray, int]:
+    """The κ of the path, decreasing, and how many of them lie above its top (``max_above`` values in the
+    path's own ratio, tried up the path only while some model keeps a gene)."""
+    if cfg.kappas:
+        return np.asarray(cfg.kappas, dtype=float), 0
+    kappas = kappa_path(kappa_max, cfg.n_kappas, cfg.kappa_ratio)
+    n_above = cfg.max_above if cfg.direction == "up" else 0
+    return np.concatenate([kappas[0] * (kappas[0] / kappas[1]) ** np.arange(n_above, 0, -1), kappas]), n_above
+
+
 @torch.no_grad()
 def _evaluate(pb: _Problem, X: torch.Tensor) -> dict[str, torch.Tensor]:
     """Class probabilities per head and their mean (``ensemble``) on held-out arrays ``X (M, n, p)``."""
@@ -529,6 +547,7 @@ class _Recorder:
         self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
         self.val_proba = np.full((S, K, n_val, C), np.nan, dtype=np.float32)
         self.head_test_proba = {h: np.full((S, K, n_test, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
+        self.head_val_proba = {h: np.full((S, K, n_val, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
         self.n_selected = np.zeros((S, K), dtype=int)
         self.scores = np.zeros((S, K, p), dtype=np.float32)
         self.linear_share = np.full((S, K, p), np.nan, dtype=np.float32)
@@ -562,13 +581,24 @@ class _Recorder:
         # a model whose weights or optimality residual are not finite has diverged (overflow in its matmuls, say)
         finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy() & ~(live & ~np.isfinite(self.kkt_residual[:, k]))
         self.diverged[:, k] = ~finite
-        test = _evaluate(pb, held_out["test"])
+        test, val = _evaluate(pb, held_out["test"]), _evaluate(pb, held_out["val"])
         ok = live & finite
-        self.val_proba[ok, k] = _evaluate(pb, held_out["val"])["ensemble"].cpu().numpy()[ok]
+        self.val_proba[ok, k] = val["ensemble"].cpu().numpy()[ok]
         self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
         for head in ("linear", "mlp"):
             if head in test:
                 self.head_test_proba[head][ok, k] = test[head].cpu().numpy()[ok]
+                self.head_val_proba[head][ok, k] = val[head].cpu().numpy()[ok]
+
+    def trim(self, start: int) -> None:
+        """Drop the κ before index ``start`` (never visited)."""
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(self, name, value[start:] if value.ndim == 1 else value[:, start:])
+        for heads in (self.head_test_proba, self.head_val_proba):
+            for head in heads:
+                heads[head] = heads[head][:, start:]
+        self.models = {(m, k - start): model for (m, k), model in self.models.items() if k >= start}
 
 
 def solve_path(
@@ -599,11 +629,11 @@ def solve_path(
     cfg = solver.config
     _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
     kappa_max = (gnorm.max(1).values / 2).cpu().numpy()
-    kappas = np.asarray(cfg.kappas, dtype=float) if cfg.kappas else kappa_path(float(kappa_max.max()), cfg.n_kappas, cfg.kappa_ratio)
+    upward = cfg.direction == "up"
+    kappas, n_above = _path_kappas(cfg, float(kappa_max.max()))
     null_loss = solver.pb.loss(solver.pb.params)
     rec = _Recorder(S, len(kappas), p, X_val.shape[1], X_test.shape[1], n_classes)
     certified = np.zeros((S, len(kappas)), dtype=bool)
-    upward = cfg.direction == "up"
     if upward:
         solver.pb.dense_start(cfg.seed)
     previous = kappas[-1] if upward else kappas[0]
@@ -630,14 +660,17 @@ def solve_path(
         log.info("kappa %d/%d = %.4g: %s genes kept (median), %d computed, %d/%d certified", k + 1, len(kappas), kap,
                  int(np.median(rec.n_selected[:, k])), rec.n_computed[k], int(certified[:, k].sum()), S)
         previous = kap
-        if solver.stopped.all():
+        if solver.stopped.all() or (upward and k <= n_above and not rec.n_selected[:, k].any()):
             break
+    if upward:  # the path's top: the first κ at which every model keeps no gene (or the last one tried)
+        rec.trim(k)
+        kappas, certified = kappas[k:], certified[:, k:]
     return PathResult(
         kappas=kappas, kappa_max=kappa_max, val_proba=rec.val_proba, y_val=np.asarray(y_val), prior=prior,
         n_train=X_train.shape[1],
         test_proba=rec.test_proba, rule=cfg.choose, prior_margin_se=cfg.prior_margin_se, signal_alpha=cfg.signal_alpha,
         signal_permutations=cfg.signal_permutations, seed=cfg.seed,
-        head_test_proba=rec.head_test_proba, n_selected=rec.n_selected, scores=rec.scores,
+        head_test_proba=rec.head_test_proba, head_val_proba=rec.head_val_proba, n_selected=rec.n_selected, scores=rec.scores,
         linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,
         iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(device),
         models=rec.models,

@@ -4,6 +4,7 @@ optimality checked from outside, screening and warm starts that change nothing, 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -302,3 +303,25 @@ def test_the_sgd_grid_falls_back_to_the_class_prior_when_asked_to_test():
     assert np.allclose(tested.metrics.accuracy, 0.75) and (tested.metrics.signal_p > 0.05).all()
     untested = run_method("spred", data, stacked, grid, device="cpu")
     assert untested.selected.any() and untested.metrics.signal_p.isna().all()
+
+
+def test_a_path_up_climbs_until_every_model_keeps_no_gene():
+    """From a dense start the MLP head can hold genes beyond κ_max (the gradient at V = 0), so the path up
+    grows κ in its own steps until no model keeps a gene: the path then holds the sparse lists and the
+    gene-free model, and the kept models stay indexed by the trimmed path."""
+    X, y = three_class_data(n=120, p=60, seed=4)
+    Xs = X[None].astype(np.float32)
+    config = PathConfig(variant="spred", hidden=16, n_kappas=8, kappa_ratio=0.05, max_iter=200, device="cpu")
+    result = solve_path(Xs, y[None], Xs, y[None], Xs, 3, config, keep_models=True)
+    base = result.kappa_max[0] * np.logspace(0, np.log10(0.05), 8)
+    assert np.allclose(result.kappas[-8:], base, rtol=1e-5)  # the path asked for, whole
+    assert len(result.kappas) > 8 and result.n_selected[0, -8] > 0  # the dense start keeps genes at κ_max
+    assert result.n_selected[0, 0] == 0 and result.n_selected[0, 1] > 0  # it stops at the first empty model
+    assert len(result.kappas) == result.n_selected.shape[1] == result.val_proba.shape[1] == len(result.n_computed)
+    assert sorted(k for _, k in result.models) == list(range(len(result.kappas)))
+    assert len(result.models[(0, 0)]["genes"]) == 0  # the gene-free model still predicts
+    proba = predict_proba(result.models[(0, 0)], X.astype(np.float32), make_architecture("spred", 16), 3)
+    assert proba.shape == (120, 3) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert result.head_val_proba["mlp"].shape == result.val_proba.shape
+    capped = solve_path(Xs, y[None], Xs, y[None], Xs, 3, replace(config, max_above=0))
+    assert len(capped.kappas) == 8

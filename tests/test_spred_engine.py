@@ -156,7 +156,8 @@ def test_path_selector_follows_scikit_learn(small_sim):
     support = fitted.get_support()
     assert fitted.scores_.shape == (data.n_probes,) and 0 < support.sum() < data.n_probes
     assert np.array_equal(support, fitted.scores_ > 0)  # exact zeros: no threshold
-    assert fitted.best_params_["kappa"] in fitted.kappa_path_ and len(fitted.kappa_path_) == 8
+    # the 8 κ asked for, then the path up climbs past κ_max until no model keeps a gene
+    assert fitted.best_params_["kappa"] in fitted.kappa_path_ and len(fitted.kappa_path_) > 8
     assert pipe.score(data.X, data.labels()) > 0.5
     assert np.isfinite(fitted.linear_share_[support]).all() and np.isnan(fitted.linear_share_[~support]).all()
 
