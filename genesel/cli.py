@@ -144,15 +144,18 @@ def _cmd_summarize(args: argparse.Namespace) -> None:
 
     from genesel.dataset import Dataset
     from genesel.splits import load_splits
-    from genesel.summary import majority_rates, summarize, to_markdown
+    from genesel.summary import held_out_ratio, majority_rates, paired_differences, summarize, to_markdown
 
     metrics = pd.concat([pd.read_csv(f, sep="\t") for f in args.metrics], ignore_index=True)
-    majority = {}
+    majority, held_out = {}, {}
     for d, s in zip(args.datasets, args.splits):
-        dataset = Dataset.load(d)
-        majority[dataset.name] = float(majority_rates(dataset, load_splits(s)).mean())
+        dataset, splits = Dataset.load(d), load_splits(s)
+        majority[dataset.name] = float(majority_rates(dataset, splits).mean())
+        held_out[dataset.name] = held_out_ratio(dataset, splits)
     table = summarize(metrics, majority)
     _write_atomic(table, args.out_csv, sep=",")
+    if args.out_paired:
+        _write_atomic(paired_differences(metrics, held_out), args.out_paired, sep=",")
     from genesel.io import atomic_path
 
     with atomic_path(args.out_md) as tmp:
@@ -276,7 +279,9 @@ def _cmd_overview(args: argparse.Namespace) -> None:
     datasets = [Dataset.load(d) for d in args.datasets]
     stable = pd.DataFrame([{"dataset": Path(f).parent.parent.name, **StabilityResult.load(f).summary()}
                            for f in args.stability], columns=["dataset", "method", "n_stable", "bound"])
-    tables = pages.overview_tables(pd.read_csv(args.summary), datasets, stable[["dataset", "method", "n_stable", "bound"]])
+    paired = pd.read_csv(args.paired) if args.paired else None
+    tables = pages.overview_tables(pd.read_csv(args.summary), datasets, stable[["dataset", "method", "n_stable", "bound"]],
+                                   paired)
     pages.write_overview(tables, version("genesel"), args.out)
 
 
@@ -419,6 +424,8 @@ def _add_table_verbs(sub) -> None:
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-md", required=True)
     p.add_argument("--run-info", help="TSV of software versions and devices used")
+    p.add_argument("--out-paired", help="CSV: every pair of methods per dataset, their accuracy difference over the "
+                   "splits with a corrected t-test")
     p.set_defaults(func=_cmd_summarize)
 
     p = sub.add_parser("compare", help="top-k retraining and consensus tiers of one dataset")
@@ -477,6 +484,7 @@ def _add_report_verbs(sub) -> None:
     p.add_argument("--summary", required=True, help="accuracy.csv written by summarize")
     p.add_argument("--datasets", nargs="+", required=True)
     p.add_argument("--stability", nargs="*", default=[], help="results/{dataset}/stability/{method}.npz files")
+    p.add_argument("--paired", help="paired.csv written by summarize: each method against the best")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_overview)
 

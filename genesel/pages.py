@@ -148,21 +148,62 @@ def candidates_intro(dataset: Dataset, stability: dict | None) -> str:
             " <b>head</b>: the spred head that carries most of the gene's weight (nonlinear = MLP).")
 
 
-def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_counts: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The overview's tables: datasets, the headline (best method per dataset), every method's result."""
+def versus_best(summary: pd.DataFrame, paired: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per (dataset, method): the difference of its test accuracy to the dataset's best method (highest mean),
+    its confidence interval and p-value from ``paired`` (:func:`genesel.summary.paired_differences`), the
+    p-values Holm-adjusted over the methods compared with the best (the best is chosen on the same splits,
+    so unadjusted p-values would overstate its lead), and ``level``: no difference at ``alpha``."""
+    best = summary.sort_values("accuracy_mean", ascending=False).groupby("dataset", sort=False).head(1)
+    best = best.set_index("dataset")["method"].rename("best")
+    rows = summary[["dataset", "method"]].join(best, on="dataset")
+    rows = rows.merge(paired.rename(columns={"versus": "best"}), on=["dataset", "method", "best"], how="left")
+    rows["p_holm"] = rows.groupby("dataset", group_keys=False)["p"].apply(_holm)
+    rows["level"] = (rows.method == rows.best) | (rows.p_holm >= alpha)
+    return rows
+
+
+def _holm(p: pd.Series) -> pd.Series:
+    """Holm's step-down adjustment of the finite p-values in ``p`` (NaN stays NaN)."""
+    finite = p.dropna().sort_values()
+    m = len(finite)
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * finite.to_numpy()))
+    return pd.Series(adjusted, index=finite.index).reindex(p.index)
+
+
+def _versus_text(row) -> str:
+    if row.method == row.best:
+        return "best"
+    if pd.isna(row.difference):
+        return ""
+    return (f"{row.difference:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}], "
+            f"p {row.p_holm:.2g}{'' if row.level else ' (worse)'}")
+
+
+def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_counts: pd.DataFrame,
+                    paired: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The overview's tables: datasets, the headline (best method per dataset, with the methods level with it
+    given ``paired``), every method's result (with its difference to the best)."""
     described = pd.DataFrame([{
         "dataset": d.name, "title": d.metadata.get("title", ""), "arrays": d.n_samples, "probes": d.n_probes,
         "classes": ", ".join(f"{c} ({n})" for c, n in d.class_counts().items()), "reference class": d.reference_class,
         "patients grouped": "yes" if d.grouped else "no",
     } for d in datasets])
     table = summary.merge(stable_counts, on=["dataset", "method"], how="left")
+    if paired is not None:
+        compared = versus_best(summary, paired)
+        table = table.merge(compared[["dataset", "method", "level"]].assign(
+            versus=[_versus_text(r) for r in compared.itertuples()]), on=["dataset", "method"], how="left")
     table["method"] = table["method"].map(label)
     best = table.sort_values("accuracy_mean", ascending=False).groupby("dataset", sort=False).head(1)
     headline = pd.DataFrame({
         "dataset": best.dataset, "best method": best.method,
         "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(best.accuracy_mean, best.accuracy_sd)],
         "majority class": best.majority_rate.round(3), "stable genes": best.n_stable,
-    }).sort_values("dataset")
+    })
+    if paired is not None:
+        level = table[table.level & ~table.index.isin(best.index)].groupby("dataset")["method"].agg(", ".join)
+        headline["level with the best (paired test)"] = headline.dataset.map(level).fillna("none")
+    headline = headline.sort_values("dataset")
     results = pd.DataFrame({
         "dataset": table.dataset, "method": table.method,
         "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.accuracy_mean, table.accuracy_sd)],
@@ -173,6 +214,8 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
         # spred's test over splits: above signal_alpha the method showed no signal and kept no gene
         "signal p": [f"{v:.3g}" if pd.notna(v) else "" for v in table.get("signal_p", pd.Series(index=table.index))],
     })
+    if paired is not None:
+        results["against the best: difference [95% CI], Holm p"] = table.versus.to_numpy()
     return {"datasets": described, "headline": headline, "results": results}
 
 
@@ -181,6 +224,13 @@ def write_overview(tables: dict[str, pd.DataFrame], version: str, path) -> Path:
     body = [f"<p>genesel {html.escape(version)}. Every method ran on the same splits; accuracies are on test "
             "arrays no choice saw. Each dataset's candidate genes, figures and tables are under its own "
             "category.</p>"]
+    if "level with the best (paired test)" in tables["headline"]:
+        body.append("<p>Is a method really behind the best? Its accuracy difference to the best method is "
+                    "taken split by split, and tested over the splits with a t-test corrected for the arrays the "
+                    "splits share (Nadeau &amp; Bengio 2003; an uncorrected test over splits is far too "
+                    "confident). The p-values are Holm-adjusted over the methods compared with the best; "
+                    "<b>worse</b> marks a method below the best at 0.05. A method <b>level with the best</b> "
+                    "is not shown to be worse: the splits cannot tell them apart.</p>")
     for name, title in (("headline", "Headline: the best method per dataset"), ("datasets", "Datasets"),
                         ("results", "Every method on every dataset")):
         body.append(f"<h3>{title}</h3>" + tables[name].to_html(index=False, classes="summary", border=0, na_rep=""))

@@ -145,14 +145,24 @@ def signal_pvalue(proba: np.ndarray, y: np.ndarray, prior: np.ndarray, n_train: 
     per_split = (1 + (null >= observed - 1e-12).sum(0)) / (1 + len(null))  # (S,) permutation p-values
     if ok.sum() == 1:  # one split: its permutation p-value
         return gain, float(per_split[ok][0])
-    z = excess[ok] / spread[ok]
-    J, n_val = len(z), y.shape[-1]
     from scipy.stats import t as student
 
-    scale = np.sqrt((1 / J + n_val / n_train) * max(z.var(ddof=1), 1e-12))
-    pooled = student.sf(z.mean() / scale, df=J - 1)
+    mean, se, df = corrected_t(excess[ok] / spread[ok], y.shape[-1] / n_train)
+    pooled = student.sf(mean / se, df=df)
     quantile = 2 * np.median(per_split[ok])
     return gain, float(min(1.0, 2 * min(pooled, quantile)))
+
+
+def corrected_t(values: np.ndarray, test_to_train: float) -> tuple[float, float, int]:
+    """Mean of per-split ``values`` over ``J`` random splits that share arrays, its standard error and
+    degrees of freedom for the corrected resampled t-test (Nadeau & Bengio 2003, Machine Learning 52:239):
+    ``sqrt((1/J + n_test/n_train) s²)`` rather than ``s/√J``, with ``test_to_train`` the ratio of the held-out
+    part (validation or test) to the training part. The variance is floored at 1e-12, so equal values give
+    a finite t."""
+    values = np.asarray(values, dtype=np.float64)
+    J = len(values)
+    se = float(np.sqrt((1 / J + test_to_train) * max(values.var(ddof=1), 1e-12)))
+    return float(values.mean()), se, J - 1
 
 
 def _chosen_gain(scores: ValidationScores, choose: Callable[[ValidationScores], np.ndarray]) -> np.ndarray:

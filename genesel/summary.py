@@ -19,6 +19,44 @@ def majority_rates(dataset: Dataset, splits: pd.DataFrame) -> np.ndarray:
     return np.asarray(rates)
 
 
+def held_out_ratio(dataset: Dataset, splits: pd.DataFrame) -> float:
+    """Test arrays per training array, averaged over the splits (the corrected t-test's ``n_test/n_train``)."""
+    ratios = []
+    for k in range(n_splits_in(splits)):
+        parts = split_indices(splits, k, dataset.sample_ids)
+        ratios.append(len(parts["test"]) / len(parts["train"]))
+    return float(np.mean(ratios))
+
+
+def paired_differences(metrics: pd.DataFrame, held_out: dict[str, float], level: float = 0.95) -> pd.DataFrame:
+    """Every ordered pair of methods on each dataset, on the splits both could fit: the mean test-accuracy
+    difference ``method - versus``, its standard error, a ``level`` confidence interval and a two-sided
+    p-value from the corrected resampled t-test (:func:`genesel.signal.corrected_t`). The splits share
+    arrays, so a plain paired t-test over them would be far too confident (Nadeau & Bengio 2003); this one
+    widens the standard error by ``sqrt(1 + J n_test/n_train)``. ``held_out``: per dataset, test arrays per
+    training array (:func:`held_out_ratio`)."""
+    from scipy.stats import t as student
+
+    from genesel.signal import corrected_t
+
+    fitted = metrics[~metrics["failed"].fillna(False).astype(bool)] if "failed" in metrics else metrics
+    rows = []
+    for dataset, table in fitted.groupby("dataset", sort=False):
+        wide = table.pivot_table(index="split", columns="method", values="accuracy", sort=False)
+        for method in wide.columns:
+            for versus in wide.columns.drop(method):
+                both = wide[[method, versus]].dropna()
+                row = {"dataset": dataset, "method": method, "versus": versus, "splits": len(both)}
+                if len(both) >= 2:
+                    mean, se, df = corrected_t(both[method] - both[versus], held_out[dataset])
+                    half = student.ppf(0.5 + level / 2, df) * se
+                    row |= {"difference": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half,
+                            "p": float(min(1.0, 2 * student.sf(abs(mean) / se, df)))}
+                rows.append(row)
+    columns = ["dataset", "method", "versus", "difference", "se", "ci_low", "ci_high", "p", "splits"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def summarize(metrics: pd.DataFrame, majority: dict[str, float]) -> pd.DataFrame:
     """One row per dataset x method: accuracy, balanced accuracy, genes selected (mean and sd
     over the splits the method could fit), the number of splits, how many of them the method

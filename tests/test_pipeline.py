@@ -86,6 +86,9 @@ def test_outputs_exist_and_parse(small_run):
     summary = pd.read_csv(work / "results/summary/accuracy.csv")
     assert len(summary) == 2 * len(methods) and summary.majority_rate.between(0, 1).all()
     assert (work / "results/summary/accuracy.md").read_text().startswith("| dataset | method |")
+    paired = pd.read_csv(work / "results/summary/paired.csv")  # every ordered pair of methods, per dataset
+    assert len(paired) == 2 * len(methods) * (len(methods) - 1) and paired.p.between(0, 1).all()
+    assert (paired.splits == 2).all() and (paired.ci_low <= paired.difference).all()
 
 
 def test_every_method_tested_on_the_same_arrays(small_run):
@@ -194,6 +197,7 @@ def test_report_in_a_real_browser(built_report):
         overview = page.frame_locator("iframe").locator("body")
         overview.get_by_text("Headline").wait_for(timeout=15000)
         assert "GDSTINY2" in overview.inner_text()
+        assert "level with the best" in overview.inner_text() and "Holm p" in overview.inner_text()
         browser.close()
     assert not errors
 

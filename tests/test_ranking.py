@@ -13,7 +13,7 @@ from genesel.errors import DatasetError
 from genesel.limma import moderated_test
 from genesel.ranking import class_statistics, gene_table, heldout_pvalues, rank_genes, split_ranks
 from genesel.splits import make_splits, split_indices
-from genesel.summary import majority_rates, summarize, to_markdown
+from genesel.summary import majority_rates, paired_differences, summarize, to_markdown
 
 
 def toy(n=40, p=6, seed=0) -> Dataset:
@@ -174,3 +174,51 @@ def test_relaxed_refit_scores_the_selected_genes_only():
     assert out.accuracy_relaxed[0] > 0.9 and out.accuracy_relaxed[1] < out.accuracy_relaxed[0]
     assert np.isnan(out.accuracy_relaxed[2]) and np.isnan(out.relaxed_C[2])  # no gene selected: nothing to refit
     assert set(out.relaxed_C[:2]) <= {0.01, 0.1, 1.0, 10.0}
+
+
+def test_paired_differences_widen_the_t_test_over_splits_and_skip_unfitted_splits():
+    """The corrected t statistic is the plain paired one shrunk by sqrt(1 + J n_test/n_train), on the splits
+    both methods fitted; the comparison is antisymmetric and equal methods give p = 1."""
+    a, b = [0.80, 0.90, 0.85, 0.70, 0.95], [0.75, 0.80, 0.90, 0.60, 0.30]
+    metrics = pd.DataFrame({"dataset": "TOY", "method": ["m1"] * 5 + ["m2"] * 5 + ["m3"] * 5, "split": list(range(5)) * 3,
+                            "accuracy": a + b + a, "failed": [False] * 9 + [True] + [False] * 5})
+    table = paired_differences(metrics, {"TOY": 0.25}).set_index(["method", "versus"])
+    assert len(table) == 6 and table.splits.to_dict() == {("m1", "m2"): 4, ("m1", "m3"): 5, ("m2", "m1"): 4,
+                                                           ("m2", "m3"): 4, ("m3", "m1"): 5, ("m3", "m2"): 4}
+    plain = stats.ttest_rel(a[:4], b[:4])
+    row = table.loc[("m1", "m2")]
+    assert np.isclose(row.difference, np.mean(np.subtract(a[:4], b[:4])))
+    corrected = plain.statistic / np.sqrt(1 + 4 * 0.25)
+    assert np.isclose(row.difference / row.se, corrected)
+    assert np.isclose(row.p, 2 * stats.t.sf(abs(corrected), 3)) and row.p > plain.pvalue
+    assert row.ci_low < row.difference < row.ci_high
+    back = table.loc[("m2", "m1")]
+    assert np.isclose(back.difference, -row.difference) and np.isclose(back.p, row.p)
+    assert table.loc[("m1", "m3")].difference == 0 and table.loc[("m1", "m3")].p == 1.0
+
+
+def test_paired_differences_hold_their_level_where_a_test_over_splits_does_not():
+    """Two equally good classifiers (nearest class mean on one of two equally informative genes), 20 random
+    60/20/20 splits of each of 200 simulated studies: the corrected test rejects near its level, the plain
+    paired t-test over the splits (which ignores that they share arrays) far more often."""
+    rng = np.random.default_rng(0)
+    rejected = {"corrected": 0, "plain": 0}
+    for study in range(200):
+        y = np.repeat([0, 1], 30)
+        X = rng.normal(size=(60, 2)) + 0.8 * y[:, None]
+        splits = make_splits(np.array([f"a{i}" for i in range(60)]), y, n_splits=20, seed=study)
+        rows = []
+        for k in range(20):
+            part = splits[f"split_{k:02d}"].to_numpy()
+            train, test = part == "train", part == "test"
+            for gene, method in enumerate(("A", "B")):
+                means = [X[train & (y == c), gene].mean() for c in (0, 1)]
+                predicted = np.abs(X[test, gene] - means[1]) < np.abs(X[test, gene] - means[0])
+                rows.append({"dataset": "SIM", "method": method, "split": k, "accuracy": np.mean(predicted == y[test])})
+        rows = pd.DataFrame(rows)
+        ratio = np.mean(splits.split_00 == "test") / np.mean(splits.split_00 == "train")
+        compared = paired_differences(rows, {"SIM": ratio}).set_index("method")
+        rejected["corrected"] += compared.loc["A", "p"] < 0.05
+        wide = rows.pivot(index="split", columns="method", values="accuracy")
+        rejected["plain"] += stats.ttest_rel(wide.A, wide.B).pvalue < 0.05
+    assert rejected["corrected"] <= 18 and rejected["plain"] >= 50, rejected

@@ -7,7 +7,8 @@ import pandas as pd
 
 from genesel.compare import consensus_tiers
 from genesel.dataset import Dataset
-from genesel.pages import candidate_table, gene_link, geo_link
+from genesel.pages import candidate_table, gene_link, geo_link, overview_tables
+from genesel.registry import label
 
 
 def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame:
@@ -57,3 +58,24 @@ def test_links_go_to_ncbi_gene_and_geo_profiles():
     assert "gene/?term=TP53" in gene_link("TP53")
     assert "geoprofiles/?term=200001_at+GSE14520" in geo_link("200001_at", "GSE14520")
     assert geo_link("200001_at", "MYSTUDY") == "200001_at"
+
+
+def test_overview_names_the_methods_level_with_the_best_and_the_worse_ones():
+    """Against each dataset's best method: p-values Holm-adjusted over the methods compared, a method worse at
+    0.05 is marked so, the others are named level with the best in the headline."""
+    methods = ["spred", "l1_logistic", "limma", "hsic_lasso"]
+    summary = pd.DataFrame({"dataset": "D", "method": methods, "accuracy_mean": [0.9, 0.88, 0.87, 0.7],
+                            "accuracy_sd": 0.05, "genes_selected_mean": 10, "genes_selected_sd": 1, "majority_rate": 0.5,
+                            "splits": 20, "failed_splits": 0, "converged_share": 1.0})
+    paired = pd.DataFrame({"dataset": "D", "method": methods[1:] + ["limma"], "versus": ["spred"] * 3 + ["l1_logistic"],
+                           "difference": [-0.02, -0.03, -0.2, -0.01], "se": 0.01, "ci_low": [-0.04, -0.05, -0.22, -0.03],
+                           "ci_high": [0.0, -0.01, -0.18, 0.01], "p": [0.03, 0.04, 0.001, 0.5], "splits": 20})
+    stable = pd.DataFrame({"dataset": "D", "method": methods, "n_stable": 3, "bound": 1.0})
+    dataset = Dataset("D", np.zeros((4, 1), np.float32), ["p"], ["G"], list("abcd"), np.array([0, 0, 1, 1]), ["x", "y"])
+    tables = overview_tables(summary, [dataset], stable, paired)
+    # Holm over 3 methods: 0.001 -> 0.003 (worse); 0.03 -> 0.06 and 0.04 -> 0.06 (level, though each is below 0.05)
+    level = tables["headline"]["level with the best (paired test)"].tolist()
+    assert level == [f"{label('l1_logistic')}, {label('limma')}"]
+    versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
+    assert versus[label("spred")] == "best" and versus[label("l1_logistic")] == "-0.020 [-0.040, +0.000], p 0.06"
+    assert versus[label("hsic_lasso")].endswith("p 0.003 (worse)")

@@ -129,6 +129,7 @@ def final_outputs():
     outputs = [
         "results/summary/accuracy.csv",
         "results/summary/accuracy.md",
+        "results/summary/paired.csv",
         "results/summary/overview.html",
     ]
     for dataset in DATASETS:

@@ -30,6 +30,12 @@ rule summary:
             caption="../report/accuracy.rst",
         ),
         md="results/summary/accuracy.md",
+        paired=report(
+            "results/summary/paired.csv",
+            category="Summary",
+            labels={"table": "methods compared pairwise (CSV)"},
+            caption="../report/paired.rst",
+        ),
         info=report(
             "results/summary/run_info.tsv",
             category="Summary",
@@ -43,7 +49,7 @@ rule summary:
     shell:
         "genesel summarize --metrics {input.metrics:q} --datasets {input.datasets:q}"
         " --splits {input.splits:q} --out-csv {output.csv:q} --out-md {output.md:q}"
-        " --run-info {output.info:q} > {log:q} 2>&1"
+        " --run-info {output.info:q} --out-paired {output.paired:q} > {log:q} 2>&1"
 
 
 rule compare:
@@ -253,6 +259,7 @@ rule candidates:
 rule overview:
     input:
         summary=rules.summary.output.csv,
+        paired=rules.summary.output.paired,
         datasets=expand(rules.prepare.output.dataset, dataset=DATASETS),
         stability=expand(rules.stability.output[0], dataset=DATASETS, method=METHODS),
     output:
@@ -268,4 +275,4 @@ rule overview:
         "../envs/genesel.yaml"
     shell:
         "genesel overview --summary {input.summary:q} --datasets {input.datasets:q}"
-        " --stability {input.stability:q} --out {output:q} > {log:q} 2>&1"
+        " --stability {input.stability:q} --paired {input.paired:q} --out {output:q} > {log:q} 2>&1"
