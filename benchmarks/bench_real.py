@@ -8,13 +8,15 @@
     python benchmarks/bench_real.py .bench/COLON.npz --rules best 1se       # one path, kappa chosen two ways
     python benchmarks/bench_real.py .bench/COLON.npz --rules best --alphas 0.05 none --margins none 1 \\
         --save-paths paths/      # the test over splits and the per-split margin, on and off
+    python benchmarks/bench_real.py .bench/COLON.npz --methods spred_linear --paired l1.csv   # paired differences
 
 Each ``NAME.npz`` is a dataset written by ``genesel prepare`` and ``NAME.splits.tsv`` beside it its splits,
 so every method sees the splits (and the per-split preprocessing) that the pipeline gives it. Settings per
 method are ``SETTINGS`` below, overridable with ``--params METHOD='{"key": value}'``. Prints one row per
 (set, method): test accuracy mean ± sd and its standard error over splits, median genes kept, the share of
 chosen models that are certified (converged for the SGD grid), and seconds; writes the per-split metrics
-to ``--out``. Not a test.
+to ``--out``. ``--paired`` adds each pair of methods' accuracy difference over the splits, with a t-test
+corrected for the arrays the splits share. Not a test.
 """
 
 from __future__ import annotations
@@ -166,6 +168,9 @@ def main() -> None:
     parser.add_argument("--save-paths", type=Path, metavar="DIR", help="with --rules: write each path's arrays here")
     parser.add_argument("--permute-labels", type=int, metavar="SEED",
                         help="shuffle the labels across arrays first: no method should beat the majority class")
+    parser.add_argument("--paired", nargs="*", type=Path, metavar="CSV",
+                        help="compare the methods pairwise over the splits (corrected t-test), with the per-split "
+                        "metrics of earlier runs (their --out files) added")
     args = parser.parse_args()
     settings = {m: dict(p) for m, p in SETTINGS.items()}
     for item in args.params:
@@ -185,6 +190,24 @@ def main() -> None:
             if args.out:
                 pd.concat(frames).to_csv(args.out, index=False)
     print("\n" + summarise(pd.concat(frames)).to_markdown())
+    if args.paired is not None:
+        print("\n" + paired(pd.concat(frames + [pd.read_csv(f) for f in args.paired]), args.datasets,
+                             args.permute_labels).to_markdown(index=False))
+
+
+def paired(metrics: pd.DataFrame, paths: list[Path], permute: int | None) -> pd.DataFrame:
+    """Each pair of methods once per dataset (:func:`genesel.summary.paired_differences`: the mean test-accuracy
+    difference over the splits, with a t-test corrected for the arrays the splits share)."""
+    from genesel.summary import paired_differences
+
+    held_out = {}
+    for path in paths:
+        dataset, stacked = load(path, permute)
+        held_out[dataset.name] = stacked.X["test"].shape[1] / stacked.X["train"].shape[1]
+    table = paired_differences(metrics[metrics.dataset.isin(held_out)], held_out)
+    order = {m: i for i, m in enumerate(metrics.method.unique())}
+    table = table[table.method.map(order) < table.versus.map(order)]
+    return table.round({"difference": 3, "se": 3, "ci_low": 3, "ci_high": 3, "p": 3})
 
 
 if __name__ == "__main__":
