@@ -152,13 +152,14 @@ def versus_best(summary: pd.DataFrame, paired: pd.DataFrame, alpha: float = 0.05
     """Per (dataset, method): the difference of its test accuracy to the dataset's best method (highest mean),
     its confidence interval and p-value from ``paired`` (:func:`genesel.summary.paired_differences`), the
     p-values Holm-adjusted over the methods compared with the best (the best is chosen on the same splits,
-    so unadjusted p-values would overstate its lead), and ``level``: no difference at ``alpha``."""
+    so unadjusted p-values would overstate its lead), and ``level``: not shown worse at ``alpha`` (also where
+    the difference could not be tested)."""
     best = summary.sort_values("accuracy_mean", ascending=False).groupby("dataset", sort=False).head(1)
     best = best.set_index("dataset")["method"].rename("best")
     rows = summary[["dataset", "method"]].join(best, on="dataset")
     rows = rows.merge(paired.rename(columns={"versus": "best"}), on=["dataset", "method", "best"], how="left")
     rows["p_holm"] = rows.groupby("dataset", group_keys=False)["p"].apply(_holm)
-    rows["level"] = (rows.method == rows.best) | (rows.p_holm >= alpha)
+    rows["level"] = (rows.method == rows.best) | ~(rows.p_holm < alpha)  # untested (NaN p): not shown worse
     return rows
 
 
@@ -175,6 +176,8 @@ def _versus_text(row) -> str:
         return "best"
     if pd.isna(row.difference):
         return ""
+    if pd.isna(row.p):
+        return f"{row.difference:+.3f} on every split: no spread to test"
     return (f"{row.difference:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}], "
             f"p {row.p_holm:.2g}{'' if row.level else ' (worse)'}")
 

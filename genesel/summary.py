@@ -33,8 +33,10 @@ def paired_differences(metrics: pd.DataFrame, held_out: dict[str, float], level:
     difference ``method - versus``, its standard error, a ``level`` confidence interval and a two-sided
     p-value from the corrected resampled t-test (:func:`genesel.signal.corrected_t`). The splits share
     arrays, so a plain paired t-test over them would be far too confident (Nadeau & Bengio 2003); this one
-    widens the standard error by ``sqrt(1 + J n_test/n_train)``. ``held_out``: per dataset, test arrays per
-    training array (:func:`held_out_ratio`)."""
+    widens the standard error by ``sqrt(1 + J n_test/n_train)``. The interval is clipped to [-1, 1]. Where
+    the difference is the same on every split (common with few splits and a dozen test arrays) there is no
+    spread to test it against: p is 1 if it is zero, NaN (no test) otherwise. ``held_out``: per dataset, test
+    arrays per training array (:func:`held_out_ratio`)."""
     from scipy.stats import t as student
 
     from genesel.signal import corrected_t
@@ -47,11 +49,16 @@ def paired_differences(metrics: pd.DataFrame, held_out: dict[str, float], level:
             for versus in wide.columns.drop(method):
                 both = wide[[method, versus]].dropna()
                 row = {"dataset": dataset, "method": method, "versus": versus, "splits": len(both)}
-                if len(both) >= 2:
-                    mean, se, df = corrected_t(both[method] - both[versus], held_out[dataset])
+                difference = both[method] - both[versus]
+                if len(both) >= 2 and np.ptp(difference) > 0:
+                    mean, se, df = corrected_t(difference, held_out[dataset])
                     half = student.ppf(0.5 + level / 2, df) * se
-                    row |= {"difference": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half,
-                            "p": float(min(1.0, 2 * student.sf(abs(mean) / se, df)))}
+                    row |= {"difference": mean, "se": se, "ci_low": max(-1.0, mean - half),
+                            "ci_high": min(1.0, mean + half), "p": float(min(1.0, 2 * student.sf(abs(mean) / se, df)))}
+                elif len(both) >= 2 and difference.iloc[0] == 0:  # equal on every split
+                    row |= {"difference": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0, "p": 1.0}
+                elif len(both) >= 1:  # the same difference on every split (or one split): no variance to test
+                    row["difference"] = float(difference.mean())
                 rows.append(row)
     columns = ["dataset", "method", "versus", "difference", "se", "ci_low", "ci_high", "p", "splits"]
     return pd.DataFrame(rows, columns=columns)

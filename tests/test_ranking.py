@@ -178,7 +178,8 @@ def test_relaxed_refit_scores_the_selected_genes_only():
 
 def test_paired_differences_widen_the_t_test_over_splits_and_skip_unfitted_splits():
     """The corrected t statistic is the plain paired one shrunk by sqrt(1 + J n_test/n_train), on the splits
-    both methods fitted; the comparison is antisymmetric and equal methods give p = 1."""
+    both methods fitted; the comparison is antisymmetric, equal methods give p = 1, a difference that is the
+    same on every split has no p (not a tiny one), and intervals stay within [-1, 1]."""
     a, b = [0.80, 0.90, 0.85, 0.70, 0.95], [0.75, 0.80, 0.90, 0.60, 0.30]
     metrics = pd.DataFrame({"dataset": "TOY", "method": ["m1"] * 5 + ["m2"] * 5 + ["m3"] * 5, "split": list(range(5)) * 3,
                             "accuracy": a + b + a, "failed": [False] * 9 + [True] + [False] * 5})
@@ -195,6 +196,12 @@ def test_paired_differences_widen_the_t_test_over_splits_and_skip_unfitted_split
     back = table.loc[("m2", "m1")]
     assert np.isclose(back.difference, -row.difference) and np.isclose(back.p, row.p)
     assert table.loc[("m1", "m3")].difference == 0 and table.loc[("m1", "m3")].p == 1.0
+    shifted = pd.DataFrame({"dataset": "TOY", "method": ["m1"] * 5 + ["m2"] * 5, "split": list(range(5)) * 2,
+                            "accuracy": a + [v - 0.05 for v in a]})
+    row = paired_differences(shifted, {"TOY": 0.25}).set_index(["method", "versus"]).loc[("m1", "m2")]
+    assert np.isclose(row.difference, 0.05) and np.isnan(row.p) and np.isnan(row.se)  # no spread: no test
+    wide = paired_differences(metrics.query("split < 2"), {"TOY": 0.25}).set_index(["method", "versus"])
+    assert wide.ci_low.min() >= -1 and wide.ci_high.max() <= 1  # 2 splits: t(1) intervals, clipped
 
 
 def test_paired_differences_hold_their_level_where_a_test_over_splits_does_not():

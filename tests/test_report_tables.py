@@ -79,3 +79,8 @@ def test_overview_names_the_methods_level_with_the_best_and_the_worse_ones():
     versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
     assert versus[label("spred")] == "best" and versus[label("l1_logistic")] == "-0.020 [-0.040, +0.000], p 0.06"
     assert versus[label("hsic_lasso")].endswith("p 0.003 (worse)")
+    untested = paired.assign(p=[np.nan, 0.04, 0.001, 0.5], se=[np.nan, 0.01, 0.01, 0.01])
+    tables = overview_tables(summary, [dataset], stable, untested)
+    versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
+    assert versus[label("l1_logistic")] == "-0.020 on every split: no spread to test"
+    assert tables["headline"]["level with the best (paired test)"].tolist() == [label("l1_logistic")]
