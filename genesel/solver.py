@@ -485,10 +485,11 @@ class PathSolver:
         live = ~self.stopped
         prev_obj = torch.full_like(kappa, float("inf"))
         residual = torch.full_like(kappa, float("inf"))
+        steps = torch.zeros_like(live, dtype=torch.long)  # counted on the device: no host sync per step
         for it in range(1, cfg.max_iter + 1):
             for block in self.blocks:
                 block.iterate(kappa, live)
-            iterations += live.cpu().numpy()
+            steps += live
             if it % cfg.check_every and it != cfg.max_iter:
                 continue
             with _full_precision():
@@ -500,6 +501,7 @@ class PathSolver:
             live = live & ~((residual <= cfg.kkt_tol) & still)
             if not live.any():
                 break
+        iterations += steps.cpu().numpy()
         return residual
 
 
