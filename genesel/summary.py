@@ -41,7 +41,7 @@ def paired_differences(metrics: pd.DataFrame, held_out: dict[str, float], level:
 
     from genesel.signal import corrected_t
 
-    fitted = metrics[~metrics["failed"].fillna(False).astype(bool)] if "failed" in metrics else metrics
+    fitted = metrics[~metrics["failed"].eq(True)] if "failed" in metrics else metrics
     rows = []
     for dataset, table in fitted.groupby("dataset", sort=False):
         wide = table.pivot_table(index="split", columns="method", values="accuracy", sort=False)
