@@ -122,6 +122,7 @@ def run(design: str, n_samples: int, n_probes: int, n_splits: int, args) -> pd.D
                for s in range(n_splits)]
         rows.append({"method": label, "test acc": round(float(np.mean(acc)), 3)})
     table = pd.DataFrame(rows)
+    table.insert(0, "seed", args.seed)
     table.insert(0, "probes", n_probes)
     table.insert(0, "design", design)
     return table
@@ -138,7 +139,8 @@ def main() -> None:
     parser.add_argument("--kappas", type=float, nargs="+", default=[0.03, 0.01])
     parser.add_argument("--max-epochs", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=0, help="epochs over which kappa ramps up from 0")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, nargs="+", default=[1],
+                        help="data and split seeds: one table row per seed (which splits learn an interaction varies)")
     parser.add_argument("--solver", choices=["sgd", "path"], default="sgd",
                         help="spred's solver: the paper's SGD grid (--lr, --kappas) or the certified kappa path")
     parser.add_argument("--n-kappas", type=int, default=20, help="solver path: path length")
@@ -150,7 +152,8 @@ def main() -> None:
               f"certified path, {args.n_kappas} kappas to {args.kappa_ratio} kappa_max, {args.max_iter} steps")
     print(f"{args.samples} arrays, {args.splits} splits (60/20/20), spred hidden {args.hidden}, {solver}, "
           f"torch threads {torch.get_num_threads()}")
-    tables = [run(d, args.samples, p, args.splits, args) for d in designs for p in args.probes]
+    tables = [run(d, args.samples, p, args.splits, argparse.Namespace(**{**vars(args), "seed": seed}))
+              for d in designs for p in args.probes for seed in args.seed]
     print(pd.concat(tables).fillna("").to_markdown(index=False))
 
 

@@ -624,59 +624,85 @@ def solve_path(
     as_t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=dt)  # noqa: E731
     S, _, p = X_train.shape
     X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
-    Xtr, ytr = as_t(X_train), as_t(y_train, torch.long)
-    prior = class_prior(y_train, n_classes)
-    held_out = {"val": as_t(X_val), "test": as_t(X_test)}
-    solver = PathSolver(cfg, n_classes, Xtr, ytr)
+    solver = PathSolver(cfg, n_classes, as_t(X_train), as_t(y_train, torch.long))
     cfg = solver.config
     _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
     kappa_max = (gnorm.max(1).values / 2).cpu().numpy()
-    upward = cfg.direction == "up"
     kappas, n_above = _path_kappas(cfg, float(kappa_max.max()))
-    null_loss = solver.pb.loss(solver.pb.params)
     rec = _Recorder(S, len(kappas), p, X_val.shape[1], X_test.shape[1], n_classes)
-    certified = np.zeros((S, len(kappas)), dtype=bool)
-    if upward:
+    walk = _Walk(solver, kappas, rec, {"val": as_t(X_val), "test": as_t(X_test)}, keep_models)
+    if cfg.direction == "up":
         solver.pb.dense_start(cfg.seed)
-    previous = kappas[-1] if upward else kappas[0]
-    for k in (reversed(range(len(kappas))) if upward else range(len(kappas))):
-        kap = kappas[k]
-        kappa = torch.full((S,), float(kap), device=device)
-        if upward:  # genes leave as κ grows; the KKT check re-admits any that should come back
-            allowed = solver.pb.active_full()
-        elif cfg.screen:
-            strong = gnorm >= 2 * (2 * kap - previous)
-            budget = cfg.ws_min + 2 * int(solver.pb.active_full().sum(1).max())
-            allowed = strong & _top_per_model(torch.where(strong, gnorm, torch.zeros_like(gnorm)), budget)
-        else:
-            allowed = torch.ones_like(gnorm, dtype=torch.bool)
-        solver.pb.set_working_set(allowed & ~solver.stopped.unsqueeze(1))
-        live = (~solver.stopped).cpu().numpy()
-        iterations, residual, gnorm = solver.solve(kappa)
-        rec.record(k, solver.pb, live, held_out, iterations, residual)
-        if keep_models:
-            rec.keep(k, solver.pb)
-        certified[:, k] = live & (residual.cpu().numpy() <= cfg.kkt_tol)
-        if not upward:  # down the path, a model that fits its training arrays perfectly stops
-            solver.stopped |= solver.pb.loss(solver.pb.params) < cfg.min_train_loss_ratio * null_loss
-        log.info("kappa %d/%d = %.4g: %s genes kept (median), %d computed, %d/%d certified", k + 1, len(kappas), kap,
-                 int(np.median(rec.n_selected[:, k])), rec.n_computed[k], int(certified[:, k].sum()), S)
-        previous = kap
-        if solver.stopped.all() or (upward and k <= n_above and not rec.n_selected[:, k].any()):
-            break
-    if upward:  # the path's top: the first κ at which every model keeps no gene (or the last one tried)
-        rec.trim(k)
-        kappas, certified = kappas[k:], certified[:, k:]
+        top = walk.up(n_above)
+        rec.trim(top)  # the path's top: the first κ at which every model keeps no gene (or the last one tried)
+        kappas, walk.certified = kappas[top:], walk.certified[:, top:]
+    else:
+        walk.down(gnorm)
     return PathResult(
-        kappas=kappas, kappa_max=kappa_max, val_proba=rec.val_proba, y_val=np.asarray(y_val), prior=prior,
-        n_train=X_train.shape[1],
+        kappas=kappas, kappa_max=kappa_max, val_proba=rec.val_proba, y_val=np.asarray(y_val),
+        prior=class_prior(y_train, n_classes), n_train=X_train.shape[1],
         test_proba=rec.test_proba, rule=cfg.choose, prior_margin_se=cfg.prior_margin_se, signal_alpha=cfg.signal_alpha,
         signal_permutations=cfg.signal_permutations, seed=cfg.seed,
         head_test_proba=rec.head_test_proba, head_val_proba=rec.head_val_proba, n_selected=rec.n_selected, scores=rec.scores,
-        linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=certified,
-        iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(device),
+        linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=walk.certified,
+        iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(solver.pb.X.device),
         models=rec.models,
     )
+
+
+class _Walk:
+    """Solves a :class:`PathSolver`'s models at each κ of the path, down from the empty model or up from a dense
+    one, warm-started, and records them."""
+
+    def __init__(self, solver: PathSolver, kappas: np.ndarray, rec: _Recorder, held_out: dict, keep_models: bool) -> None:
+        self.solver, self.kappas, self.rec, self.held_out, self.keep_models = solver, kappas, rec, held_out, keep_models
+        self.certified = np.zeros((solver.pb.M, len(kappas)), dtype=bool)
+        self.null_loss = solver.pb.loss(solver.pb.params)
+
+    def visit(self, k: int, allowed: torch.Tensor) -> torch.Tensor:
+        """Solve at κ index ``k`` on the genes ``allowed (M, p)`` (plus any the KKT check re-admits); returns the
+        group-gradient norms of every gene."""
+        solver, cfg, rec = self.solver, self.solver.config, self.rec
+        S = solver.pb.M
+        kappa = torch.full((S,), float(self.kappas[k]), device=solver.pb.X.device)
+        solver.pb.set_working_set(allowed & ~solver.stopped.unsqueeze(1))
+        live = (~solver.stopped).cpu().numpy()
+        iterations, residual, gnorm = solver.solve(kappa)
+        rec.record(k, solver.pb, live, self.held_out, iterations, residual)
+        if self.keep_models:
+            rec.keep(k, solver.pb)
+        self.certified[:, k] = live & (residual.cpu().numpy() <= cfg.kkt_tol)
+        log.info("kappa %d/%d = %.4g: %s genes kept (median), %d computed, %d/%d certified", k + 1, len(self.kappas),
+                 self.kappas[k], int(np.median(rec.n_selected[:, k])), rec.n_computed[k], int(self.certified[:, k].sum()), S)
+        return gnorm
+
+    def up(self, n_above: int) -> int:
+        """From the dense model at the smallest κ up the path (genes leave as κ grows; the KKT check re-admits
+        any that should come back), past κ_max until every model keeps no gene; returns the index of the top."""
+        for k in range(len(self.kappas) - 1, -1, -1):
+            self.visit(k, self.solver.pb.active_full())
+            if k <= n_above and not self.rec.n_selected[:, k].any():
+                return k
+        return 0
+
+    def down(self, gnorm: torch.Tensor) -> None:
+        """From the empty model (``gnorm``: its group-gradient norms) down the path, warm-started, with
+        strong-rule screening. A model that fits its training arrays perfectly stops."""
+        solver, cfg = self.solver, self.solver.config
+        previous = self.kappas[0]
+        for k in range(len(self.kappas)):
+            kap = self.kappas[k]
+            if cfg.screen:
+                strong = gnorm >= 2 * (2 * kap - previous)
+                budget = cfg.ws_min + 2 * int(solver.pb.active_full().sum(1).max())
+                allowed = strong & _top_per_model(torch.where(strong, gnorm, torch.zeros_like(gnorm)), budget)
+            else:
+                allowed = torch.ones_like(gnorm, dtype=torch.bool)
+            gnorm = self.visit(k, allowed)
+            solver.stopped |= solver.pb.loss(solver.pb.params) < cfg.min_train_loss_ratio * self.null_loss
+            previous = kap
+            if solver.stopped.all():
+                return
 
 
 @torch.no_grad()
