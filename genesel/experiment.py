@@ -151,42 +151,48 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     return rows, scores, scores > config.threshold, preds, history, share
 
 
-def _sgd_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, chosen: np.ndarray):
-    """Metrics rows and test predictions of each split's chosen grid point (the class prior where the
-    test over splits found no signal)."""
-    import json
+def _chosen_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, chosen: np.ndarray, no_model: str,
+                 fields) -> tuple[list, list]:
+    """Metrics rows and test predictions of each split's chosen model, for the SGD grid and the κ path alike.
+    ``fields(k, g)`` gives the solver's columns of split ``k`` at its chosen model ``g`` (``CLASS_PRIOR``: no
+    gene, the training majority class predicted, where the test over splits found no signal); a split with
+    no model (``NO_MODEL``) gets a flagged row saying ``no_model``. Each row carries the test over splits."""
+    from genesel.signal import NO_MODEL
 
-    from genesel.signal import CLASS_PRIOR, NO_MODEL
-
-    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
     proba = result.chosen_test_proba(chosen)
     signal = _signal_columns(dataset.name, method, result, chosen)
     rows, preds = [], []
     for k, g in enumerate(chosen):
         if g == NO_MODEL:
-            rows.append(_failed_row(k, dataset, method, "every grid point diverged", result.device))
+            rows.append(_failed_row(k, dataset, method, no_model, result.device))
             continue
         y_pred = proba[k].argmax(-1)
-        row = _metric_row(k, stacked.y["test"][k], y_pred)
-        row.update(signal)
-        if g == CLASS_PRIOR:
-            row.update(_class_prior_fields(k, stacked, result), seconds=float(result.seconds[k].sum()),
-                       epochs=int(result.epochs[k].sum()), device=result.device)
-            rows.append(row)
-            preds.append(_prediction_rows(k, dataset, stacked, y_pred))
-            continue
-        row.update({
-            "n_selected": int(result.n_selected[k, g]), "failed": False,
-            "hyperparameters": json.dumps({"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}),
-            "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
-            "epochs": int(result.epochs[k, g]), "seconds": float(result.seconds[k].sum()),
-            "device": result.device,
-            "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],
-            "grid_converged": int(result.converged[k].sum()), "grid_diverged": int(result.diverged[k].sum()),
-        })
-        rows.append(row)
+        rows.append({**_metric_row(k, stacked.y["test"][k], y_pred), **signal, "failed": False,
+                     "device": result.device, **fields(k, g)})
         preds.append(_prediction_rows(k, dataset, stacked, y_pred))
     return rows, preds
+
+
+def _sgd_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, chosen: np.ndarray):
+    """:func:`_chosen_rows` of the paper's grid: each split's chosen grid point."""
+    import json
+
+    from genesel.signal import CLASS_PRIOR
+
+    heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
+
+    def fields(k: int, g: int) -> dict:
+        spent = {"seconds": float(result.seconds[k].sum())}
+        if g == CLASS_PRIOR:
+            return {**_class_prior_fields(k, stacked, result), **spent, "epochs": int(result.epochs[k].sum())}
+        return {**spent, "n_selected": int(result.n_selected[k, g]),
+                "hyperparameters": json.dumps({"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}),
+                "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
+                "epochs": int(result.epochs[k, g]),
+                "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],
+                "grid_converged": int(result.converged[k].sum()), "grid_diverged": int(result.diverged[k].sum())}
+
+    return _chosen_rows(method, dataset, stacked, result, chosen, "every grid point diverged", fields)
 
 
 def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
@@ -220,40 +226,28 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
 
 
 def _path_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, chosen: np.ndarray, seconds: float):
-    """Metrics rows and test predictions of each split's chosen model on the κ path; a split whose
-    chosen model does not beat the class prior (see :meth:`PathResult.choose`) keeps no gene and predicts
-    the majority class. Each row carries the test over splits (``signal_gain``, ``signal_p``)."""
+    """:func:`_chosen_rows` of the κ path: each split's chosen model (the class prior where the test over
+    splits, or the per-split margin, found none better; see :meth:`PathResult.choose`)."""
     import json
 
-    from genesel.solver import CLASS_PRIOR, NO_MODEL
+    from genesel.signal import CLASS_PRIOR
 
     heads = {head: result.accuracy(stacked.y["test"], head) for head in ("linear", "mlp")}
-    proba = result.chosen_test_proba(chosen)
-    signal = _signal_columns(dataset.name, method, result, chosen)
-    rows, preds = [], []
-    for k, g in enumerate(chosen):
-        if g == NO_MODEL:
-            rows.append(_failed_row(k, dataset, method, "no model on the kappa path could be fitted", result.device))
-            continue
-        y_pred = proba[k].argmax(-1)
-        row = _metric_row(k, stacked.y["test"][k], y_pred)
-        row.update({"failed": False, "seconds": seconds, "device": result.device, **signal,
-                    "grid_converged": int(result.certified[k].sum()), "grid_diverged": int(result.diverged[k].sum())})
+
+    def fields(k: int, g: int) -> dict:
+        common = {"seconds": seconds, "grid_converged": int(result.certified[k].sum()),
+                  "grid_diverged": int(result.diverged[k].sum())}
         if g == CLASS_PRIOR:
-            row.update(_class_prior_fields(k, stacked, result), epochs=int(result.iterations[k].sum()))
-        else:
-            row.update({
-                "n_selected": int(result.n_selected[k, g]),
+            return {**common, **_class_prior_fields(k, stacked, result), "epochs": int(result.iterations[k].sum())}
+        return {**common, "n_selected": int(result.n_selected[k, g]),
                 "hyperparameters": json.dumps({"kappa": float(result.kappas[g]),
                                                "kappa_over_max": float(result.kappas[g] / result.kappa_max[k])}),
                 "val_accuracy": result.val_acc[k, g], "converged": bool(result.certified[k, g]),
                 "kkt_residual": float(result.kkt_residual[k, g]), "epochs": int(result.iterations[k, : g + 1].sum()),
                 "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],
-                "mlp_share_of_selected": _mlp_share(result.linear_share[k, g]),
-            })
-        rows.append(row)
-        preds.append(_prediction_rows(k, dataset, stacked, y_pred))
-    return rows, preds
+                "mlp_share_of_selected": _mlp_share(result.linear_share[k, g])}
+
+    return _chosen_rows(method, dataset, stacked, result, chosen, "no model on the kappa path could be fitted", fields)
 
 
 def _class_prior_fields(k: int, stacked: StackedSplits, result) -> dict:
@@ -276,7 +270,7 @@ def _warn_fallback(name: str, method: str, result, chosen: np.ndarray, gain: flo
     its own margin (``prior_margin_se``) sent there."""
     import warnings
 
-    from genesel.solver import CLASS_PRIOR
+    from genesel.signal import CLASS_PRIOR
 
     per_split = result.choose_per_split()
     if (per_split >= 0).any() and not (chosen >= 0).any():
