@@ -63,7 +63,7 @@ def path_choices(st, n_classes: int, method: str, params: dict, replicates: int)
     S, K = outer.n_selected.shape
     h = hold_outs(st, replicates)
     inner_config = PathConfig(variant=method, device="cpu", signal_alpha=None, **{**params, "kappas": tuple(outer.kappas)})
-    inner = solve_path(h["X_train"], h["y_train"], h["X_val"], h["y_val"], h["X_val"][:, :1], n_classes, inner_config)
+    inner = solve_path(h["X_train"], h["y_train"], h["X_val"], h["y_val"], None, n_classes, inner_config)
     usable = outer.usable()
     rep = [validation_scores(inner.val_proba.reshape(S, replicates, K, *inner.val_proba.shape[2:])[:, r],
                              h["y_val"].reshape(S, replicates, -1)[:, r], outer.prior) for r in range(replicates)]
