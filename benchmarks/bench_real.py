@@ -104,6 +104,7 @@ def path_rules(path: Path, method: str, params: dict, device: str, choices: list
     result = solve_path(st.X["train"], st.y["train"], st.X["val"], st.y["val"], st.X["test"],
                         len(dataset.class_names), PathConfig(variant=method, device=device, **settings))
     seconds, frames, S = time.perf_counter() - start, [], st.n_splits
+    result.val_index, result.groups = st.index["val"], dataset.groups  # the signal test's shared permutation
     if save:
         save.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(save / f"{dataset.name}.{method}.npz", y_test=st.y["test"], seconds=seconds,

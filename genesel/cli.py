@@ -254,8 +254,10 @@ def _cmd_candidates(args: argparse.Namespace) -> None:
     stability = {StabilityResult.load(f).method: StabilityResult.load(f).summary() for f in args.stability}
     table = pages.candidate_table(genes, tiers, dataset)
     primary = pages.PRIMARY if pages.PRIMARY in genes else next(iter(genes))
+    from genesel.ranking import no_signal_note
+
     pages.write_table_page(table, f"{dataset.name}: candidate genes", pages.candidates_intro(
-        dataset, stability.get(primary)), args.page)
+        dataset, stability.get(primary), no_signal_note(genes)), args.page)
     plain = genes[primary].merge(tiers[["probe_id", "tier"]], on="probe_id", how="left")
     ordered = plain.set_index("probe_id").loc[list(dict.fromkeys(tiers.probe_id.tolist() + plain.probe_id[
         plain["rank"].notna()].tolist()))].reset_index()

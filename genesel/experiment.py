@@ -135,6 +135,7 @@ def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     config = TrainConfig(variant=method, device=device, seed=seed, **params)
     result = train_grid(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
                         stacked.X["test"], len(dataset.class_names), config)
+    result.val_index, result.groups = stacked.index["val"], dataset.groups
     chosen = result.choose()
     rows, preds = _sgd_rows(method, dataset, stacked, result, chosen)
     at = np.maximum(chosen, 0)
@@ -155,8 +156,12 @@ def _chosen_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, 
                  fields) -> tuple[list, list]:
     """Metrics rows and test predictions of each split's chosen model, for the SGD grid and the κ path alike.
     ``fields(k, g)`` gives the solver's columns of split ``k`` at its chosen model ``g`` (``CLASS_PRIOR``: no
-    gene, the training majority class predicted, where the test over splits found no signal); a split with
-    no model (``NO_MODEL``) gets a flagged row saying ``no_model``. Each row carries the test over splits."""
+    gene, the training majority class predicted); a split with no model (``NO_MODEL``) gets a flagged row
+    saying ``no_model``. Each row carries the test over splits; where it found no signal the chosen models
+    keep their genes (ranked, marked as noise) and every split predicts its training majority class."""
+    import json
+
+    from genesel.ranking import NO_SIGNAL
     from genesel.signal import NO_MODEL
 
     proba = result.chosen_test_proba(chosen)
@@ -167,8 +172,11 @@ def _chosen_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, 
             rows.append(_failed_row(k, dataset, method, no_model, result.device))
             continue
         y_pred = proba[k].argmax(-1)
-        rows.append({**_metric_row(k, stacked.y["test"][k], y_pred), **signal, "failed": False,
-                     "device": result.device, **fields(k, g)})
+        row = {**_metric_row(k, stacked.y["test"][k], y_pred), **signal, "failed": False,
+               "device": result.device, **fields(k, g)}
+        if g >= 0 and signal["signal"] == NO_SIGNAL:  # the chosen model's genes, the majority class's predictions
+            row["hyperparameters"] = json.dumps({**json.loads(row["hyperparameters"]), "predicts": "majority class"})
+        rows.append(row)
         preds.append(_prediction_rows(k, dataset, stacked, y_pred))
     return rows, preds
 
@@ -209,6 +217,7 @@ def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dic
     result = solve_path(stacked.X["train"], stacked.y["train"], stacked.X["val"], stacked.y["val"],
                         stacked.X["test"], len(dataset.class_names), config)
     seconds = (time.perf_counter() - start) / stacked.n_splits
+    result.val_index, result.groups = stacked.index["val"], dataset.groups
     chosen = result.choose()
     rows, preds = _path_rows(method, dataset, stacked, result, chosen, seconds)
     S, at = stacked.n_splits, np.maximum(chosen, 0)
@@ -259,25 +268,30 @@ def _class_prior_fields(k: int, stacked: StackedSplits, result) -> dict:
 
 
 def _signal_columns(name: str, method: str, result, chosen: np.ndarray) -> dict:
-    """The test over splits as metrics columns (NaN where it is off), with :func:`_warn_fallback`'s warnings."""
+    """The test over splits as metrics columns (NaN where it is off; ``signal``: ``shown`` or
+    :data:`~genesel.ranking.NO_SIGNAL`), with :func:`_warn_fallback`'s warnings."""
+    from genesel.ranking import NO_SIGNAL
+
     gain, p = result.signal() if result.signal_alpha is not None else (np.nan, np.nan)
     _warn_fallback(name, method, result, chosen, gain, p)
-    return {"signal_gain": gain, "signal_p": p}
+    shown = "" if result.signal_alpha is None else "shown" if result.signal_shown() else NO_SIGNAL
+    return {"signal_gain": gain, "signal_p": p, "signal": shown}
 
 
 def _warn_fallback(name: str, method: str, result, chosen: np.ndarray, gain: float, p: float) -> None:
-    """One warning where the test over splits sent every split to the class prior, one per split that
-    its own margin (``prior_margin_se``) sent there."""
+    """One warning where the test over splits found no signal (the genes stay ranked, marked as noise; the
+    majority class is predicted), one per split that its own margin (``prior_margin_se``) sent to the class prior."""
     import warnings
 
     from genesel.signal import CLASS_PRIOR
 
     per_split = result.choose_per_split()
-    if (per_split >= 0).any() and not (chosen >= 0).any():
+    if (per_split >= 0).any() and not result.signal_shown():
         beyond = f"accuracy gain beyond chance {gain:+.3f}, " if np.isfinite(gain) else ""
         warnings.warn(f"{name} {method}: over {len(chosen)} splits the chosen models predict the validation arrays "
-                      f"no better than the majority class ({beyond}p = {p:.3g} > {result.signal_alpha}); no split "
-                      "keeps a gene and each predicts the majority class", UserWarning, stacklevel=4)
+                      f"no better than the class frequencies ({beyond}p = {p:.3g} > {result.signal_alpha}): no "
+                      "evidence of class signal; its genes stay ranked, marked as noise in the gene table, and "
+                      "each split predicts the majority class", UserWarning, stacklevel=4)
     margin = getattr(result, "prior_margin_se", None)  # the κ path's per-split margin; the grid has none
     for k in np.flatnonzero(per_split == CLASS_PRIOR):
         warnings.warn(f"{name} {method} split {k}: no model on the kappa path predicts the validation arrays better "

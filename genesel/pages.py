@@ -130,8 +130,9 @@ def write_table_page(table: pd.DataFrame, title: str, intro: str, path) -> Path:
     return Path(path)
 
 
-def candidates_intro(dataset: Dataset, stability: dict | None) -> str:
-    """What the candidate table's columns mean, with the error level of ``stable``."""
+def candidates_intro(dataset: Dataset, stability: dict | None, no_signal: str = "") -> str:
+    """What the candidate table's columns mean, with the error level of ``stable``; ``no_signal``
+    (:func:`genesel.ranking.no_signal_note`) leads it in bold where a method showed no class signal."""
     bound = ""
     if stability:
         bound = (f" <b>stable</b>: selection probability at least {stability['threshold']} over "
@@ -139,7 +140,8 @@ def candidates_intro(dataset: Dataset, stability: dict | None) -> str:
                  f"genes, so that the expected number of falsely stable genes is at most "
                  f"{stability['bound']:.2f} (Shah &amp; Samworth 2013).")
     classes = ", ".join(f"{html.escape(c)} ({n})" for c, n in dataset.class_counts().items())
-    return (f"{dataset.n_samples} arrays ({classes}), {dataset.n_probes} probes. Sort by any column; search "
+    warning = f"<b>{html.escape(no_signal)}</b> " if no_signal else ""
+    return (warning + f"{dataset.n_samples} arrays ({classes}), {dataset.n_probes} probes. Sort by any column; search "
             "by symbol or title. <b>tier</b>: which kinds of method found the gene (see the consensus tiers). "
             f"Fold changes are log2, against {html.escape(dataset.reference_class)}; the moderated q (limma, all "
             f"arrays) is descriptive, and a direction is named only where it is below {DIRECTION_Q}. The held-out "

@@ -13,6 +13,8 @@ from genesel.limma import moderated_test
 from genesel.preprocess import display_log2
 
 NOT_SELECTED = "not selected"
+#: the status of a method's ranked genes where its test over splits (genesel.signal) found no signal
+NO_SIGNAL = "no evidence of class signal"
 
 
 def split_ranks(scores: np.ndarray) -> np.ndarray:
@@ -147,7 +149,9 @@ def ranks(table: pd.DataFrame) -> pd.Series:
 def gene_table(result, dataset: Dataset, splits: pd.DataFrame | None = None, stability=None) -> pd.DataFrame:
     """The gene CSV of one method: :func:`rank_genes` with held-out p-values (from ``splits``), the head
     share (spred with both heads) and, from a :class:`~genesel.stability.StabilityResult`, each gene's
-    ``selection_probability`` and ``stable`` flag (``status`` then reads ``stable`` for those)."""
+    ``selection_probability`` and ``stable`` flag (``status`` then reads ``stable`` for those). A method with
+    a test over splits (spred) adds its ``signal_p``; where that test found no signal, every gene it ranked
+    reads :data:`NO_SIGNAL` in ``status``: the list is kept, to be treated as noise."""
     from genesel.splits import n_splits_in, split_indices
 
     heldout = None
@@ -162,4 +166,21 @@ def gene_table(result, dataset: Dataset, splits: pd.DataFrame | None = None, sta
         table.insert(at, "selection_probability", probability)
         table.insert(at + 1, "stable", probability >= stability.threshold)
         table.loc[table.stable, "status"] = "stable"
+    return _mark_signal(table, result.metrics)
+
+
+def _mark_signal(table: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """``signal_p`` after ``status`` and, where the test found no signal, :data:`NO_SIGNAL` as the ranked genes' status."""
+    if "signal_p" not in metrics or metrics["signal_p"].isna().all():
+        return table
+    table.insert(table.columns.get_loc("status") + 1, "signal_p", float(metrics["signal_p"].dropna().iloc[0]))
+    if "signal" in metrics and (metrics["signal"] == NO_SIGNAL).any():
+        table.loc[table["status"] != NOT_SELECTED, "status"] = NO_SIGNAL
     return table
+
+
+def no_signal_note(genes: dict[str, pd.DataFrame]) -> str:
+    """One sentence per method whose gene table is marked :data:`NO_SIGNAL` (empty where none is)."""
+    notes = [f"{method}: {NO_SIGNAL} (signal p {table['signal_p'].iloc[0]:.3g}): treat these genes as noise."
+             for method, table in genes.items() if "status" in table and (table["status"] == NO_SIGNAL).any()]
+    return " ".join(notes)

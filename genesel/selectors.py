@@ -40,8 +40,9 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
     test over splits nothing to pool, and a dozen arrays little power), the chosen model must beat the
     majority class on those arrays (a permutation test at that level, :mod:`genesel.signal`, with κ
     chosen again under each permutation); with ``prior_margin_se`` (path) also the class
-    frequencies' log-likelihood by that many standard errors; where it does not, no gene is selected
-    and ``predict`` gives the majority class (``model_`` is None). ``signal_`` holds the test.
+    frequencies' log-likelihood by that many standard errors; where a split's models are no candidates, no
+    gene is selected; where the test finds no signal, the chosen model's genes stay selected and ``predict``
+    gives the majority class (``model_`` is None). ``signal_`` holds the test.
     """
 
     def __init__(
@@ -146,7 +147,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.n_epochs_ = int(result.iterations[0, : k + 1].sum())
         self.scores_ = result.scores[0, k]
         self.linear_share_ = result.linear_share[0, k]
-        self.model_ = result.models[(0, k)]
+        self.model_ = result.models[(0, k)] if result.signal_shown() else None  # no signal: genes kept, prior predicts
 
     def _fit_sgd(self, data) -> None:
         result = train_grid(*data, self.train_config(), keep_models=True)
@@ -170,7 +171,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.converged_ = bool(result.converged[0, g])
         self.n_epochs_ = int(result.epochs[0, g])
         self.scores_ = result.scores[0, g]
-        self.model_ = result.models[(0, g)]
+        self.model_ = result.models[(0, g)] if result.signal_shown() else None  # no signal: genes kept, prior predicts
         self.history_ = result.history.query("grid == @g").reset_index(drop=True)
 
     def _fall_back_to_prior(self, data, p: int, epochs: int) -> None:

@@ -189,33 +189,35 @@ def misleading_run_inputs():
     return data, StackedSplits(X=X, y=y, index=index, kept=np.ones((S, p), bool), log2_applied=np.zeros(S, bool))
 
 
-def test_no_gene_beating_the_prior_falls_back_to_no_gene_with_a_warning():
-    """With a misleading validation part, the chosen models do not beat the majority class over the splits:
-    every split keeps no gene, a warning names dataset and method and gives the test, and each split
-    predicts the majority class."""
+def test_no_signal_keeps_the_chosen_genes_marked_and_predicts_the_majority_class():
+    """With a misleading validation part, the chosen models do not beat the majority class over the splits: a
+    warning names dataset and method and gives the test, each split keeps its chosen model's genes (the list
+    is marked, not hidden) and predicts the majority class."""
     from genesel.experiment import run_method
+    from genesel.ranking import NO_SIGNAL
 
     data, stacked = misleading_run_inputs()
-    with pytest.warns(UserWarning, match=r"NOISE spred_linear: over 2 splits .* no better than the majority class"):
+    with pytest.warns(UserWarning, match=r"NOISE spred_linear: over 2 splits .* no evidence of class signal; its genes"):
         result = run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05}, device="cpu")
-    assert (result.metrics.n_selected == 0).all() and not result.selected.any()
     assert np.allclose(result.metrics.accuracy, 0.75)  # the test arrays' majority rate
-    assert json.loads(result.metrics.hyperparameters[0]) == {"kappa": None, "model": "class prior"}
-    assert (result.metrics.signal_p > 0.05).all()  # every validation array of one class: nothing to show
-    assert not result.history.chosen.any()
+    settings = json.loads(result.metrics.hyperparameters[0])
+    assert settings["predicts"] == "majority class" and settings["kappa"] > 0
+    assert (result.metrics.signal_p > 0.05).all() and (result.metrics.signal == NO_SIGNAL).all()
+    assert result.history.chosen.sum() == 2  # each split's κ, as with signal
+    assert (result.metrics.n_selected.to_numpy() == result.selected.sum(1)).all()
     # the per-split margin, when asked for, sends each split there by itself and says so per split
     with pytest.warns(UserWarning, match="NOISE spred_linear split 1: no model on the kappa path predicts"):
         run_method("spred_linear", data, stacked, {"n_kappas": 10, "kappa_ratio": 0.05, "prior_margin_se": 1.0,
                                                    "signal_alpha": None}, device="cpu")
 
 
-def test_the_selector_falls_back_to_the_majority_class_with_no_gene():
+def test_the_selector_without_signal_keeps_its_genes_and_predicts_the_majority_class():
     from genesel.selectors import SpredSelector
 
     X, y = misleading_validation(S=1)
     selector = SpredSelector(variant="spred_linear", n_kappas=8, kappa_ratio=0.05, signal_alpha=0.05, device="cpu")
     selector.fit(X["train"][0], y["train"][0], X["val"][0], y["val"][0])
-    assert selector.get_support().sum() == 0 and selector.model_ is None
+    assert selector.model_ is None and selector.best_params_["kappa"] > 0  # the chosen model's genes stay
     assert (selector.predict(X["test"][0]) == 0).all()
     assert np.allclose(selector.predict_proba(X["test"][0][:2]), [[0.75, 0.25]] * 2)
     # without the guard, the best model on the path is taken even though it is worse than the prior
@@ -291,18 +293,18 @@ def test_one_standard_error_rule_takes_the_sparsest_model_within_one_se_of_the_l
 
 
 def test_the_sgd_grid_falls_back_to_the_class_prior_when_asked_to_test():
-    """The SGD grid with ``signal_alpha``: a misleading validation part shows no signal, so every split keeps
-    no gene, predicts the majority class and carries the test's p-value; without the test it keeps its genes."""
+    """The SGD grid with ``signal_alpha``: a misleading validation part shows no signal, so every split
+    predicts the majority class and carries the test's p-value; its genes are those it keeps without the test."""
     from genesel.experiment import run_method
 
     data, stacked = misleading_run_inputs()
     grid = {"solver": "sgd", "hidden": 8, "lrs": [0.1], "kappas": [0.01], "max_epochs": 150}
-    with pytest.warns(UserWarning, match=r"NOISE spred: over 2 splits .* no better than the majority class"):
+    with pytest.warns(UserWarning, match=r"NOISE spred: over 2 splits .* no evidence of class signal"):
         tested = run_method("spred", data, stacked, {**grid, "signal_alpha": 0.05}, device="cpu")
-    assert (tested.metrics.n_selected == 0).all() and not tested.selected.any()
     assert np.allclose(tested.metrics.accuracy, 0.75) and (tested.metrics.signal_p > 0.05).all()
     untested = run_method("spred", data, stacked, grid, device="cpu")
     assert untested.selected.any() and untested.metrics.signal_p.isna().all()
+    assert (tested.selected == untested.selected).all()  # the one grid point's genes, with or without the test
 
 
 def test_a_path_up_climbs_until_every_model_keeps_no_gene():
