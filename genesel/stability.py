@@ -34,10 +34,12 @@ MAX_FALSE = 1.0
 
 
 def genes_per_half(n_genes: int, threshold: float = THRESHOLD, max_false: float = MAX_FALSE) -> int:
-    """The largest ``q`` with ``q² / ((2τ - 1) p) <= max_false`` (at least 1)."""
+    """The largest ``q`` with ``q² / ((2τ - 1) p) <= max_false`` (at least 1); a bound that meets the level
+    exactly counts as within it (2 * 0.6 - 1 is 0.19999999999999996 in floating point, which made q = 8 at
+    τ = 0.6, EV = 2, p = 160 come out as 7)."""
     if not 0.5 < threshold <= 1:
         raise ValueError(f"a stability threshold must lie in (0.5, 1], got {threshold}")
-    return max(1, int(math.floor(math.sqrt(max_false * n_genes * (2 * threshold - 1)))))
+    return max(1, int(math.floor(math.sqrt(max_false * n_genes * (2 * threshold - 1)) * (1 + 1e-12))))
 
 
 def error_bound(q: float, n_genes: int, threshold: float) -> float:

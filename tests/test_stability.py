@@ -28,10 +28,17 @@ def planted(n=80, p=200, seed=0, groups=None) -> Dataset:
                    groups=groups)
 
 
-def test_q_is_the_largest_that_keeps_the_bound_at_the_error_level():
-    for p, tau, ev in [(100, 0.75, 1.0), (7129, 0.6, 0.5), (54675, 0.9, 2.0)]:
-        q = genes_per_half(p, tau, ev)
-        assert error_bound(q, p, tau) <= ev < error_bound(q + 1, p, tau)
+def test_q_and_the_bound_follow_meinshausen_and_buehlmann_by_hand():
+    """E[V] <= q² / ((2τ - 1) p) (Meinshausen & Bühlmann 2010, Theorem 1; Shah & Samworth 2013 for pairs):
+    q = floor(sqrt(EV (2τ - 1) p)), worked by hand."""
+    # p = 200, τ = 0.75, EV = 1: sqrt(1 * 0.5 * 200) = 10 exactly; bound 10² / (0.5 * 200) = 1
+    assert genes_per_half(200, 0.75, 1.0) == 10 and error_bound(10, 200, 0.75) == pytest.approx(1.0)
+    # p = 7129 (ALL/AML), τ = 0.6, EV = 0.5: sqrt(0.5 * 0.2 * 7129) = sqrt(712.9) = 26.70; bound 676 / 1425.8
+    assert genes_per_half(7129, 0.6, 0.5) == 26 and error_bound(26, 7129, 0.6) == pytest.approx(0.474120, abs=1e-6)
+    # p = 54675 (HG-U133 Plus 2), τ = 0.9, EV = 2: sqrt(2 * 0.8 * 54675) = sqrt(87480) = 295.77; bound 87025 / 43740
+    assert genes_per_half(54675, 0.9, 2.0) == 295 and error_bound(295, 54675, 0.9) == pytest.approx(1.989598, abs=1e-6)
+    # a level below one gene's worth still keeps one gene per half: 1 / (0.5 * 100) = 0.02 > 0.01
+    assert genes_per_half(100, 0.75, 0.01) == 1 and error_bound(1, 100, 0.75) == pytest.approx(0.02)
     with pytest.raises(ValueError, match=r"\(0.5, 1\]"):
         genes_per_half(100, 0.5)
 
@@ -82,12 +89,40 @@ def test_real_genes_are_stable_and_the_bound_holds(method):
     data = planted()
     metrics = pd.DataFrame({"hyperparameters": [json.dumps({"C": 1.0, "k": 5})], "failed": [False]})
     result = run_stability(method, data, {}, metrics, pairs=8, seed=0)
-    assert result.q == genes_per_half(200) and result.mean_kept <= result.q
-    assert result.bound <= 1.0
+    assert result.q == genes_per_half(200) == 10 and result.mean_kept <= result.q
     assert result.path.shape == (result.q, 200) and (np.diff(result.path, axis=0) >= 0).all()  # more kept, more often
     np.testing.assert_allclose(result.path[-1], result.probability)
     assert set(np.flatnonzero(result.stable)) >= {0, 1, 2}
     assert result.stable.sum() <= 3 + 2  # at most a couple of noise genes at E[V] <= 1
+
+
+def test_realised_false_stable_genes_stay_within_the_bound_over_seeds():
+    """Over seeds of data without signal (every stable gene false) and with three planted genes, the mean
+    number of false stable genes stays within the mean bound at a loose level (τ = 0.6, EV = 2: q = 8 of 160
+    genes), while a half that kept its 40 best instead would break it: the bound is what q buys.
+    ``benchmarks/bench_stability.py`` runs 20 seeds of each."""
+    from genesel.experiment import run_method
+    from genesel.preprocess import stack_splits
+    from genesel.stability import stability_from_fits
+
+    metrics = pd.DataFrame({"hyperparameters": [json.dumps({"C": 1.0, "k": 5})], "failed": [False]})
+    false, bounds, loose = [], [], []
+    for seed in range(4):
+        for effect in (0.0, 1.5):
+            data = planted(n=60, p=160, seed=seed)
+            if effect == 0:
+                data.y = np.random.default_rng(seed).permutation(data.y)
+            result = run_stability("limma", data, {}, metrics, pairs=10, threshold=0.6, max_false=2.0, seed=seed)
+            assert result.q == 8
+            noise = np.arange(160) >= (3 if effect else 0)
+            false.append(int((result.stable & noise).sum()))
+            bounds.append(result.bound)
+            fits = run_method("limma", data, stack_splits(data, complementary_pairs(data, 10, seed)),
+                              {"ks": [40], "Cs": [1.0]}, device="cpu", seed=seed)
+            wide = stability_from_fits(fits, 40, 0.6, 2.0, 10, {})
+            loose.append(int((wide.stable & noise).sum()))
+    assert np.mean(false) <= np.mean(bounds) <= 2.0 + 1e-9  # 8² / (0.2 * 160) = 2, up to rounding
+    assert np.mean(loose) > 2.0  # 40 per half: bound 40² / (0.2 * 160) = 50; realised far above 2
 
 
 def test_stability_result_round_trips(tmp_path):
