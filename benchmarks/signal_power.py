@@ -14,9 +14,9 @@ the share of seeds in which each test finds signal at 0.05:
 
 - ``old``: the test used until 2026-12-04 (per split against its own validation-part permutations; corrected
   t-test of the standardised gains, or twice the median per-split p-value, Bonferroni over the two);
-- ``new acc`` / ``new prob``: the pooled statistic of every (split, validation array) pair, accuracy gain
-  over the majority class or probability gain over the class frequency, against one permutation of the
-  labels shared by all splits (patients together).
+- ``new acc`` / ``new bal`` / ``new prob``: the pooled statistic of every (split, validation array) pair
+  (accuracy gain over the majority class, balanced accuracy gain over the majority class's, or probability
+  gain over the class frequency) against one permutation of the labels shared by all splits (patients together).
 
 A benchmark, not a test: it prints a table.
 """
@@ -123,6 +123,8 @@ def cell_pvalues(args, n, classes, grouped, effect, seed) -> dict:
         "old": old_pvalue(proba, y_val, prior, n_train, choose, B, seed),
         "new acc": signal_pvalue(proba, y_val, prior, choose, B, seed, val_index=index, groups=group_of,
                                  statistic="accuracy")[1],
+        "new bal": signal_pvalue(proba, y_val, prior, choose, B, seed, val_index=index, groups=group_of,
+                                 statistic="balanced")[1],
         "new prob": signal_pvalue(proba, y_val, prior, choose, B, seed, val_index=index, groups=group_of,
                                   statistic="probability")[1],
     }
@@ -155,7 +157,7 @@ def main() -> None:
     table = pd.DataFrame(rows)
     if args.out:
         table.to_csv(args.out, sep="\t", index=False)
-    tests = ["old", "new acc", "new prob"]
+    tests = ["old", "new acc", "new bal", "new prob"]
     rate = table.groupby(["arrays", "classes", "grouped", "effect"])[tests].agg(lambda p: np.mean(p <= args.alpha))
     print(f"\nshare of {args.seeds} seeds found to show signal at {args.alpha} (effect 0: labels permuted, the size)\n")
     print(rate.reset_index().to_markdown(index=False, floatfmt=".2f"))
