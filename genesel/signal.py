@@ -57,6 +57,8 @@ class ValidationScores:
     gain_se: np.ndarray  # its (paired) standard error
     majority: np.ndarray  # (..., split): accuracy of the training majority class
     prob_gain: np.ndarray | None = None  # mean over arrays of p_model(y) - p_prior(y)
+    balanced: np.ndarray | None = None  # balanced accuracy (mean recall over the classes present)
+    balanced_majority: np.ndarray | None = None  # (..., split): that of the training majority class
 
 
 def validation_scores(proba: np.ndarray, y: np.ndarray, prior: np.ndarray) -> ValidationScores:
@@ -77,9 +79,16 @@ def validation_scores(proba: np.ndarray, y: np.ndarray, prior: np.ndarray) -> Va
         acc, loss, loss_se = correct.mean(-1), per_array.mean(-1), se(per_array)
         gain_mean, gain_se = gain.mean(-1), se(gain)
         prob_gain = (p_y - prior_y[..., None, :]).mean(-1)
+        onehot = y[..., None] == np.arange(proba.shape[-1])  # (..., S, n, C)
+        present = onehot.sum(-2)  # (..., S, C)
+        recall = np.einsum("...skn,...snc->...skc", correct, onehot) / np.maximum(present, 1)[..., None, :]
+        balanced = recall.sum(-1) / (present > 0).sum(-1)[..., None]
+        balanced_majority = np.take_along_axis(present > 0, prior.argmax(1)[:, None] + 0 * present[..., :1], -1)[..., 0]
+        balanced_majority = balanced_majority / (present > 0).sum(-1)
     nan = lambda a: np.where(missing, np.nan, a)  # noqa: E731
     majority = (prior.argmax(1)[:, None] == y).mean(-1)
-    return ValidationScores(nan(acc), nan(loss), nan(loss_se), nan(gain_mean), nan(gain_se), majority, nan(prob_gain))
+    return ValidationScores(nan(acc), nan(loss), nan(loss_se), nan(gain_mean), nan(gain_se), majority, nan(prob_gain),
+                            nan(balanced), balanced_majority)
 
 
 class SignalTested:
@@ -139,7 +148,8 @@ def signal_pvalue(proba: np.ndarray, y: np.ndarray, prior: np.ndarray,
     """The chosen models' validation gain over the class prior pooled over the splits, beyond what choosing
     among the models on the same arrays gives by chance (observed minus the permutation mean), and its
     permutation p-value (see the module docstring). ``statistic``: ``"accuracy"`` (accuracy minus the
-    majority class's) or ``"probability"`` (the probability of the true class minus its training frequency).
+    majority class's), ``"balanced"`` (balanced accuracy minus the majority class's) or ``"probability"``
+    (the probability of the true class minus its training frequency); ``benchmarks/signal_power.py`` compares them.
     ``choose`` maps scores to each split's chosen model (``(..., S)``; :data:`CLASS_PRIOR` or
     :data:`NO_MODEL` where there is no model). ``val_index`` ``(S, n)``: the dataset rows of the validation
     arrays (None: each split's arrays are its own, permuted within the split); ``groups``: the patient of
@@ -158,12 +168,14 @@ def signal_pvalue(proba: np.ndarray, y: np.ndarray, prior: np.ndarray,
 def _pooled_gain(scores: ValidationScores, choose: Callable[[ValidationScores], np.ndarray], statistic: str) -> np.ndarray:
     """``(...)``: the chosen models' gain over the class prior, mean over splits with a model (each split
     holds as many validation arrays, so this is the mean over every (split, array) pair)."""
-    if statistic not in ("probability", "accuracy"):
-        raise ValueError(f"statistic must be 'probability' or 'accuracy', got {statistic!r}")
+    if statistic not in ("probability", "accuracy", "balanced"):
+        raise ValueError(f"statistic must be 'accuracy', 'balanced' or 'probability', got {statistic!r}")
     chosen = choose(scores)
     at = np.maximum(chosen, 0)[..., None]
     if statistic == "accuracy":
         gain = np.take_along_axis(scores.acc, at, -1)[..., 0] - scores.majority
+    elif statistic == "balanced":
+        gain = np.take_along_axis(scores.balanced, at, -1)[..., 0] - scores.balanced_majority
     else:
         gain = np.take_along_axis(scores.prob_gain, at, -1)[..., 0]
     gain = np.where(chosen == NO_MODEL, np.nan, np.where(chosen >= 0, gain, 0.0))
