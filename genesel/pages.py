@@ -216,7 +216,7 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
         "stable genes": table.n_stable, "bound on false stable genes": table.bound.round(2),
         "splits": table.splits, "not fitted": table.failed_splits,
         "chosen models converged": [f"{v:.0%}" if pd.notna(v) else "" for v in table.converged_share],
-        # spred's test over splits: above signal_alpha the method showed no signal and kept no gene
+        # spred's test over splits: above signal_alpha its list is marked as noise and the majority class predicts
         "signal p": [f"{v:.3g}" if pd.notna(v) else "" for v in table.get("signal_p", pd.Series(index=table.index))],
     })
     if paired is not None:

@@ -30,11 +30,10 @@ past κ_max until no model keeps a gene (``max_above``), and holds the sparse li
 
 κ is chosen per split on validation (:meth:`PathResult.choose`). Whether the chosen models beat the
 gene-free model (the training class frequencies) is then tested over all splits together
-(:mod:`genesel.signal`: their validation accuracy gain over the majority class against its permutation
-null, with κ chosen again under each permutation, pooled over the splits, which share arrays, by a
-corrected t-test and by the median of the splits' own p-values). Where the test finds no signal, every split keeps no gene
-and predicts the majority class: on a set without signal the list is empty rather than the best of
-twenty noise models on a dozen validation arrays. An optional per-split margin (``prior_margin_se``)
+(:mod:`genesel.signal`: their validation accuracy gain over the majority class, pooled over every (split,
+validation array) pair, against a permutation of the labels shared by all splits, with κ chosen again
+under each permutation). Where the test finds no signal, each split keeps its chosen genes, marked as
+noise downstream, and predicts the majority class. An optional per-split margin (``prior_margin_se``)
 also makes each split's model beat the class prior's validation log-likelihood by a standard error.
 
 Positive homogeneity of ReLU would let the MLP head shrink ``V_n`` and grow its deeper layers to
@@ -93,9 +92,8 @@ class PathConfig:
     # sparsest model whose validation log-loss is within one standard error of the lowest, glmnet's lambda.1se)
     choose: str = "best"
     # whether the set shows signal: where the chosen models' validation accuracy gain over the majority class,
-    # pooled over the splits, has a p-value above this (genesel.signal: per split against its permutation null,
-    # then a corrected resampled t-test or the splits' median p-value), every split keeps no gene and predicts
-    # the majority class.
+    # pooled over the splits, has a p-value above this (genesel.signal: one permutation of the labels for all
+    # splits), every split predicts the majority class and its genes are marked "no evidence of class signal".
     # None: no test (a noise model then wins on a set without signal)
     signal_alpha: float | None = 0.05
     signal_permutations: int = 999

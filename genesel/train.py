@@ -61,7 +61,7 @@ class TrainConfig:
     prune: bool = True  # drop genes dead in every model of a chunk from the computation
     max_restarts: int = 2  # a diverged model restarts with lr / 10 this many times
     # the test over splits of the chosen models' validation accuracy gain over the majority class
-    # (genesel.signal); above this p-value every split keeps no gene and predicts the majority class.
+    # (genesel.signal); above this p-value every split predicts the majority class, its genes marked as noise.
     # None (default: the grid reproduces the paper's protocol, which has no such test): off
     signal_alpha: float | None = None
     signal_permutations: int = 999
