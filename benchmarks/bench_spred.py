@@ -27,9 +27,9 @@ import torch
 from torch import nn
 
 from genesel.device import resolve_device
+from genesel.hadamard import GroupMask, kappa_param_groups
 from genesel.simulate import simulate_expression
 from genesel.solver import PathConfig, solve_path
-from genesel.spred import GroupMask, kappa_param_groups
 from genesel.train import TrainConfig, flops_per_epoch, train_grid
 
 PEAK_TFLOPS = {"cpu": None, "H100": 494.7, "H200": 494.7}  # dense TF32 tensor-core peak (SXM)
