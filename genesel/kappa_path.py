@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from genesel.models import HeldOutPredictions
+from genesel.screen import SCREENS
 from genesel.signal import CLASS_PRIOR, NO_MODEL, SignalTested, ValidationScores
 
 
@@ -38,6 +39,11 @@ class PathConfig:
     # every model keeps no gene: from a dense start the MLP head holds genes beyond κ_max (the gradient at V = 0);
     # on colon the lists of 7-10 genes on which it scores best lie there. Not with an explicit ``kappas``
     max_above: int = 10
+    # up the path, the dense start holds, per split, this many genes that cheap screens rank high (genesel.screen),
+    # and the first-layer KKT check over all genes admits the others at every κ. None: every gene up to
+    # 2,000 genes (the dense start), 2,000 screened genes above that. Not used down the path (it starts empty)
+    start_genes: int | None = None
+    screens: tuple[str, ...] = SCREENS  # which screens make the start set (genesel.screen)
     device: str = "auto"
     seed: int = 0
     tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
@@ -86,6 +92,10 @@ class PathResult(SignalTested, HeldOutPredictions):
     signal_alpha: float | None = 0.05  # PathConfig.signal_alpha
     signal_permutations: int = 999
     seed: int = 0
+    start_set: np.ndarray | None = None  # (S, p) bool: each split's screened start (None: dense or path down)
+    # (S, K, p) float16: ||∇_i CE|| / 2κ per gene (KKT: <= 1 where v_i = 0, = 1 where not); near 1 for a gene
+    # not kept: on the certificate's boundary
+    grad_ratio: np.ndarray | None = None
 
     @property
     def val_acc(self) -> np.ndarray:

@@ -92,13 +92,22 @@ class Problem:
         allowed[:, self.cols] = self.allowed
         return allowed
 
-    def dense_start(self, seed: int) -> None:
-        """Every gene in the working set with a random row of ``V`` (nn.Linear's scale ``1/sqrt(p)``)."""
-        self.set_working_set(torch.ones(self.M, self.p, dtype=torch.bool, device=self.X.device))
+    def dense_start(self, seed: int, allowed: torch.Tensor | None = None) -> None:
+        """Every gene (or, per model, the genes ``allowed (M, p)``: the screened start) in the working set with
+        a random row of ``V`` (nn.Linear's scale ``1/sqrt(fan-in)``, the fan-in being the genes in)."""
+        if allowed is None:
+            self.set_working_set(torch.ones(self.M, self.p, dtype=torch.bool, device=self.X.device))
+            generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+            K = self.params["V"].shape[2]
+            V = (torch.rand(self.M, self.p, K, generator=generator) * 2 - 1) / math.sqrt(self.p)
+            self.params["V"] = V.to(self.X.device)
+            return
+        self.set_working_set(allowed)
         generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
-        K = self.params["V"].shape[2]
-        V = (torch.rand(self.M, self.p, K, generator=generator) * 2 - 1) / math.sqrt(self.p)
-        self.params["V"] = V.to(self.X.device)
+        M, width, K = self.params["V"].shape
+        fan_in = self.allowed.sum(1).clamp_min(1).float().sqrt().cpu().view(M, 1, 1)
+        V = (torch.rand(M, width, K, generator=generator) * 2 - 1) / fan_in
+        self.params["V"] = V.to(self.X.device) * self.allowed.unsqueeze(2)
 
     def set_working_set(self, allowed_full: torch.Tensor) -> None:
         """Restrict the matmuls to the genes allowed in any model; active genes always stay."""

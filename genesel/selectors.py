@@ -54,6 +54,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         kappa_ratio: float = 0.01,
         kkt_tol: float | None = None,
         max_iter: int = 500,
+        start_genes: int | None = None,
         lrs: tuple[float, ...] | None = None,
         kappas: tuple[float, ...] | None = None,
         threshold: float = 1e-3,
@@ -73,6 +74,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.kappa_ratio = kappa_ratio
         self.kkt_tol = kkt_tol
         self.max_iter = max_iter
+        self.start_genes = start_genes
         self.lrs = lrs
         self.kappas = kappas
         self.threshold = threshold

@@ -25,7 +25,8 @@ the active genes plus the strongest candidates (a working set, as in skglm and c
 check over every gene re-admits the worst violators, batch by batch, until none is left. The first step size comes
 from a Lipschitz bound of the linear head (``‖X‖² / (2n)``), then backtracking keeps each step a
 sufficient decrease, so no learning-rate grid is needed. With the MLP head the path runs up from a dense
-start (``direction``); a model that has learnt a gene can keep it beyond κ_max, so the path then climbs
+start (``direction``), on every gene or, above 2,000 genes (``start_genes``), on a working set of genes that cheap
+screens rank high, the others admitted by the KKT check over every gene at every κ (:mod:`genesel.screen`); a model that has learnt a gene can keep it beyond κ_max, so the path then climbs
 past κ_max until no model keeps a gene (``max_above``), and holds the sparse lists and the gene-free model.
 
 κ is chosen per split on validation (:meth:`PathResult.choose`). Whether the chosen models beat the
@@ -55,6 +56,7 @@ from genesel.device import resolve_device
 from genesel.kappa_path import CLASS_PRIOR, NO_MODEL, PathConfig, PathResult, choose_kappa, kappa_path, path_kappas
 from genesel.models import Architecture, first_layer, head_logits, make_architecture
 from genesel.prox import Fista, Problem, full_precision, lipschitz_linear, top_per_model
+from genesel.screen import check_screens, check_start_genes, start_sets
 from genesel.signal import class_prior
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,9 @@ class PathSolver:
         others = tuple(k for k in self.pb.params if k != "V")
         # one step size per block: the deeper layers' curvature must not throttle the genes' rows
         self.blocks = [Fista(self.pb, self.reference_step.clone(), others), Fista(self.pb, self.reference_step.clone(), ("V",))]
-        M = X.shape[0]
+        M, p = X.shape[0], X.shape[2]
+        self.start_size = check_start_genes(config.start_genes, p) if config.direction == "up" else None
+        check_screens(config.screens)
         self.stopped = torch.zeros(M, dtype=torch.bool, device=X.device)
 
     def solve(self, kappa: torch.Tensor, readmit: bool = True) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
@@ -163,6 +167,7 @@ class _Recorder:
         self.iterations = np.zeros((S, K), dtype=int)
         self.n_computed = np.zeros(K, dtype=int)
         self.diverged = np.zeros((S, K), dtype=bool)
+        self.grad_ratio = np.full((S, K, p), np.nan, dtype=np.float16)
         self.models: dict = {}
 
     def keep(self, k: int, pb: Problem) -> None:
@@ -237,8 +242,9 @@ def solve_path(
     kappas, n_above = path_kappas(cfg, float(kappa_max.max()))
     rec = _Recorder(S, len(kappas), p, X_val.shape[1], X_test.shape[1], n_classes)
     walk = _Walk(solver, kappas, rec, {"val": as_t(X_val), "test": as_t(X_test)}, keep_models)
+    start = None
     if cfg.direction == "up":
-        solver.pb.dense_start(cfg.seed)
+        start = _dense_start(solver, X_train, y_train)
         top = walk.up(n_above)
         rec.trim(top)  # the path's top: the first κ at which every model keeps no gene (or the last one tried)
         kappas, walk.certified = kappas[top:], walk.certified[:, top:]
@@ -252,8 +258,32 @@ def solve_path(
         head_test_proba=rec.head_test_proba, head_val_proba=rec.head_val_proba, n_selected=rec.n_selected, scores=rec.scores,
         linear_share=rec.linear_share, kkt_residual=rec.kkt_residual, certified=walk.certified,
         iterations=rec.iterations, n_computed=rec.n_computed, diverged=rec.diverged, device=str(solver.pb.X.device),
-        models=rec.models,
+        models=rec.models, start_set=start, grad_ratio=rec.grad_ratio,
     )
+
+
+def _dense_start(solver: PathSolver, X_train: np.ndarray, y_train: np.ndarray) -> np.ndarray | None:
+    """The models' dense start: on every gene, or (``start_genes``) on each split's screened working set, which
+    is returned ``(S, p)``."""
+    cfg, pb = solver.config, solver.pb
+    if solver.start_size is None:
+        pb.dense_start(cfg.seed)
+        return None
+    linear = lambda X, y: _linear_head_genes(cfg, X, y, pb.C)  # noqa: E731
+    start = start_sets(np.asarray(X_train), np.asarray(y_train), pb.C, solver.start_size, cfg.screens, linear)
+    log.info("screened dense start: %d genes per split (median) of %d, %d in the union", int(np.median(start.sum(1))),
+             pb.p, int(start.any(0).sum()))
+    pb.dense_start(cfg.seed, torch.as_tensor(start, device=pb.X.device))
+    return start
+
+
+def _linear_head_genes(cfg: PathConfig, X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """The ``linear`` screen: each split's gene norms at the end of spred_linear's own κ path down (convex,
+    screened), ``(S, p)``."""
+    linear = replace(cfg, variant="spred_linear", hidden=None, direction="down", kkt_tol=None, kappas=None,
+                     n_kappas=min(cfg.n_kappas, 10), max_iter=min(cfg.max_iter, 200), signal_alpha=None)
+    result = solve_path(X, y, X[:, :0], y[:, :0], None, n_classes, linear)
+    return result.scores.max(1)
 
 
 class _Walk:
@@ -275,6 +305,7 @@ class _Walk:
         live = (~solver.stopped).cpu().numpy()
         iterations, residual, gnorm = solver.solve(kappa)
         rec.record(k, solver.pb, live, self.held_out, iterations, residual)
+        rec.grad_ratio[:, k] = (gnorm / (2 * kappa.unsqueeze(1))).clamp_max(1e4).cpu().numpy()
         if self.keep_models:
             rec.keep(k, solver.pb)
         self.certified[:, k] = live & (residual.cpu().numpy() <= cfg.kkt_tol)
