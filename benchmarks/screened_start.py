@@ -29,7 +29,7 @@ from genesel.dataset import Dataset
 from genesel.preprocess import stack_splits
 from genesel.simulate import simulate_expression
 from genesel.solver import PathConfig, solve_path
-from genesel.splits import load_splits, make_splits
+from genesel.splits import load_splits, make_splits, split_column
 
 
 def simulated(n_samples: int, n_probes: int, n_splits: int, seed: int):
@@ -44,8 +44,8 @@ def simulated(n_samples: int, n_probes: int, n_splits: int, seed: int):
 def loaded(path: Path, n_splits: int):
     dataset = Dataset.load(path)
     splits = load_splits(path.with_suffix(".splits.tsv"))
-    keep = [c for c in splits.columns if not c.startswith("split_")] + [f"split_{k}" for k in range(n_splits)]
-    return dataset, splits[[c for c in keep if c in splits.columns]], None
+    keep = [c for c in splits.columns if not c.startswith("split_")] + [split_column(k) for k in range(n_splits)]
+    return dataset, splits[keep], None
 
 
 def compare(dense, screened, y_test: np.ndarray, planted) -> pd.DataFrame:

@@ -34,8 +34,10 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
 
     ``solver="path"`` (the default) solves the equivalent group lasso along a κ path with certified
     (KKT-checked) solutions, see :mod:`genesel.solver`; genes are selected where their row of
-    first-layer weights is non-zero. ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard
-    factors over the ``lrs`` x ``kappas`` grid, genes selected above ``threshold``.
+    first-layer weights is non-zero; with the MLP head the path runs up from a dense start on every gene, or
+    on ``start_genes`` screened genes (default: 2,000 above 2,000 genes; :mod:`genesel.screen`).
+    ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard factors over the ``lrs`` x ``kappas`` grid,
+    genes selected above ``threshold``.
     ``fit(X, y)`` holds out ``val_fraction`` of the arrays (stratified) to choose κ (and lr),
     unless ``X_val, y_val`` are given. With ``signal_alpha`` (default None: one validation part gives a
     test over splits nothing to pool, and a dozen arrays little power), the chosen model must beat the

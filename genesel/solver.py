@@ -25,8 +25,9 @@ the active genes plus the strongest candidates (a working set, as in skglm and c
 check over every gene re-admits the worst violators, batch by batch, until none is left. The first step size comes
 from a Lipschitz bound of the linear head (``‖X‖² / (2n)``), then backtracking keeps each step a
 sufficient decrease, so no learning-rate grid is needed. With the MLP head the path runs up from a dense
-start (``direction``), on every gene or, above 2,000 genes (``start_genes``), on a working set of genes that cheap
-screens rank high, the others admitted by the KKT check over every gene at every κ (:mod:`genesel.screen`); a model that has learnt a gene can keep it beyond κ_max, so the path then climbs
+start (``direction``), on every gene or, above 2,000 genes (``start_genes``), on a working set of genes that
+cheap screens rank high, the others admitted by the KKT check over every gene at every κ
+(:mod:`genesel.screen`); a model that has learnt a gene can keep it beyond κ_max, so the path then climbs
 past κ_max until no model keeps a gene (``max_above``), and holds the sparse lists and the gene-free model.
 
 κ is chosen per split on validation (:meth:`PathResult.choose`). Whether the chosen models beat the
