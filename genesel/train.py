@@ -160,8 +160,7 @@ def train_grid(
         torch.backends.cuda.matmul.allow_tf32 = True
     arch = make_architecture(config.variant, config.hidden)
     grid = config.grid()
-    S, n_tr, p = X_train.shape
-    G = len(grid)
+    (S, n_tr, p), G = X_train.shape, len(grid)
     X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
     Xtr, Xva, Xte = (_as_tensor(a, device) for a in (X_train, X_val, X_test))
     ytr, yva = (_as_tensor(a, device, torch.long) for a in (y_train, y_val))
