@@ -5,6 +5,7 @@ and the certified kappa path (genesel.solver).
     python benchmarks/bench_spred.py --probes 5000 --splits 4   # what 2 CPU cores finish in minutes
     python benchmarks/bench_spred.py --path                # 20 splits x the whole kappa path (20 values), GDS scale
     python benchmarks/bench_spred.py --path --probes 5000 --compare-unscreened   # screening changes no gene
+    python benchmarks/bench_spred.py --path --splits 2 --hidden 128 --threads 2  # per-split cost, screened dense start
 
 (a) reference style: one model per split, ``nn.Module`` + ``torch.optim.SGD``, a Python loop over a
     fixed number of epochs (the published code trains every split this way);
@@ -19,6 +20,7 @@ rate is quoted as dense-equivalent). Prints a table; not a test.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 
@@ -27,9 +29,9 @@ import torch
 from torch import nn
 
 from genesel.device import resolve_device
+from genesel.hadamard import GroupMask, kappa_param_groups
 from genesel.simulate import simulate_expression
 from genesel.solver import PathConfig, solve_path
-from genesel.spred import GroupMask, kappa_param_groups
 from genesel.train import TrainConfig, flops_per_epoch, train_grid
 
 PEAK_TFLOPS = {"cpu": None, "H100": 494.7, "H200": 494.7}  # dense TF32 tensor-core peak (SXM)
@@ -104,7 +106,7 @@ def bench_path(parts, args, device, name) -> None:
     def run(screen: bool):
         config = PathConfig(variant=args.variant, hidden=args.hidden, n_kappas=args.n_kappas,
                             kappa_ratio=args.kappa_ratio, max_iter=args.max_iter, screen=screen, device=str(device),
-                            kkt_tol=args.kkt_tol)
+                            kkt_tol=args.kkt_tol, start_genes=args.start_genes, max_above=args.max_above)
         _sync(device)
         start = time.perf_counter()
         result = solve_path(*parts["train"], *parts["val"], parts["test"][0], args.classes, config)
@@ -116,8 +118,11 @@ def bench_path(parts, args, device, name) -> None:
     S = len(chosen)
     print(f"device: {name}; {args.n_train} training arrays x {args.probes} probes, {args.variant}, hidden {args.hidden}, "
           f"{args.classes} classes, {S} splits x {len(result.kappas)} kappas (ratio {args.kappa_ratio}), max_iter {args.max_iter}")
-    print(f"kappa path, screened: {wall:.1f} s wall for all {S} splits x {len(result.kappas)} kappas; peak "
-          f"{peak_memory_gb(device):.2f} GB; proximal steps per split: median {int(np.median(result.iterations.sum(1)))}")
+    steps = result.iterations.sum(1)
+    start = "every gene" if result.start_set is None else f"{int(np.median(result.start_set.sum(1)))} screened genes"
+    print(f"kappa path, screened: {wall:.1f} s wall for all {S} splits x {len(result.kappas)} kappas ({wall / S:.1f} s per "
+          f"split); peak {peak_memory_gb(device):.2f} GB; dense start on {start}; proximal steps per split: median "
+          f"{int(np.median(steps))}; {wall / max(result.iterations.max(0).sum(), 1):.3f} s per step of the batch; load {os.getloadavg()[0]:.1f}")
     print(f"  genes in the matmuls per kappa (union over splits): {result.n_computed.tolist()}")
     print(f"  certified (KKT within tolerance): {int(result.certified.sum())}/{result.certified.size} models on the path, "
           f"{int(result.certified[np.arange(S), chosen].sum())}/{S} chosen; chosen genes: median "
@@ -155,8 +160,13 @@ def main() -> None:
     parser.add_argument("--kappa-ratio", type=float, default=0.01)
     parser.add_argument("--max-iter", type=int, default=500)
     parser.add_argument("--compare-unscreened", action="store_true")
+    parser.add_argument("--start-genes", type=int, help="genes in the dense start up the path (default: the solver's)")
+    parser.add_argument("--max-above", type=int, default=10)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--kkt-tol", type=float, help="optimality tolerance relative to 2 kappa (default: the solver's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()} threads"

@@ -20,7 +20,7 @@ _EXPORTS = {
     "split_indices": "genesel.splits",
     "SpredSelector": "genesel.selectors", "HSICLassoSelector": "genesel.selectors", "L1LogisticSelector": "genesel.selectors",
     "TrainConfig": "genesel.train", "train_grid": "genesel.train", "block_hsic_lasso": "genesel.hsic",
-    "hadamard_lasso": "genesel.spred", "rank_genes": "genesel.ranking",
+    "hadamard_lasso": "genesel.hadamard", "rank_genes": "genesel.ranking",
 }
 
 __all__ = sorted(_EXPORTS)

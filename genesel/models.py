@@ -87,6 +87,33 @@ def heads_cross_entropy(heads, y: torch.Tensor) -> torch.Tensor:
     return total
 
 
+def first_layer(V: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """``z = X V`` for stacked models, ``(M, n, K)``; an empty working set gives zeros. Computed as
+    ``(Vᵀ Xᵀ)ᵀ``: with few columns in V (the linear head's classes) CPU BLAS runs this orientation, and
+    its backward ``(∂z)ᵀ X``, 2-5x faster than ``X V`` (measured; never slower, also with the MLP head)."""
+    if V.shape[1] == 0:
+        return X.new_zeros(X.shape[0], X.shape[1], V.shape[2])
+    return torch.bmm(V.transpose(1, 2), X.transpose(1, 2)).transpose(1, 2)
+
+
+def head_logits(arch: Architecture, C: int, P: dict, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Per-head logits ``(M, n, C)`` from the first-layer output ``z``: ``f_l`` reads its first ``C``
+    columns, the MLP head ``f_n`` the rest. The one forward pass of the heads (the SGD grid's
+    :class:`BatchedNet` and the κ path's :mod:`genesel.prox`)."""
+    lin = None
+    if arch.linear_head:  # the κ path gives f_l a bias; the SGD grid's f_l has none (Eq. 8)
+        lin = z[..., :C] + P["b_lin"].unsqueeze(1) if "b_lin" in P else z[..., :C]
+    mlp = None
+    if arch.hidden:
+        h = F.relu((z[..., C:] if arch.linear_head else z) + P["b_in"].unsqueeze(1))
+        for i in range(1, len(arch.hidden)):
+            h = F.relu(torch.baddbmm(P[f"b_h{i}"].unsqueeze(1), h, P[f"W_h{i}"]))
+        mlp = torch.baddbmm(P["b_out"].unsqueeze(1), h, P["W_out"])
+    return lin, mlp
+
+
+
+
 class BatchedNet:
     """``M`` independent networks of one architecture, as plain tensors with a model dimension."""
 
@@ -201,16 +228,7 @@ class BatchedNet:
             z = torch.bmm(x, P["U"].unsqueeze(2) * P["W_in"])
         else:
             z = torch.bmm(x * P["U"].unsqueeze(1), P["W_in"])
-        C = self.n_classes
-        lin = z[..., :C] if self.arch.linear_head else None
-        mlp = None
-        if self.arch.hidden:
-            h = z[..., C:] if self.arch.linear_head else z
-            h = F.relu(h + P["b_in"].unsqueeze(1))
-            for i in range(1, len(self.arch.hidden)):
-                h = F.relu(torch.baddbmm(P[f"b_h{i}"].unsqueeze(1), h, P[f"W_h{i}"]))
-            mlp = torch.baddbmm(P["b_out"].unsqueeze(1), h, P["W_out"])
-        return lin, mlp
+        return head_logits(self.arch, self.n_classes, P, z)
 
     def data_loss(self, X: torch.Tensor, y: torch.Tensor, data_index: torch.Tensor) -> torch.Tensor:
         """Per-model sum over heads of the mean cross-entropy, shape ``(M,)``."""

@@ -8,6 +8,7 @@ e.g. in a :class:`sklearn.pipeline.Pipeline`), exposes a per-gene score ``scores
 from __future__ import annotations
 
 import warnings
+from dataclasses import fields
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -33,8 +34,10 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
 
     ``solver="path"`` (the default) solves the equivalent group lasso along a κ path with certified
     (KKT-checked) solutions, see :mod:`genesel.solver`; genes are selected where their row of
-    first-layer weights is non-zero. ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard
-    factors over the ``lrs`` x ``kappas`` grid, genes selected above ``threshold``.
+    first-layer weights is non-zero; with the MLP head the path runs up from a dense start on every gene, or
+    on ``start_genes`` screened genes (default: 2,000 above 2,000 genes; :mod:`genesel.screen`).
+    ``solver="sgd"`` is the paper's protocol: SGD on the Hadamard factors over the ``lrs`` x ``kappas`` grid,
+    genes selected above ``threshold``.
     ``fit(X, y)`` holds out ``val_fraction`` of the arrays (stratified) to choose κ (and lr),
     unless ``X_val, y_val`` are given. With ``signal_alpha`` (default None: one validation part gives a
     test over splits nothing to pool, and a dozen arrays little power), the chosen model must beat the
@@ -54,6 +57,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         kappa_ratio: float = 0.01,
         kkt_tol: float | None = None,
         max_iter: int = 500,
+        start_genes: int | None = None,
         lrs: tuple[float, ...] | None = None,
         kappas: tuple[float, ...] | None = None,
         threshold: float = 1e-3,
@@ -73,6 +77,7 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.kappa_ratio = kappa_ratio
         self.kkt_tol = kkt_tol
         self.max_iter = max_iter
+        self.start_genes = start_genes
         self.lrs = lrs
         self.kappas = kappas
         self.threshold = threshold
@@ -85,21 +90,21 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
+    def _settings(self, config_type) -> dict:
+        """This selector's parameters that ``config_type`` (:class:`PathConfig` or :class:`TrainConfig`) takes:
+        the config classes are the one source of spred's settings (the schema and the configs are checked
+        against them by a test)."""
+        params = self.get_params(deep=False)
+        kw = {f.name: params[f.name] for f in fields(config_type) if f.name in params}
+        kw["seed"] = self.random_state
+        return kw
+
     def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            variant=self.variant, hidden=self.hidden, lrs=tuple(self.lrs or PAPER_GRID),
-            kappas=tuple(self.kappas or PAPER_GRID), threshold=self.threshold, max_epochs=self.max_epochs,
-            momentum=self.momentum, warmup_epochs=self.warmup_epochs, signal_alpha=self.signal_alpha,
-            device=self.device, seed=self.random_state,
-        )
+        return TrainConfig(**{**self._settings(TrainConfig), "lrs": tuple(self.lrs or PAPER_GRID),
+                              "kappas": tuple(self.kappas or PAPER_GRID)})
 
     def path_config(self) -> PathConfig:
-        return PathConfig(
-            variant=self.variant, hidden=self.hidden, n_kappas=self.n_kappas, kappa_ratio=self.kappa_ratio,
-            kappas=tuple(self.kappas) if self.kappas else None, max_iter=self.max_iter, kkt_tol=self.kkt_tol,
-            signal_alpha=self.signal_alpha, prior_margin_se=self.prior_margin_se, device=self.device,
-            seed=self.random_state,
-        )
+        return PathConfig(**{**self._settings(PathConfig), "kappas": tuple(self.kappas) if self.kappas else None})
 
     def _solver(self) -> str:
         from genesel.registry import DEFAULT_SOLVER

@@ -160,8 +160,7 @@ def train_grid(
         torch.backends.cuda.matmul.allow_tf32 = True
     arch = make_architecture(config.variant, config.hidden)
     grid = config.grid()
-    S, n_tr, p = X_train.shape
-    G = len(grid)
+    (S, n_tr, p), G = X_train.shape, len(grid)
     X_test = np.zeros((S, 0, p), dtype=np.float32) if X_test is None else X_test
     Xtr, Xva, Xte = (_as_tensor(a, device) for a in (X_train, X_val, X_test))
     ytr, yva = (_as_tensor(a, device, torch.long) for a in (y_train, y_val))
@@ -169,12 +168,7 @@ def train_grid(
     # the ordered list of all models: split-major
     model_split = np.repeat(np.arange(S), G)
     model_grid = np.tile(np.arange(G), S)
-    probe = BatchedNet.init(arch, p, n_classes, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
-    per_model = probe.bytes_per_model(n_tr) + 4 * (Xva.shape[1] + Xte.shape[1]) * p
-    del probe
-    budget = _memory_budget(device, config.memory_budget_gb)
-    data_bytes = 4 * (Xtr.numel() + Xva.numel() + Xte.numel())
-    chunk = max(1, min(S * G, (budget - data_bytes) // max(per_model, 1)))
+    chunk = _chunk_size(arch, n_classes, S * G, (Xtr, Xva, Xte), device, config.memory_budget_gb)
     log.info("%s on %s: %d models (%d splits x %d grid points), %d per chunk", config.variant, device, S * G, S, G, chunk)
 
     sink = _Sink(S, G, p, Xva.shape[1], Xte.shape[1], n_classes, model_split, model_grid, arch, keep_models)
@@ -204,6 +198,17 @@ def train_grid(
         signal_permutations=config.signal_permutations, seed=config.seed,
     )
 
+
+
+def _chunk_size(arch, n_classes: int, n_models: int, data: tuple, device: torch.device, budget_gb: float | None) -> int:
+    """How many models of the grid train together within the memory budget (the data held once)."""
+    Xtr, Xva, Xte = data
+    n_tr, p = Xtr.shape[1:]
+    probe = BatchedNet.init(arch, p, n_classes, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
+    per_model = probe.bytes_per_model(n_tr) + 4 * (Xva.shape[1] + Xte.shape[1]) * p
+    budget = _memory_budget(device, budget_gb)
+    data_bytes = 4 * (Xtr.numel() + Xva.numel() + Xte.numel())
+    return max(1, min(n_models, (budget - data_bytes) // max(per_model, 1)))
 
 class _LiveModels:
     """Per-model state of the models of one chunk still training: which (split, grid point) each

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Lasso
 
-from genesel.spred import hadamard_lasso
+from genesel.hadamard import hadamard_lasso
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""spred: sparsity by redundancy, the reparametrisation at the heart of genesel.
+"""The Hadamard reparametrisation behind spred: sparsity by redundancy, shown on the lasso.
 
 For one weight, ``min_{u w = v} kappa (u^2 + w^2) = 2 kappa |v|``: an L1 penalty on ``v`` equals,
 at every minimum, plain weight decay ``kappa`` on the two factors of ``v = u * w``. So smooth

@@ -1,0 +1,244 @@
+"""The batched group-lasso objective of spred on a working set of genes (:class:`Problem`), and the
+accelerated proximal steps that minimise it (:class:`Fista`); :mod:`genesel.solver` runs them along a κ path."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from genesel.models import Architecture, BatchedNet, first_layer, head_logits, heads_cross_entropy
+
+
+class Problem:
+    """The batched objective: one model per split, on the genes of the current working set."""
+
+    def __init__(self, arch: Architecture, n_classes: int, X: torch.Tensor, y: torch.Tensor, seed: int) -> None:
+        self.arch, self.C = arch, n_classes
+        self.X, self.y = X, y  # (M, n, p), (M, n)
+        M, n, p = X.shape
+        self.M, self.n, self.p = M, n, p
+        # the deeper layers as nn.Linear would start them; the first layer is V (zero at κ_max), so it is
+        # initialised for one input and its bias rescaled to the fan-in p (no p x K weights drawn to be discarded)
+        net = BatchedNet.init(arch, 1, n_classes, M, [seed * 1_000_003 + m for m in range(M)],
+                              torch.arange(M), X.device)
+        K = net.params["W_in"].shape[2]
+        self.params = {k: v.detach() for k, v in net.params.items() if k not in ("U", "W_in")}
+        if "b_in" in self.params:
+            self.params["b_in"] = self.params["b_in"] / math.sqrt(p)
+        if arch.linear_head:
+            self.params["b_lin"] = torch.zeros(M, n_classes, device=X.device)
+        self.radius = {k: v.flatten(1).norm(dim=1) for k, v in self.params.items() if k.startswith("W_")}
+        self.cols = torch.zeros(0, dtype=torch.long, device=X.device)  # working set (union over models)
+        self.allowed = torch.zeros(M, 0, dtype=torch.bool, device=X.device)  # per model, on the working set
+        self.params["V"] = torch.zeros(M, 0, K, device=X.device)
+        self.XW = X.index_select(2, self.cols)
+
+    # -- forward -----------------------------------------------------------------------------
+    def logits_from_z(self, P: dict, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return head_logits(self.arch, self.C, P, z)
+
+    def first_layer(self, P: dict, X: torch.Tensor) -> torch.Tensor:
+        return first_layer(P["V"], X)
+
+    def cross_entropy(self, P: dict, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return heads_cross_entropy(self.logits_from_z(P, z), y)
+
+    def loss(self, P: dict) -> torch.Tensor:
+        """Per-model smooth loss ``(M,)`` on the training arrays: the sum over heads of the mean CE."""
+        return self.cross_entropy(P, self.first_layer(P, self.XW), self.y)
+
+    def value_and_grad(self, P: dict, names: tuple[str, ...] | None = None) -> tuple[torch.Tensor, dict]:
+        """Loss ``(M,)`` and its gradients with respect to the parameters ``names`` (default: all)."""
+        names = tuple(P) if names is None else names
+        with torch.enable_grad():
+            leaves = {k: v.detach().requires_grad_(k in names) for k, v in P.items()}
+            value = self.loss(leaves)
+            wanted = [leaves[k] for k in names]
+            if value.requires_grad:
+                grads = torch.autograd.grad(value.sum(), wanted, allow_unused=True)
+            else:  # no gene in the working set: the loss does not depend on V
+                grads = [None] * len(wanted)
+        grads = {k: (g if g is not None else torch.zeros_like(leaves[k])) for k, g in zip(names, grads)}
+        return value.detach(), grads
+
+    def penalty(self, P: dict, kappa: torch.Tensor) -> torch.Tensor:
+        return 2 * kappa * P["V"].norm(dim=2).sum(1)
+
+    # -- proximal operator -------------------------------------------------------------------
+    def prox(self, P: dict, step: torch.Tensor, kappa: torch.Tensor) -> None:
+        """In place: group soft-thresholding of V's rows (threshold ``2 κ step``), genes outside a
+        model's screened set held at zero, deeper layers projected onto their norm balls."""
+        if "V" in P:
+            V = P["V"]
+            norms = V.norm(dim=2)
+            shrink = torch.clamp(1 - (2 * kappa * step).unsqueeze(1) / norms.clamp_min(1e-30), min=0.0)
+            V.mul_((shrink * self.allowed).unsqueeze(2))
+        for name, radius in self.radius.items():
+            if name not in P:
+                continue
+            W = P[name]
+            scale = torch.clamp(radius / W.flatten(1).norm(dim=1).clamp_min(1e-30), max=1.0)
+            W.mul_(scale.view(-1, *([1] * (W.dim() - 1))))
+
+    # -- working set -------------------------------------------------------------------------
+    def active_full(self) -> torch.Tensor:
+        active = torch.zeros(self.M, self.p, dtype=torch.bool, device=self.X.device)
+        active[:, self.cols] = self.params["V"].norm(dim=2) > 0
+        return active
+
+    def allowed_full(self) -> torch.Tensor:
+        allowed = torch.zeros(self.M, self.p, dtype=torch.bool, device=self.X.device)
+        allowed[:, self.cols] = self.allowed
+        return allowed
+
+    def dense_start(self, seed: int, allowed: torch.Tensor | None = None) -> None:
+        """Every gene (or, per model, the genes ``allowed (M, p)``: the screened start) in the working set with
+        a random row of ``V`` (nn.Linear's scale ``1/sqrt(fan-in)``, the fan-in being the genes in)."""
+        if allowed is None:
+            self.set_working_set(torch.ones(self.M, self.p, dtype=torch.bool, device=self.X.device))
+            generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+            K = self.params["V"].shape[2]
+            V = (torch.rand(self.M, self.p, K, generator=generator) * 2 - 1) / math.sqrt(self.p)
+            self.params["V"] = V.to(self.X.device)
+            return
+        self.set_working_set(allowed)
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+        M, width, K = self.params["V"].shape
+        fan_in = self.allowed.sum(1).clamp_min(1).float().sqrt().cpu().view(M, 1, 1)
+        V = (torch.rand(M, width, K, generator=generator) * 2 - 1) / fan_in
+        self.params["V"] = V.to(self.X.device) * self.allowed.unsqueeze(2)
+
+    def set_working_set(self, allowed_full: torch.Tensor) -> None:
+        """Restrict the matmuls to the genes allowed in any model; active genes always stay."""
+        V = self.params["V"]
+        allowed_full = allowed_full | self.active_full()
+        cols = torch.nonzero(allowed_full.any(0)).squeeze(1)
+        pos = torch.full((self.p,), -1, dtype=torch.long, device=V.device)
+        pos[cols] = torch.arange(len(cols), device=V.device)
+        V_new = V.new_zeros(self.M, len(cols), V.shape[2])
+        if len(self.cols):
+            kept = pos[self.cols] >= 0  # every active gene is kept, so only zero rows are dropped
+            V_new[:, pos[self.cols[kept]]] = V[:, kept]
+        self.params["V"] = V_new
+        self.cols, self.allowed = cols, allowed_full[:, cols]
+        self.XW = self.X.index_select(2, cols)
+
+    def full_group_grad_norms(self, P: dict, chunk: int = 4096) -> torch.Tensor:
+        """``‖∇_i CE‖`` for every gene, ``(M, p)``: one backward to ``z = X V``, then ``X_i^T δ`` in chunks."""
+        with torch.enable_grad():
+            z = self.first_layer(P, self.XW).detach().requires_grad_(True)
+            (delta,) = torch.autograd.grad(self.cross_entropy(P, z, self.y).sum(), [z])
+        out = torch.empty(self.M, self.p, device=delta.device)
+        for start in range(0, self.p, chunk):
+            Xc = self.X[:, :, start:start + chunk]
+            out[:, start:start + chunk] = torch.bmm(delta.transpose(1, 2), Xc).norm(dim=1)
+        return out
+
+    def kkt_residual(self, P: dict, G: dict, kappa: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        """Largest violation of the group-lasso optimality conditions over the working set, relative to ``2κ``.
+
+        Per gene, the norm of the proximal-gradient mapping ``(v_i - prox(v_i - s g_i)) / s`` at a fixed
+        step ``s``: zero exactly at a KKT point; for an inactive gene it is ``max(0, ‖g_i‖ - 2κ)``, for
+        an active one ``‖g_i + 2κ v_i/‖v_i‖‖`` once ``‖v_i‖ ≥ 2κ s``. Unlike that last expression alone,
+        it does not count the direction of a vanishing row (a gene on its way to zero) as a violation.
+        """
+        V, g = P["V"], G["V"]
+        if V.shape[1] == 0:
+            return torch.zeros(self.M, device=V.device)
+        thr = (2 * kappa).unsqueeze(1)
+        s = step.view(-1, 1, 1)
+        u = V - s * g
+        nu = u.norm(dim=2, keepdim=True)
+        prox = u * torch.clamp(1 - thr.unsqueeze(2) * s / nu.clamp_min(1e-30), min=0.0)
+        r = ((V - prox) / s).norm(dim=2) * self.allowed
+        return r.max(1).values / thr.squeeze(1)
+
+
+def lipschitz_linear(X: torch.Tensor, iters: int = 30) -> torch.Tensor:
+    """Per-model bound ``σ_max(X)² / (2n)`` of the multinomial CE's curvature in the linear weights."""
+    M, n, p = X.shape
+    v = torch.ones(M, p, 1, device=X.device) / math.sqrt(p)
+    for _ in range(iters):
+        v = torch.bmm(X.transpose(1, 2), torch.bmm(X, v))
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    sigma2 = torch.bmm(X, v).pow(2).sum(dim=(1, 2))
+    return sigma2 / (2 * n)
+
+
+def top_per_model(score: torch.Tensor, k: int) -> torch.Tensor:
+    """Mask of the ``k`` highest-scoring genes of each model ``(M, p)``."""
+    k = min(k, score.shape[1])
+    mask = torch.zeros_like(score, dtype=torch.bool)
+    mask.scatter_(1, score.topk(k, dim=1).indices, True)
+    return mask
+
+
+def _per_model(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return v.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+
+def _dot(a: dict, b: dict) -> torch.Tensor:
+    return sum((a[k] * b[k]).flatten(1).sum(1) for k in a)
+
+
+class Fista:
+    """Batched FISTA with backtracking and gradient restart on one block of a :class:`Problem`'s
+    parameters (``names``); the other blocks are held fixed during its steps."""
+
+    def __init__(self, problem: Problem, step: torch.Tensor, names: tuple[str, ...]) -> None:
+        self.pb, self.names = problem, names
+        self.step = step  # (M,) current step size of each model
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget momentum (a new κ, or a changed working set)."""
+        self.prev = {k: self.pb.params[k].clone() for k in self.names}
+        self.t = torch.ones_like(self.step)
+
+    @torch.no_grad()
+    def iterate(self, kappa: torch.Tensor, live: torch.Tensor, max_backtracks: int = 40) -> None:
+        """One accelerated proximal step for the models marked ``live``; the others do not move."""
+        pb, x = self.pb, {k: self.pb.params[k] for k in self.names}
+        t_next = (1 + torch.sqrt(1 + 4 * self.t**2)) / 2
+        beta = torch.where(live, (self.t - 1) / t_next, torch.zeros_like(t_next))
+        y = {k: x[k] + _per_model(beta, x[k]) * (x[k] - self.prev[k]) for k in x}
+        f_y, g_y = pb.value_and_grad({**pb.params, **y}, self.names)
+        accepted = {k: v.clone() for k, v in x.items()}
+        pending = live.clone()
+        for _ in range(max_backtracks):
+            cand = {k: y[k] - _per_model(self.step, y[k]) * g_y[k] for k in y}
+            pb.prox(cand, self.step, kappa)
+            f_c = pb.loss({**pb.params, **cand})
+            d = {k: cand[k] - y[k] for k in y}
+            bound = f_y + _dot(g_y, d) + _dot(d, d) / (2 * self.step) + 1e-6 * f_y.abs()
+            ok = pending & torch.isfinite(f_c) & (f_c <= bound)
+            for k in accepted:
+                accepted[k] = _where(ok, cand[k], accepted[k])
+            pending &= ~ok
+            if not pending.any():
+                break
+            self.step = torch.where(pending, self.step * 0.5, self.step)
+        moved = live & ~pending
+        restart = _dot({k: y[k] - accepted[k] for k in y}, {k: accepted[k] - x[k] for k in x}) > 0
+        self.prev = {k: _where(moved, x[k], self.prev[k]) for k in x}
+        pb.params.update(accepted)
+        self.t = torch.where(moved & ~restart, t_next, torch.ones_like(t_next))
+        self.step = torch.where(moved, self.step * 1.25, self.step)  # let the step grow back
+
+
+class full_precision:
+    """Context: no TF32 in matmuls (the KKT checks compare gradients with 2κ to a few digits)."""
+
+    def __enter__(self):
+        self.saved = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+    def __exit__(self, *exc):
+        torch.backends.cuda.matmul.allow_tf32 = self.saved
+
+
