@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from genesel.progress import progress
+
 #: a split's choice where no model could be fitted
 NO_MODEL = -1
 #: a split's choice where its models do not beat the class prior: no gene, the majority class is predicted
@@ -130,7 +132,7 @@ def signal_pvalue(proba: np.ndarray, y: np.ndarray, prior: np.ndarray, n_train: 
     observed = _chosen_gain(validation_scores(proba, y, prior), choose)  # (S,)
     rng = np.random.default_rng(seed)
     null = []
-    for done in range(0, n_permutations, chunk):
+    for done in progress(range(0, n_permutations, chunk), desc=f"signal test (chunks of {chunk} permutations)"):
         B = min(chunk, n_permutations - done)
         order = np.argsort(rng.random((B,) + y.shape), axis=-1)
         permuted = np.take_along_axis(np.broadcast_to(y, (B,) + y.shape), order, -1)

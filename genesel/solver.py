@@ -55,6 +55,7 @@ import torch.nn.functional as F
 
 from genesel.device import resolve_device
 from genesel.models import Architecture, BatchedNet, HeldOutPredictions, heads_cross_entropy, make_architecture
+from genesel.progress import progress
 from genesel.signal import CLASS_PRIOR, NO_MODEL, SignalTested, ValidationScores, class_prior
 
 log = logging.getLogger(__name__)
@@ -679,7 +680,7 @@ class _Walk:
     def up(self, n_above: int) -> int:
         """From the dense model at the smallest κ up the path (genes leave as κ grows; the KKT check re-admits
         any that should come back), past κ_max until every model keeps no gene; returns the index of the top."""
-        for k in range(len(self.kappas) - 1, -1, -1):
+        for k in progress(range(len(self.kappas) - 1, -1, -1), desc="kappa path (up)"):
             self.visit(k, self.solver.pb.active_full())
             if k <= n_above and not self.rec.n_selected[:, k].any():
                 return k
@@ -690,7 +691,7 @@ class _Walk:
         strong-rule screening. A model that fits its training arrays perfectly stops."""
         solver, cfg = self.solver, self.solver.config
         previous = self.kappas[0]
-        for k in range(len(self.kappas)):
+        for k in progress(range(len(self.kappas)), desc="kappa path"):
             kap = self.kappas[k]
             if cfg.screen:
                 strong = gnorm >= 2 * (2 * kap - previous)

@@ -181,7 +181,7 @@ def run_stability(method: str, dataset: Dataset, params: dict, metrics: pd.DataF
         return StabilityResult(method, np.zeros(p), np.zeros((q, p)), q, 0.0, threshold, max_false, pairs,
                                {"model": "class prior"})
     stacked = stack_splits(dataset, complementary_pairs(dataset, pairs, seed), **(preprocess or {}))
-    fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed)
+    fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed, unit="stability halves")
     settings.pop("preprocess", None)
     return stability_from_fits(fits, q, threshold, max_false, pairs, settings)
 

@@ -28,6 +28,7 @@ import torch
 
 from genesel.device import resolve_device
 from genesel.models import BatchedNet, HeldOutPredictions, make_architecture
+from genesel.progress import progress
 from genesel.signal import NO_MODEL, SignalTested, ValidationScores, class_prior
 
 PAPER_GRID = (0.7, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01)
@@ -286,7 +287,7 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
     group_of_model = torch.as_tensor([group_of[s] for s in model_split[ids]], dtype=torch.long)
     net = BatchedNet.init(arch, p_full, n_classes, len(ids), seeds, group_of_model, device)
     live = _LiveModels(ids, model_split, model_grid, grid, lr_used, p_full, device)
-    for epoch in range(1, config.max_epochs + 1):
+    for epoch in progress(range(1, config.max_epochs + 1), desc=f"SGD grid ({len(ids)} models), epochs at most"):
         loss = net.data_loss(data["Xtr"], ytr, live.didx)
         finite = torch.isfinite(loss)
         live.bad |= ~finite
