@@ -61,6 +61,10 @@ class TrainConfig:
     tf32: bool = True
     prune: bool = True  # drop genes dead in every model of a chunk from the computation
     max_restarts: int = 2  # a diverged model restarts with lr / 10 this many times
+    # early stopping (for the MLP baselines): a model stops ``patience`` epochs after its lowest validation
+    # loss (checked every ``check_every`` epochs, from ``min_epochs`` on) and keeps that check's weights,
+    # instead of training to the settled active set above. Not for spred: its zeros need convergence
+    early_stopping: bool = False
     # the test over splits of the chosen models' validation accuracy gain over the majority class
     # (genesel.signal); above this p-value every split keeps no gene and predicts the majority class.
     # None (default: the grid reproduces the paper's protocol, which has no such test): off
@@ -116,6 +120,8 @@ class GridResult(SignalTested, HeldOutPredictions):
     signal_alpha: float | None = None
     signal_permutations: int = 999
     seed: int = 0
+    #: (S, G) the epoch whose weights a model kept: its last, or with early stopping its best-validation-loss check
+    best_epoch: np.ndarray | None = None
 
     def choose_per_split(self, scores: ValidationScores | None = None) -> np.ndarray:
         """Per split, the grid index with the best validation accuracy among converged,
@@ -172,6 +178,8 @@ def train_grid(
     model_grid = np.tile(np.arange(G), S)
     probe = BatchedNet.init(arch, p, n_classes, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
     per_model = probe.bytes_per_model(n_tr) + 4 * (Xva.shape[1] + Xte.shape[1]) * p
+    if config.early_stopping:  # a copy of the best weights
+        per_model += 4 * sum(t[0].numel() for t in probe.params.values())
     del probe
     budget = _memory_budget(device, config.memory_budget_gb)
     data_bytes = 4 * (Xtr.numel() + Xva.numel() + Xte.numel())
@@ -202,7 +210,7 @@ def train_grid(
         test_proba=sink.test_proba, device=str(device), history=pd.DataFrame(sink.history),
         models=sink.models or {}, linear_share=sink.linear_share, val_proba=sink.val_proba, y_val=np.asarray(y_val),
         prior=class_prior(y_train, n_classes), n_train=n_tr, signal_alpha=config.signal_alpha,
-        signal_permutations=config.signal_permutations, seed=config.seed,
+        signal_permutations=config.signal_permutations, seed=config.seed, best_epoch=sink.out["best_epoch"].astype(int),
     )
 
 
@@ -274,11 +282,11 @@ def _prune(net, live: _LiveModels, score, cols, data, config):
 
 def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_classes, data, sink) -> None:
     """Train the models ``ids`` of the grid (split-major ids) together, model ``m`` with step
-    ``lr_used[split, grid point]``, until each settles, diverges or reaches ``max_epochs``;
-    finished models go to ``sink``."""
+    ``lr_used[split, grid point]``, until each settles (or, with ``early_stopping``, its validation loss
+    stops improving), diverges or reaches ``max_epochs``; finished models go to ``sink``."""
     grid = config.grid()
     Xtr, ytr, Xva, yva, Xte = data
-    data = {"Xtr": Xtr, "Xva": Xva, "Xte": Xte}
+    data = {"Xtr": Xtr, "Xva": Xva, "Xte": Xte, "yva": yva}
     p_full = Xtr.shape[2]
     cols = torch.arange(p_full, device=device)  # genes still in the computation
     splits_here = sorted(set(model_split[ids].tolist()))
@@ -287,6 +295,7 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
     group_of_model = torch.as_tensor([group_of[s] for s in model_split[ids]], dtype=torch.long)
     net = BatchedNet.init(arch, p_full, n_classes, len(ids), seeds, group_of_model, device)
     live = _LiveModels(ids, model_split, model_grid, grid, lr_used, p_full, device)
+    best = _BestWeights(net) if config.early_stopping else None
     for epoch in progress(range(1, config.max_epochs + 1), desc=f"SGD grid ({len(ids)} models), epochs at most"):
         loss = net.data_loss(data["Xtr"], ytr, live.didx)
         finite = torch.isfinite(loss)
@@ -296,37 +305,102 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
         net.sgd_step(live.lr * (~live.bad), live.kappa * ramp, config.other_decay, config.momentum, config.optimizer)
         if epoch % config.check_every and epoch != config.max_epochs:
             continue
-        # -- check: validation accuracy, active set, convergence -------------------------------
-        ok = (~live.bad & net.finite()).cpu().numpy()
-        val_proba = net.predict_proba(data["Xva"], live.didx)["ensemble"]
-        val_acc = (val_proba.argmax(-1) == yva.index_select(0, live.didx)).float().mean(1).cpu().numpy()
-        score = net.gene_scores()
-        if config.prune and net.arch.mask:
-            net, score, cols, data = _prune(net, live, score, cols, data, config)
-        support = score > config.threshold
-        same = (support == live.prev_support).all(1).cpu().numpy()
-        live.prev_support = support
-        n_active = support.sum(1).cpu().numpy()
-        objective = (loss.detach() + net.penalty(live.kappa, config.other_decay)).cpu().numpy()
-        for j in range(len(live.gid)):
-            sink.history.append({
-                "split": int(model_split[live.gid[j]]), "grid": int(model_grid[live.gid[j]]), "epoch": epoch,
-                "val_acc": float(val_acc[j]), "n_active": int(n_active[j]), "objective": float(objective[j]),
-                "n_computed": len(cols),
-            })
-        settled = live.track(same, objective, val_acc, epoch, config)
-        finished = ~ok | (settled & (epoch >= config.min_epochs)) | (epoch == config.max_epochs)
+        net, cols, data, check = _check(net, live, cols, data, loss, epoch, config, sink, best)
+        finished = ~check["ok"] | (check["settled"] & (epoch >= config.min_epochs)) | (epoch == config.max_epochs)
         if finished.any():
-            probas = net.predict_proba(data["Xte"], live.didx)
-            for j in np.flatnonzero(finished):
-                sink.record(live.gid[j], net, j, bool(ok[j]), bool(settled[j]), epoch, val_acc[j], n_active[j],
-                            score[j], cols, {h: prob[j] for h, prob in probas.items()}, val_proba[j])
+            _finish(np.flatnonzero(finished), net, live, cols, data, epoch, check, sink, best, config)
             if finished.all():
                 break
-            keep_np = np.flatnonzero(~finished)
-            net = net.select(torch.as_tensor(keep_np, dtype=torch.long, device=device))
-            live.keep(keep_np)
+            keep = torch.as_tensor(np.flatnonzero(~finished), dtype=torch.long, device=device)
+            net = net.select(keep)
+            live.keep(keep.cpu().numpy())
+            if best is not None:
+                best.keep(keep)
     log.info("chunk of %d models done after %d epochs", len(ids), epoch)
+
+
+def _check(net, live: _LiveModels, cols, data: dict, loss, epoch: int, config, sink, best):
+    """A check of the live models: validation accuracy (and loss), active set, pruning, the history rows and
+    the stopping rule; returns the (pruned) net, genes and data and the check's per-model values."""
+    ok = (~live.bad & net.finite()).cpu().numpy()
+    val_proba = net.predict_proba(data["Xva"], live.didx)["ensemble"]
+    y_val = data["yva"].index_select(0, live.didx)
+    val_acc = (val_proba.argmax(-1) == y_val).float().mean(1).cpu().numpy()
+    score = net.gene_scores()
+    if config.prune and net.arch.mask and best is None:
+        net, score, cols, data = _prune(net, live, score, cols, data, config)
+    support = score > config.threshold
+    same = (support == live.prev_support).all(1).cpu().numpy()
+    live.prev_support = support
+    n_active = support.sum(1).cpu().numpy()
+    objective = (loss.detach() + net.penalty(live.kappa, config.other_decay)).cpu().numpy()
+    rows = {"val_acc": val_acc, "n_active": n_active, "objective": objective}
+    if best is not None:
+        rows["val_loss"] = _log_loss(val_proba, y_val).cpu().numpy()
+    for j in range(len(live.gid)):
+        sink.history.append({"split": int(sink.model_split[live.gid[j]]), "grid": int(sink.model_grid[live.gid[j]]),
+                             "epoch": epoch, **{k: v[j].item() for k, v in rows.items()}, "n_computed": len(cols)})
+    settled = live.track(same, objective, val_acc, epoch, config)
+    if best is not None:  # early stopping replaces the settled rule
+        settled = best.update(net, torch.as_tensor(rows["val_loss"]), epoch, config.patience)
+    check = {"ok": ok, "settled": settled, "val_proba": val_proba, "val_acc": val_acc, "score": score,
+             "n_active": n_active}
+    return net, cols, data, check
+
+
+def _finish(done: np.ndarray, net, live: _LiveModels, cols, data: dict, epoch: int, check: dict, sink, best,
+            config) -> None:
+    """Record the finished live models ``done``: as they are, or with early stopping their best weights."""
+    src, best_epoch = net, np.full(len(live.gid), epoch)
+    if best is not None:  # the best check's weights, and what they predict
+        src, best_epoch = best.net(net), best.epoch
+        check = dict(check, val_proba=src.predict_proba(data["Xva"], live.didx)["ensemble"], score=src.gene_scores())
+        check["val_acc"] = (check["val_proba"].argmax(-1) == data["yva"].index_select(0, live.didx)).float().mean(1)
+        check["val_acc"] = check["val_acc"].cpu().numpy()
+        check["n_active"] = (check["score"] > config.threshold).sum(1).cpu().numpy()
+    probas = src.predict_proba(data["Xte"], live.didx)
+    for j in done:
+        sink.record(live.gid[j], src, j, bool(check["ok"][j]), bool(check["settled"][j]), epoch, check["val_acc"][j],
+                    check["n_active"][j], check["score"][j], cols, {h: prob[j] for h, prob in probas.items()},
+                    check["val_proba"][j], int(best_epoch[j]))
+
+
+def _log_loss(proba: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean log-loss per model of probabilities ``(M, n, C)`` against labels ``(M, n)``."""
+    p_y = proba.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    return -p_y.clamp_min(1e-12).log().mean(1)
+
+
+class _BestWeights:
+    """Early stopping on validation loss: each live model's weights at its lowest-validation-loss check so far,
+    and that check's epoch."""
+
+    def __init__(self, net: BatchedNet) -> None:
+        self.params = {k: v.detach().clone() for k, v in net.params.items()}
+        self.loss = torch.full((net.n_models,), float("inf"), device=net.params["W_in"].device)
+        self.epoch = np.zeros(net.n_models, dtype=int)
+
+    @torch.no_grad()
+    def update(self, net: BatchedNet, val_loss: torch.Tensor, epoch: int, patience: int) -> np.ndarray:
+        """Keep the weights of the models whose validation loss fell; True where a model's best check is
+        ``patience`` epochs old (it stops)."""
+        val_loss = val_loss.to(self.loss.device)
+        better = torch.isfinite(val_loss) & (val_loss < self.loss)
+        if better.any():
+            index = torch.nonzero(better).squeeze(1)
+            for name, value in net.params.items():
+                self.params[name].index_copy_(0, index, value.detach().index_select(0, index))
+            self.loss = torch.where(better, val_loss, self.loss)
+            self.epoch[better.cpu().numpy()] = epoch
+        return epoch - self.epoch >= patience
+
+    def keep(self, keep: torch.Tensor) -> None:
+        self.params = {k: v.index_select(0, keep) for k, v in self.params.items()}
+        self.loss = self.loss.index_select(0, keep)
+        self.epoch = self.epoch[keep.cpu().numpy()]
+
+    def net(self, like: BatchedNet) -> BatchedNet:
+        return BatchedNet(like.arch, self.params, like.n_classes)
 
 
 class _Sink:
@@ -334,7 +408,7 @@ class _Sink:
 
     def __init__(self, S: int, G: int, p: int, n_val: int, n_test: int, n_classes: int, model_split, model_grid, arch,
                  keep_models: bool) -> None:
-        self.out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds")}
+        self.out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds", "best_epoch")}
         self.heads = {h: np.full((S, G, n_test, n_classes), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
         self.converged = np.zeros((S, G), dtype=bool)
         self.diverged = np.zeros((S, G), dtype=bool)
@@ -351,8 +425,10 @@ class _Sink:
         restarted = set(zip(splits.tolist(), grid_points.tolist()))
         self.history = [row for row in self.history if (row["split"], row["grid"]) not in restarted]
 
-    def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas, val_proba) -> None:
+    def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas, val_proba,
+               best_epoch: int) -> None:
         s, g = self.model_split[gid], self.model_grid[gid]
+        self.out["best_epoch"][s, g] = best_epoch
         if self.models is not None and ok:
             kept = net.select(torch.as_tensor([j], device=score.device)).expand_features(cols, self.p)
             self.models[(s, g)] = BatchedNet(self.arch, {k: v.detach().cpu() for k, v in kept.params.items()},
