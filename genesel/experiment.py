@@ -189,8 +189,10 @@ def _sgd_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, cho
         spent = {"seconds": float(result.seconds[k].sum())}
         if g == CLASS_PRIOR:
             return {**_class_prior_fields(k, stacked, result), **spent, "epochs": int(result.epochs[k].sum())}
-        return {**spent, "n_selected": int(result.n_selected[k, g]),
-                "hyperparameters": json.dumps({"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}),
+        chosen = {"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}
+        if result.early_stopping:  # the epoch whose weights it kept (stability selection trains halves that long)
+            chosen["epochs"] = int(result.best_epoch[k, g])
+        return {**spent, "n_selected": int(result.n_selected[k, g]), "hyperparameters": json.dumps(chosen),
                 "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
                 "epochs": int(result.epochs[k, g]),
                 "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],

@@ -67,8 +67,8 @@ def complementary_pairs(dataset: Dataset, pairs: int = PAIRS, seed: int = 0) -> 
 
 def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict | None:
     """The method's settings with its regularisation fixed to what the main splits chose (the most
-    frequent choice; for a κ path, the median κ of the splits that kept a model), so a half is fitted
-    without the other half. None where every split of spred fell back to the class prior."""
+    frequent choice; for a κ path, the median κ of the splits that kept a model; with early stopping, also
+    the median epoch the splits stopped at), so a half is fitted without the other half. None where every split of spred fell back to the class prior."""
     params = dict(params)
     chosen = [json.loads(h) for h, failed in zip(metrics["hyperparameters"], metrics.get("failed", False)) if not failed]
     chosen = [c for c in chosen if c]
@@ -89,6 +89,9 @@ def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> 
         fitted = table.dropna(subset=["lr"])
         lr, kappa = fitted.astype(str).agg(lambda column: column.value_counts().index[0])[["lr", "kappa"]]
         params.update(lrs=[float(lr)], kappas=[float(kappa)])
+        if params.get("early_stopping") and "epochs" in fitted:  # the halves' validation part is the other half:
+            epochs = int(np.median(fitted["epochs"]))  # the number of epochs is fixed too, like the penalty
+            params.update(early_stopping=False, max_epochs=epochs, min_epochs=epochs)
     elif method == "limma":
         params.update(ks=[q], Cs=[float(pick["C"])])
     else:  # l1_logistic, hsic_lasso: C of the final model (HSIC-Lasso's genes do not depend on it)

@@ -61,10 +61,13 @@ class TrainConfig:
     tf32: bool = True
     prune: bool = True  # drop genes dead in every model of a chunk from the computation
     max_restarts: int = 2  # a diverged model restarts with lr / 10 this many times
-    # early stopping (for the MLP baselines): a model stops ``patience`` epochs after its lowest validation
-    # loss (checked every ``check_every`` epochs, from ``min_epochs`` on) and keeps that check's weights,
-    # instead of training to the settled active set above. Not for spred: its zeros need convergence
+    # early stopping (for the MLP baselines): a model stops once its validation loss (checked every
+    # ``check_every`` epochs, from ``min_epochs`` on) has not fallen by ``min_delta`` (nats) for ``patience``
+    # epochs, and keeps the weights of its lowest-validation-loss check, instead of training to the settled
+    # active set above; every model that did not diverge is then a candidate. Not for spred: its zeros need
+    # convergence
     early_stopping: bool = False
+    min_delta: float = 1e-3
     # the test over splits of the chosen models' validation accuracy gain over the majority class
     # (genesel.signal); above this p-value every split keeps no gene and predicts the majority class.
     # None (default: the grid reproduces the paper's protocol, which has no such test): off
@@ -122,16 +125,19 @@ class GridResult(SignalTested, HeldOutPredictions):
     seed: int = 0
     #: (S, G) the epoch whose weights a model kept: its last, or with early stopping its best-validation-loss check
     best_epoch: np.ndarray | None = None
+    early_stopping: bool = False
 
     def choose_per_split(self, scores: ValidationScores | None = None) -> np.ndarray:
         """Per split, the grid index with the best validation accuracy among converged,
         non-diverged models; ties go to fewer genes, then larger kappa, then smaller lr.
-        Falls back to unconverged models only when a split has no converged one; a split where
+        Falls back to unconverged models only when a split has no converged one (with early stopping, every
+        model that did not diverge is a candidate, its weights those of its best check); a split where
         every grid point diverged gets :data:`NO_MODEL`. From ``scores`` (``(..., S, G)``, a leading
         axis of permutations), by default the recorded validation accuracy; :meth:`choose` then
         applies the test over splits."""
         acc = self.val_acc if scores is None else scores.acc
-        ok = self.converged & ~self.diverged
+        # with early stopping, a model its epoch budget cut while it still improved is as good a candidate
+        ok = ~self.diverged if self.early_stopping else self.converged & ~self.diverged
         ok = np.where(ok.any(1, keepdims=True), ok, ~self.diverged)
         full = lambda a: np.broadcast_to(a, acc.shape)  # noqa: E731
         lrs, kappas = np.array([g[0] for g in self.grid]), np.array([g[1] for g in self.grid])
@@ -211,6 +217,7 @@ def train_grid(
         models=sink.models or {}, linear_share=sink.linear_share, val_proba=sink.val_proba, y_val=np.asarray(y_val),
         prior=class_prior(y_train, n_classes), n_train=n_tr, signal_alpha=config.signal_alpha,
         signal_permutations=config.signal_permutations, seed=config.seed, best_epoch=sink.out["best_epoch"].astype(int),
+        early_stopping=config.early_stopping,
     )
 
 
@@ -295,7 +302,7 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
     group_of_model = torch.as_tensor([group_of[s] for s in model_split[ids]], dtype=torch.long)
     net = BatchedNet.init(arch, p_full, n_classes, len(ids), seeds, group_of_model, device)
     live = _LiveModels(ids, model_split, model_grid, grid, lr_used, p_full, device)
-    best = _BestWeights(net) if config.early_stopping else None
+    best = _BestWeights(net, config.min_delta) if config.early_stopping else None
     for epoch in progress(range(1, config.max_epochs + 1), desc=f"SGD grid ({len(ids)} models), epochs at most"):
         loss = net.data_loss(data["Xtr"], ytr, live.didx)
         finite = torch.isfinite(loss)
@@ -342,7 +349,7 @@ def _check(net, live: _LiveModels, cols, data: dict, loss, epoch: int, config, s
                              "epoch": epoch, **{k: v[j].item() for k, v in rows.items()}, "n_computed": len(cols)})
     settled = live.track(same, objective, val_acc, epoch, config)
     if best is not None:  # early stopping replaces the settled rule
-        settled = best.update(net, torch.as_tensor(rows["val_loss"]), epoch, config.patience)
+        settled = best.update(net, rows["val_loss"].astype(float), epoch, config.patience)
     check = {"ok": ok, "settled": settled, "val_proba": val_proba, "val_acc": val_acc, "score": score,
              "n_active": n_active}
     return net, cols, data, check
@@ -372,32 +379,36 @@ def _log_loss(proba: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class _BestWeights:
-    """Early stopping on validation loss: each live model's weights at its lowest-validation-loss check so far,
-    and that check's epoch."""
+    """Early stopping on validation loss: each live model's weights at its lowest-validation-loss check so far
+    and that check's epoch, and the epoch of its last improvement by at least ``min_delta``."""
 
-    def __init__(self, net: BatchedNet) -> None:
+    def __init__(self, net: BatchedNet, min_delta: float) -> None:
         self.params = {k: v.detach().clone() for k, v in net.params.items()}
-        self.loss = torch.full((net.n_models,), float("inf"), device=net.params["W_in"].device)
+        self.loss = np.full(net.n_models, np.inf)
         self.epoch = np.zeros(net.n_models, dtype=int)
+        self.reference = np.full(net.n_models, np.inf)  # the loss at the last improvement by min_delta
+        self.improved = np.zeros(net.n_models, dtype=int)  # and its epoch
+        self.min_delta = min_delta
 
     @torch.no_grad()
-    def update(self, net: BatchedNet, val_loss: torch.Tensor, epoch: int, patience: int) -> np.ndarray:
-        """Keep the weights of the models whose validation loss fell; True where a model's best check is
-        ``patience`` epochs old (it stops)."""
-        val_loss = val_loss.to(self.loss.device)
-        better = torch.isfinite(val_loss) & (val_loss < self.loss)
+    def update(self, net: BatchedNet, val_loss: np.ndarray, epoch: int, patience: int) -> np.ndarray:
+        """Keep the weights of the models whose validation loss fell; True where a model's loss has not
+        fallen by ``min_delta`` for ``patience`` epochs (it stops)."""
+        better = np.isfinite(val_loss) & (val_loss < self.loss)
         if better.any():
-            index = torch.nonzero(better).squeeze(1)
+            index = torch.as_tensor(np.flatnonzero(better), device=self.params["W_in"].device)
             for name, value in net.params.items():
                 self.params[name].index_copy_(0, index, value.detach().index_select(0, index))
-            self.loss = torch.where(better, val_loss, self.loss)
-            self.epoch[better.cpu().numpy()] = epoch
-        return epoch - self.epoch >= patience
+            self.loss[better], self.epoch[better] = val_loss[better], epoch
+        clearly = np.isfinite(val_loss) & (val_loss < self.reference - self.min_delta)
+        self.reference[clearly], self.improved[clearly] = val_loss[clearly], epoch
+        return epoch - self.improved >= patience
 
     def keep(self, keep: torch.Tensor) -> None:
         self.params = {k: v.index_select(0, keep) for k, v in self.params.items()}
-        self.loss = self.loss.index_select(0, keep)
-        self.epoch = self.epoch[keep.cpu().numpy()]
+        at = keep.cpu().numpy()
+        for name in ("loss", "epoch", "reference", "improved"):
+            setattr(self, name, getattr(self, name)[at])
 
     def net(self, like: BatchedNet) -> BatchedNet:
         return BatchedNet(like.arch, self.params, like.n_classes)

@@ -36,16 +36,28 @@ def test_stops_and_keeps_the_best_validation_epochs_weights(parts):
     config = TrainConfig(**SETTINGS, early_stopping=True)
     result = train_grid(*arrays, config, keep_models=True)
     assert (result.epochs < config.max_epochs).all(), "no model stopped early"
-    assert result.converged.all() and (result.epochs - result.best_epoch >= config.patience).all()
+    assert result.converged.all()
     assert ((config.check_every < result.best_epoch) & (result.best_epoch < result.epochs)).all()  # learnt, then not
     for (s, g), rows in result.history.groupby(["split", "grid"]):
         best = rows.loc[rows.val_loss.idxmin()]
         assert best.epoch == result.best_epoch[s, g]
+        # it stopped one check after the loss last fell by min_delta patience epochs ago
+        reference, improved = np.inf, 0
+        for epoch, loss in zip(rows.epoch, rows.val_loss):
+            if loss < reference - config.min_delta:
+                reference, improved = loss, epoch
+        assert result.epochs[s, g] == rows.epoch.max() == improved + config.patience
         # the kept network is the best check's: its validation loss and accuracy are that check's
         kept = result.models[(s, g)]
         assert _val_loss(kept, st.X["val"][s], st.y["val"][s]) == pytest.approx(best.val_loss, rel=1e-4)
         assert result.val_acc[s, g] == pytest.approx(best.val_acc)
         assert rows.val_loss.iloc[-1] > best.val_loss  # it went on and got worse: the stop was earned
+
+
+def test_a_model_still_improving_at_max_epochs_is_a_candidate(parts):
+    _, arrays = parts
+    result = train_grid(*arrays, TrainConfig(**{**SETTINGS, "max_epochs": 30}, early_stopping=True))
+    assert not result.converged.any() and (result.choose_per_split() >= 0).all()
 
 
 def test_without_it_the_same_models_train_on(parts):
