@@ -89,10 +89,13 @@ def _fit_inputs(args: argparse.Namespace):
 
     from genesel.dataset import Dataset
 
-    if args.threads:
-        import torch
+    if args.threads:  # before the numerical libraries load: torch's, OpenMP's and BLAS's threads
+        import os
 
-        torch.set_num_threads(args.threads)
+        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[variable] = str(args.threads)
+        if "torch" in sys.modules:  # already loaded (main() called in-process); limma and L1 never load it
+            sys.modules["torch"].set_num_threads(args.threads)
     params = json.loads(args.params) if args.params else {}
     return Dataset.load(args.dataset), params, params.pop("preprocess", {})
 
@@ -389,7 +392,7 @@ def _add_fit_verbs(sub) -> None:
     p.add_argument("--params", default="", help="the method's settings as JSON")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch, OpenMP and BLAS (0: their default)")
     p.add_argument("--out", required=True, help="fit .npz; per-split tables are written beside it")
     p.set_defaults(func=_cmd_select)
 

@@ -23,9 +23,10 @@ def _metric_row(k: int, y_true, y_pred) -> dict:
 
 
 def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: dict | None = None,
-               device: str = "auto", seed: int = 0) -> MethodResult:
+               device: str = "auto", seed: int = 0, unit: str = "splits") -> MethodResult:
     """Fit ``method`` on the training part of every split, choose its hyperparameters on the
-    validation part, and evaluate on the test part. ``params`` are the method's settings."""
+    validation part, and evaluate on the test part. ``params`` are the method's settings; ``unit`` names
+    the splits in the progress lines (stability selection's are halves)."""
     params = dict(params or {})
     relaxed = bool(params.pop("relaxed", False))
     history, share = pd.DataFrame(), None
@@ -36,7 +37,7 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
         params.pop("solver", None)
         rows, scores, selected, preds, history, share = _run_grid(method, dataset, stacked, params, device, seed)
     elif method in REGISTRY and REGISTRY[method].family == "estimator":
-        rows, scores, selected, preds = _run_estimator(method, dataset, stacked, params, device, seed)
+        rows, scores, selected, preds = _run_estimator(method, dataset, stacked, params, device, seed, unit)
     else:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     metrics = pd.DataFrame(rows)
@@ -85,16 +86,19 @@ def _make_estimator(method: str, params: dict, device: str, seed: int):
     return L1LogisticSelector(random_state=seed, **params)
 
 
-def _run_estimator(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
+def _run_estimator(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int,
+                   unit: str = "splits"):
     """A scikit-learn selector fitted split by split, chosen on validation, tested on test."""
     import json
     import time
     import warnings
 
+    from genesel.progress import progress
+
     rows, preds = [], []
     scores = np.zeros((stacked.n_splits, dataset.n_probes), dtype=np.float32)
     selected = np.zeros((stacked.n_splits, dataset.n_probes), dtype=bool)
-    for k in range(stacked.n_splits):
+    for k in progress(range(stacked.n_splits), desc=unit):
         start = time.perf_counter()
         selector = _make_estimator(method, params, device, seed)
         extra = {"scale": stacked.scale[k]} if method == "limma" and stacked.scale is not None else {}
@@ -193,8 +197,10 @@ def _sgd_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, cho
         spent = {"seconds": float(result.seconds[k].sum())}
         if g == CLASS_PRIOR:
             return {**_class_prior_fields(k, stacked, result), **spent, "epochs": int(result.epochs[k].sum())}
-        return {**spent, "n_selected": int(result.n_selected[k, g]),
-                "hyperparameters": json.dumps({"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}),
+        chosen = {"lr": float(result.lr_used[k, g]), "kappa": result.grid[g][1]}
+        if result.early_stopping:  # the epoch whose weights it kept (stability selection trains halves that long)
+            chosen["epochs"] = int(result.best_epoch[k, g])
+        return {**spent, "n_selected": int(result.n_selected[k, g]), "hyperparameters": json.dumps(chosen),
                 "val_accuracy": result.val_acc[k, g], "converged": bool(result.converged[k, g]),
                 "epochs": int(result.epochs[k, g]),
                 "accuracy_linear_head": heads["linear"][k, g], "accuracy_mlp_head": heads["mlp"][k, g],

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from genesel.device import resolve_device
+from genesel.progress import progress
 
 
 @dataclass
@@ -105,7 +106,7 @@ def gene_kernels(X: np.ndarray, blocks: np.ndarray, device, storage: torch.dtype
     bidx = torch.as_tensor(blocks, device=device)
     left = bidx[:, packing.rows].flatten()  # sample index of each pair's first member, (nb * T,)
     right = bidx[:, packing.cols].flatten()
-    for start in range(0, p, chunk):
+    for start in progress(range(0, p, chunk), desc=f"HSIC gene kernels (chunks of {chunk} genes)"):
         x = torch.as_tensor(np.ascontiguousarray(X[:, start:start + chunk]), device=device, dtype=torch.float32)
         x = (x / (x.std(0, unbiased=False, keepdim=True) + 1e-19)).T  # (c, n)
         diff = x.index_select(1, left).sub_(x.index_select(1, right))

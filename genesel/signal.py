@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from genesel.progress import progress
+
 #: a split's choice where no model could be fitted
 NO_MODEL = -1
 #: a split's choice where its models do not beat the class prior: no gene, the majority class is predicted
@@ -158,7 +160,9 @@ def signal_pvalue(proba: np.ndarray, y: np.ndarray, prior: np.ndarray,
     rng = np.random.default_rng(seed)
     permute = _label_permutations(y, val_index, groups)
     null = np.concatenate([_pooled_gain(validation_scores(proba, permute(rng, min(chunk, n_permutations - done)), prior),
-                                        choose, statistic) for done in range(0, n_permutations, chunk)])
+                                        choose, statistic)
+                           for done in progress(range(0, n_permutations, chunk),
+                                                desc=f"signal test (chunks of {chunk} permutations)")])
     if not np.isfinite(observed) or null.std() <= 1e-12:
         return float("nan"), 1.0
     p = (1 + np.sum(null >= observed - 1e-12)) / (1 + len(null))

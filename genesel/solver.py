@@ -55,6 +55,7 @@ import torch
 from genesel.device import resolve_device
 from genesel.kappa_path import CLASS_PRIOR, NO_MODEL, PathConfig, PathResult, choose_kappa, kappa_path, path_kappas
 from genesel.models import Architecture, first_layer, head_logits, make_architecture
+from genesel.progress import progress
 from genesel.prox import Fista, Problem, full_precision, lipschitz_linear, top_per_model
 from genesel.screen import check_screens, check_start_genes, start_sets
 from genesel.signal import class_prior
@@ -316,7 +317,7 @@ class _Walk:
     def up(self, n_above: int) -> int:
         """From the dense model at the smallest κ up the path (genes leave as κ grows; the KKT check re-admits
         any that should come back), past κ_max until every model keeps no gene; returns the index of the top."""
-        for k in range(len(self.kappas) - 1, -1, -1):
+        for k in progress(range(len(self.kappas) - 1, -1, -1), desc="kappa path (up)"):
             self.visit(k, self.solver.pb.active_full())
             if k <= n_above and not self.rec.n_selected[:, k].any():
                 return k
@@ -327,7 +328,7 @@ class _Walk:
         strong-rule screening. A model that fits its training arrays perfectly stops."""
         solver, cfg = self.solver, self.solver.config
         previous = self.kappas[0]
-        for k in range(len(self.kappas)):
+        for k in progress(range(len(self.kappas)), desc="kappa path"):
             kap = self.kappas[k]
             if cfg.screen:
                 strong = gnorm >= 2 * (2 * kap - previous)

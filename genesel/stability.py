@@ -69,8 +69,8 @@ def complementary_pairs(dataset: Dataset, pairs: int = PAIRS, seed: int = 0) -> 
 
 def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict | None:
     """The method's settings with its regularisation fixed to what the main splits chose (the most
-    frequent choice; for a κ path, the median κ of the splits that kept a model), so a half is fitted
-    without the other half. None where every split of spred fell back to the class prior."""
+    frequent choice; for a κ path, the median κ of the splits that kept a model; with early stopping, also
+    the median epoch the splits stopped at), so a half is fitted without the other half. None where every split of spred fell back to the class prior."""
     params = dict(params)
     chosen = [json.loads(h) for h, failed in zip(metrics["hyperparameters"], metrics.get("failed", False)) if not failed]
     chosen = [c for c in chosen if c]
@@ -91,6 +91,9 @@ def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> 
         fitted = table.dropna(subset=["lr"])
         lr, kappa = fitted.astype(str).agg(lambda column: column.value_counts().index[0])[["lr", "kappa"]]
         params.update(lrs=[float(lr)], kappas=[float(kappa)])
+        if params.get("early_stopping") and "epochs" in fitted:  # the halves' validation part is the other half:
+            epochs = int(np.median(fitted["epochs"]))  # the number of epochs is fixed too, like the penalty
+            params.update(early_stopping=False, max_epochs=epochs, min_epochs=epochs)
     elif method == "limma":
         params.update(ks=[q], Cs=[float(pick["C"])])
     else:  # l1_logistic, hsic_lasso: C of the final model (HSIC-Lasso's genes do not depend on it)
@@ -183,7 +186,7 @@ def run_stability(method: str, dataset: Dataset, params: dict, metrics: pd.DataF
         return StabilityResult(method, np.zeros(p), np.zeros((q, p)), q, 0.0, threshold, max_false, pairs,
                                {"model": "class prior"})
     stacked = stack_splits(dataset, complementary_pairs(dataset, pairs, seed), **(preprocess or {}))
-    fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed)
+    fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed, unit="stability halves")
     settings.pop("preprocess", None)
     return stability_from_fits(fits, q, threshold, max_false, pairs, settings)
 

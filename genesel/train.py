@@ -28,6 +28,7 @@ import torch
 
 from genesel.device import resolve_device
 from genesel.models import BatchedNet, HeldOutPredictions, make_architecture
+from genesel.progress import progress
 from genesel.signal import NO_MODEL, SignalTested, ValidationScores, class_prior
 
 PAPER_GRID = (0.7, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01)
@@ -60,6 +61,13 @@ class TrainConfig:
     tf32: bool = True
     prune: bool = True  # drop genes dead in every model of a chunk from the computation
     max_restarts: int = 2  # a diverged model restarts with lr / 10 this many times
+    # early stopping (for the MLP baselines): a model stops once its validation loss (checked every
+    # ``check_every`` epochs, from ``min_epochs`` on) has not fallen by ``min_delta`` (nats) for ``patience``
+    # epochs, and keeps the weights of its lowest-validation-loss check, instead of training to the settled
+    # active set above; every model that did not diverge is then a candidate. Not for spred: its zeros need
+    # convergence
+    early_stopping: bool = False
+    min_delta: float = 1e-3
     # the test over splits of the chosen models' validation accuracy gain over the majority class
     # (genesel.signal); above this p-value every split predicts the majority class, its genes marked as noise.
     # None (default: the grid reproduces the paper's protocol, which has no such test): off
@@ -115,16 +123,21 @@ class GridResult(SignalTested, HeldOutPredictions):
     signal_alpha: float | None = None
     signal_permutations: int = 999
     seed: int = 0
+    #: (S, G) the epoch whose weights a model kept: its last, or with early stopping its best-validation-loss check
+    best_epoch: np.ndarray | None = None
+    early_stopping: bool = False
 
     def choose_per_split(self, scores: ValidationScores | None = None) -> np.ndarray:
         """Per split, the grid index with the best validation accuracy among converged,
         non-diverged models; ties go to fewer genes, then larger kappa, then smaller lr.
-        Falls back to unconverged models only when a split has no converged one; a split where
+        Falls back to unconverged models only when a split has no converged one (with early stopping, every
+        model that did not diverge is a candidate, its weights those of its best check); a split where
         every grid point diverged gets :data:`NO_MODEL`. From ``scores`` (``(..., S, G)``, a leading
         axis of permutations), by default the recorded validation accuracy; :meth:`choose` then
         applies the test over splits."""
         acc = self.val_acc if scores is None else scores.acc
-        ok = self.converged & ~self.diverged
+        # with early stopping, a model its epoch budget cut while it still improved is as good a candidate
+        ok = ~self.diverged if self.early_stopping else self.converged & ~self.diverged
         ok = np.where(ok.any(1, keepdims=True), ok, ~self.diverged)
         full = lambda a: np.broadcast_to(a, acc.shape)  # noqa: E731
         lrs, kappas = np.array([g[0] for g in self.grid]), np.array([g[1] for g in self.grid])
@@ -168,7 +181,8 @@ def train_grid(
     # the ordered list of all models: split-major
     model_split = np.repeat(np.arange(S), G)
     model_grid = np.tile(np.arange(G), S)
-    chunk = _chunk_size(arch, n_classes, S * G, (Xtr, Xva, Xte), device, config.memory_budget_gb)
+    chunk = _chunk_size(arch, n_classes, S * G, (Xtr, Xva, Xte), device, config.memory_budget_gb,
+                        config.early_stopping)
     log.info("%s on %s: %d models (%d splits x %d grid points), %d per chunk", config.variant, device, S * G, S, G, chunk)
 
     sink = _Sink(S, G, p, Xva.shape[1], Xte.shape[1], n_classes, model_split, model_grid, arch, keep_models)
@@ -195,20 +209,26 @@ def train_grid(
         test_proba=sink.test_proba, device=str(device), history=pd.DataFrame(sink.history),
         models=sink.models or {}, linear_share=sink.linear_share, val_proba=sink.val_proba, y_val=np.asarray(y_val),
         prior=class_prior(y_train, n_classes), n_train=n_tr, signal_alpha=config.signal_alpha,
-        signal_permutations=config.signal_permutations, seed=config.seed,
+        signal_permutations=config.signal_permutations, seed=config.seed, best_epoch=sink.out["best_epoch"].astype(int),
+        early_stopping=config.early_stopping,
     )
 
 
 
-def _chunk_size(arch, n_classes: int, n_models: int, data: tuple, device: torch.device, budget_gb: float | None) -> int:
-    """How many models of the grid train together within the memory budget (the data held once)."""
+def _chunk_size(arch, n_classes: int, n_models: int, data: tuple, device: torch.device, budget_gb: float | None,
+                keep_best: bool = False) -> int:
+    """How many models of the grid train together within the memory budget (the data held once; with
+    ``keep_best``, early stopping's copy of each model's best weights too)."""
     Xtr, Xva, Xte = data
     n_tr, p = Xtr.shape[1:]
     probe = BatchedNet.init(arch, p, n_classes, 1, [0], torch.zeros(1, dtype=torch.long), torch.device("cpu"))
     per_model = probe.bytes_per_model(n_tr) + 4 * (Xva.shape[1] + Xte.shape[1]) * p
+    if keep_best:
+        per_model += 4 * sum(t[0].numel() for t in probe.params.values())
     budget = _memory_budget(device, budget_gb)
     data_bytes = 4 * (Xtr.numel() + Xva.numel() + Xte.numel())
     return max(1, min(n_models, (budget - data_bytes) // max(per_model, 1)))
+
 
 class _LiveModels:
     """Per-model state of the models of one chunk still training: which (split, grid point) each
@@ -278,11 +298,11 @@ def _prune(net, live: _LiveModels, score, cols, data, config):
 
 def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_classes, data, sink) -> None:
     """Train the models ``ids`` of the grid (split-major ids) together, model ``m`` with step
-    ``lr_used[split, grid point]``, until each settles, diverges or reaches ``max_epochs``;
-    finished models go to ``sink``."""
+    ``lr_used[split, grid point]``, until each settles (or, with ``early_stopping``, its validation loss
+    stops improving), diverges or reaches ``max_epochs``; finished models go to ``sink``."""
     grid = config.grid()
     Xtr, ytr, Xva, yva, Xte = data
-    data = {"Xtr": Xtr, "Xva": Xva, "Xte": Xte}
+    data = {"Xtr": Xtr, "Xva": Xva, "Xte": Xte, "yva": yva}
     p_full = Xtr.shape[2]
     cols = torch.arange(p_full, device=device)  # genes still in the computation
     splits_here = sorted(set(model_split[ids].tolist()))
@@ -291,7 +311,8 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
     group_of_model = torch.as_tensor([group_of[s] for s in model_split[ids]], dtype=torch.long)
     net = BatchedNet.init(arch, p_full, n_classes, len(ids), seeds, group_of_model, device)
     live = _LiveModels(ids, model_split, model_grid, grid, lr_used, p_full, device)
-    for epoch in range(1, config.max_epochs + 1):
+    best = _BestWeights(net, config.min_delta) if config.early_stopping else None
+    for epoch in progress(range(1, config.max_epochs + 1), desc=f"SGD grid ({len(ids)} models), epochs at most"):
         loss = net.data_loss(data["Xtr"], ytr, live.didx)
         finite = torch.isfinite(loss)
         live.bad |= ~finite
@@ -300,37 +321,106 @@ def _train_chunk(ids, model_split, model_grid, lr_used, arch, config, device, n_
         net.sgd_step(live.lr * (~live.bad), live.kappa * ramp, config.other_decay, config.momentum, config.optimizer)
         if epoch % config.check_every and epoch != config.max_epochs:
             continue
-        # -- check: validation accuracy, active set, convergence -------------------------------
-        ok = (~live.bad & net.finite()).cpu().numpy()
-        val_proba = net.predict_proba(data["Xva"], live.didx)["ensemble"]
-        val_acc = (val_proba.argmax(-1) == yva.index_select(0, live.didx)).float().mean(1).cpu().numpy()
-        score = net.gene_scores()
-        if config.prune and net.arch.mask:
-            net, score, cols, data = _prune(net, live, score, cols, data, config)
-        support = score > config.threshold
-        same = (support == live.prev_support).all(1).cpu().numpy()
-        live.prev_support = support
-        n_active = support.sum(1).cpu().numpy()
-        objective = (loss.detach() + net.penalty(live.kappa, config.other_decay)).cpu().numpy()
-        for j in range(len(live.gid)):
-            sink.history.append({
-                "split": int(model_split[live.gid[j]]), "grid": int(model_grid[live.gid[j]]), "epoch": epoch,
-                "val_acc": float(val_acc[j]), "n_active": int(n_active[j]), "objective": float(objective[j]),
-                "n_computed": len(cols),
-            })
-        settled = live.track(same, objective, val_acc, epoch, config)
-        finished = ~ok | (settled & (epoch >= config.min_epochs)) | (epoch == config.max_epochs)
+        net, cols, data, check = _check(net, live, cols, data, loss, epoch, config, sink, best)
+        finished = ~check["ok"] | (check["settled"] & (epoch >= config.min_epochs)) | (epoch == config.max_epochs)
         if finished.any():
-            probas = net.predict_proba(data["Xte"], live.didx)
-            for j in np.flatnonzero(finished):
-                sink.record(live.gid[j], net, j, bool(ok[j]), bool(settled[j]), epoch, val_acc[j], n_active[j],
-                            score[j], cols, {h: prob[j] for h, prob in probas.items()}, val_proba[j])
+            _finish(np.flatnonzero(finished), net, live, cols, data, epoch, check, sink, best, config)
             if finished.all():
                 break
-            keep_np = np.flatnonzero(~finished)
-            net = net.select(torch.as_tensor(keep_np, dtype=torch.long, device=device))
-            live.keep(keep_np)
+            keep = torch.as_tensor(np.flatnonzero(~finished), dtype=torch.long, device=device)
+            net = net.select(keep)
+            live.keep(keep.cpu().numpy())
+            if best is not None:
+                best.keep(keep)
     log.info("chunk of %d models done after %d epochs", len(ids), epoch)
+
+
+def _check(net, live: _LiveModels, cols, data: dict, loss, epoch: int, config, sink, best):
+    """A check of the live models: validation accuracy (and loss), active set, pruning, the history rows and
+    the stopping rule; returns the (pruned) net, genes and data and the check's per-model values."""
+    ok = (~live.bad & net.finite()).cpu().numpy()
+    val_proba = net.predict_proba(data["Xva"], live.didx)["ensemble"]
+    y_val = data["yva"].index_select(0, live.didx)
+    val_acc = (val_proba.argmax(-1) == y_val).float().mean(1).cpu().numpy()
+    score = net.gene_scores()
+    if config.prune and net.arch.mask and best is None:
+        net, score, cols, data = _prune(net, live, score, cols, data, config)
+    support = score > config.threshold
+    same = (support == live.prev_support).all(1).cpu().numpy()
+    live.prev_support = support
+    n_active = support.sum(1).cpu().numpy()
+    objective = (loss.detach() + net.penalty(live.kappa, config.other_decay)).cpu().numpy()
+    rows = {"val_acc": val_acc, "n_active": n_active, "objective": objective}
+    if best is not None:
+        rows["val_loss"] = _log_loss(val_proba, y_val).cpu().numpy()
+    for j in range(len(live.gid)):
+        sink.history.append({"split": int(sink.model_split[live.gid[j]]), "grid": int(sink.model_grid[live.gid[j]]),
+                             "epoch": epoch, **{k: v[j].item() for k, v in rows.items()}, "n_computed": len(cols)})
+    settled = live.track(same, objective, val_acc, epoch, config)
+    if best is not None:  # early stopping replaces the settled rule
+        settled = best.update(net, rows["val_loss"].astype(float), epoch, config.patience)
+    check = {"ok": ok, "settled": settled, "val_proba": val_proba, "val_acc": val_acc, "score": score,
+             "n_active": n_active}
+    return net, cols, data, check
+
+
+def _finish(done: np.ndarray, net, live: _LiveModels, cols, data: dict, epoch: int, check: dict, sink, best,
+            config) -> None:
+    """Record the finished live models ``done``: as they are, or with early stopping their best weights."""
+    src, best_epoch = net, np.full(len(live.gid), epoch)
+    if best is not None:  # the best check's weights, and what they predict
+        src, best_epoch = best.net(net), best.epoch
+        check = dict(check, val_proba=src.predict_proba(data["Xva"], live.didx)["ensemble"], score=src.gene_scores())
+        check["val_acc"] = (check["val_proba"].argmax(-1) == data["yva"].index_select(0, live.didx)).float().mean(1)
+        check["val_acc"] = check["val_acc"].cpu().numpy()
+        check["n_active"] = (check["score"] > config.threshold).sum(1).cpu().numpy()
+    probas = src.predict_proba(data["Xte"], live.didx)
+    for j in done:
+        sink.record(live.gid[j], src, j, bool(check["ok"][j]), bool(check["settled"][j]), epoch, check["val_acc"][j],
+                    check["n_active"][j], check["score"][j], cols, {h: prob[j] for h, prob in probas.items()},
+                    check["val_proba"][j], int(best_epoch[j]))
+
+
+def _log_loss(proba: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean log-loss per model of probabilities ``(M, n, C)`` against labels ``(M, n)``."""
+    p_y = proba.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    return -p_y.clamp_min(1e-12).log().mean(1)
+
+
+class _BestWeights:
+    """Early stopping on validation loss: each live model's weights at its lowest-validation-loss check so far
+    and that check's epoch, and the epoch of its last improvement by at least ``min_delta``."""
+
+    def __init__(self, net: BatchedNet, min_delta: float) -> None:
+        self.params = {k: v.detach().clone() for k, v in net.params.items()}
+        self.loss = np.full(net.n_models, np.inf)
+        self.epoch = np.zeros(net.n_models, dtype=int)
+        self.reference = np.full(net.n_models, np.inf)  # the loss at the last improvement by min_delta
+        self.improved = np.zeros(net.n_models, dtype=int)  # and its epoch
+        self.min_delta = min_delta
+
+    @torch.no_grad()
+    def update(self, net: BatchedNet, val_loss: np.ndarray, epoch: int, patience: int) -> np.ndarray:
+        """Keep the weights of the models whose validation loss fell; True where a model's loss has not
+        fallen by ``min_delta`` for ``patience`` epochs (it stops)."""
+        better = np.isfinite(val_loss) & (val_loss < self.loss)
+        if better.any():
+            index = torch.as_tensor(np.flatnonzero(better), device=self.params["W_in"].device)
+            for name, value in net.params.items():
+                self.params[name].index_copy_(0, index, value.detach().index_select(0, index))
+            self.loss[better], self.epoch[better] = val_loss[better], epoch
+        clearly = np.isfinite(val_loss) & (val_loss < self.reference - self.min_delta)
+        self.reference[clearly], self.improved[clearly] = val_loss[clearly], epoch
+        return epoch - self.improved >= patience
+
+    def keep(self, keep: torch.Tensor) -> None:
+        self.params = {k: v.index_select(0, keep) for k, v in self.params.items()}
+        at = keep.cpu().numpy()
+        for name in ("loss", "epoch", "reference", "improved"):
+            setattr(self, name, getattr(self, name)[at])
+
+    def net(self, like: BatchedNet) -> BatchedNet:
+        return BatchedNet(like.arch, self.params, like.n_classes)
 
 
 class _Sink:
@@ -338,7 +428,7 @@ class _Sink:
 
     def __init__(self, S: int, G: int, p: int, n_val: int, n_test: int, n_classes: int, model_split, model_grid, arch,
                  keep_models: bool) -> None:
-        self.out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds")}
+        self.out = {name: np.zeros((S, G)) for name in ("val_acc", "n_selected", "epochs", "seconds", "best_epoch")}
         self.heads = {h: np.full((S, G, n_test, n_classes), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
         self.converged = np.zeros((S, G), dtype=bool)
         self.diverged = np.zeros((S, G), dtype=bool)
@@ -355,8 +445,10 @@ class _Sink:
         restarted = set(zip(splits.tolist(), grid_points.tolist()))
         self.history = [row for row in self.history if (row["split"], row["grid"]) not in restarted]
 
-    def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas, val_proba) -> None:
+    def record(self, gid, net, j, ok, settled, epoch, val_acc, n_active, score, cols, probas, val_proba,
+               best_epoch: int) -> None:
         s, g = self.model_split[gid], self.model_grid[gid]
+        self.out["best_epoch"][s, g] = best_epoch
         if self.models is not None and ok:
             kept = net.select(torch.as_tensor([j], device=score.device)).expand_features(cols, self.p)
             self.models[(s, g)] = BatchedNet(self.arch, {k: v.detach().cpu() for k, v in kept.params.items()},

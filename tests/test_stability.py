@@ -84,6 +84,14 @@ def test_fixed_settings_take_the_most_chosen_regularisation():
         fixed_settings("l1_logistic", {}, metrics.assign(failed=True), 5)
 
 
+def test_with_early_stopping_the_halves_train_for_the_median_epoch_the_splits_kept():
+    """A half's validation part is the other half, so it must not choose when to stop: the epoch is fixed."""
+    grid = pd.DataFrame({"hyperparameters": [json.dumps({"lr": 0.1, "kappa": 0.01, "epochs": e}) for e in (90, 140, 400)],
+                         "failed": False})
+    settings = fixed_settings("mlp_wd", {"early_stopping": True, "max_epochs": 800}, grid, 5)
+    assert settings == {"early_stopping": False, "max_epochs": 140, "min_epochs": 140, "lrs": [0.1], "kappas": [0.01]}
+
+
 @pytest.mark.parametrize("method", ["l1_logistic", "limma"])
 def test_real_genes_are_stable_and_the_bound_holds(method):
     data = planted()

@@ -14,6 +14,10 @@ METHODS = [
     m for m, settings in config["methods"].items() if settings.get("enabled", True)
 ]
 GPU_METHODS = registry.GPU_METHODS
+# a GPU method claims the profile's gpu only where it will run on one (see gpu_claim)
+CUDA_PRESENT = config["device"] == "cuda" or (
+    config["device"] == "auto" and __import__("torch").cuda.is_available()
+)
 
 
 wildcard_constraints:
@@ -148,3 +152,10 @@ def final_outputs():
         if dataset_settings(dataset).get("simulate") is not None:
             outputs.append(f"results/{dataset}/planted_recovery.csv")
     return outputs
+
+
+def gpu_claim(wildcards):
+    """1 where a GPU method will run on a GPU (device cuda, or auto with CUDA present), else 0: on a machine
+    without one, claiming the profile's single gpu ran these jobs one at a time for nothing (most of the
+    demo's wall time on 2 cores, benchmarks/RESULTS.md)."""
+    return int(wildcards.method in GPU_METHODS and CUDA_PRESENT)

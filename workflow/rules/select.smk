@@ -14,9 +14,7 @@ rule select:
     conda:
         "../envs/genesel.yaml"
     resources:
-        gpu=lambda wc: (
-            1 if wc.method in GPU_METHODS and config["device"] != "cpu" else 0
-        ),
+        gpu=gpu_claim,
         mem_mb=lookup(dpath="methods/{method}/mem_mb", within=config, default=4000),
     params:
         settings=method_params,
@@ -41,9 +39,7 @@ rule stability:
     conda:
         "../envs/genesel.yaml"
     resources:
-        gpu=lambda wc: (
-            1 if wc.method in GPU_METHODS and config["device"] != "cpu" else 0
-        ),
+        gpu=gpu_claim,
         mem_mb=lookup(dpath="methods/{method}/mem_mb", within=config, default=4000),
     params:
         settings=method_params,
