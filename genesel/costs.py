@@ -23,10 +23,14 @@ from genesel.errors import GeneselError
 
 #: run-time behaviour the cost models cannot count, as typical values (benchmarks/plan_accuracy.py)
 TYPICAL = {
-    "sgd_epoch_share": 0.6,  # mean epochs of an SGD model, as a share of max_epochs (early stopping)
-    "sgd_pruned_share": 0.5,  # genes left in the matmuls of a masked model, averaged over its epochs
-    "path_iterations": 60,  # proximal steps per κ on the path's working set (all live models together)
-    "path_rounds": 1.5,  # solves per κ (KKT re-admission rounds)
+    # mean epochs of an SGD model, as a share of max_epochs (early stopping; demo: 0.61-0.80 spred, 0.83 mlp_l1,
+    # 0.96 mlp_wd, whose weight decay makes no zeros for the active set to settle on)
+    "sgd_epoch_share": {"spred": 0.7, "spred_linear": 0.7, "mlp_wd": 0.95, "mlp_l1": 0.85},
+    "sgd_pruned_share": 0.8,  # genes left in the matmuls of a masked model, averaged over its epochs (demo 0.85-0.96)
+    "sgd_elementwise": 20.0,  # passes over the parameters per epoch (gradients, momentum, decay, pruning)
+    "path_iterations": 40,  # proximal steps per κ, the slowest split's (demo: 28-90)
+    "path_rounds": 1.2,  # solves per κ (KKT re-admission rounds)
+    "path_elementwise": 30.0,  # passes over V per proximal step (FISTA copies, prox, backtracking)
     "path_dense_iterations": 0.8,  # share of max_iter the dense start takes (up the path, smallest κ)
     "path_evals": 7.0,  # first-layer forward passes per proximal step (2 blocks: gradients, backtracking)
     "saga_epochs": 40,  # saga epochs per C of the L1-logistic path (warm-started)
@@ -169,7 +173,7 @@ def sgd_grid(job: Job) -> JobCost:
     masked = job.method.startswith("spred")
     p_eff = p * (TYPICAL["sgd_pruned_share"] if masked and cfg.prune else 1.0)
     M = job.S * G
-    mean_epochs = min(cap, max(cfg.min_epochs, TYPICAL["sgd_epoch_share"] * cap))
+    mean_epochs = min(cap, max(cfg.min_epochs, TYPICAL["sgd_epoch_share"][job.method] * cap))
     n_params = p * k_in + (p if masked else 0) + sum(a * b for a, b in zip(widths[:-1], widths[1:])) + \
         (widths[-1] * C if widths else 0)
     per_model = 4 * (3 * n_params + n_tr * (2 * p + 2 * k_in + 4 * sum(widths))) + 4 * (n_va + n_te) * p
@@ -177,7 +181,8 @@ def sgd_grid(job: Job) -> JobCost:
     chunk = max(1, min(M, int((job.memory_bytes - data) // max(per_model, 1))))
     chunks = math.ceil(M / chunk)
     flop = M * mean_epochs * sgd_model_flop(job.method, hidden, n_tr, n_va, p_eff, C, check) + M * 2 * n_te * p * k_in
-    phases = (Phase("sgd", chunks * cap, flop),
+    elementwise = M * mean_epochs * (TYPICAL["sgd_elementwise"] * n_params + 10 * n_tr * (k_in + sum(widths)))
+    phases = (Phase("sgd", chunks * cap, flop), Phase("elementwise", 0, elementwise),
               Phase("sgd_check", chunks * cap / check * min(M, chunk) * mean_epochs / cap, 0.0))
     grid = "fixed lr and kappa" if job.fixed else f"{len(lrs)} lrs x {len(kappas)} kappas"
     return JobCost(M, flop, data + min(M, chunk) * per_model, f"{job.S} x {grid}, <= {cap} epochs",
@@ -232,8 +237,10 @@ def kappa_path(job: Job, working_set: int | None = None) -> JobCost:
     detail = f"{S} x 1 fixed kappa, {where}" if job.fixed else f"{S} x {K} kappas, {where}"
     signal = _signal(job, cfg.signal_alpha, cfg.signal_permutations, K, n_va, C)
     kind = "path" if widths else "path_linear"
+    per_step = S * (TYPICAL["path_elementwise"] * ws * k_in + 10 * TYPICAL["path_evals"] * n_tr * (k_in + sum(widths)))
+    elementwise = Phase("elementwise", 0, steps * per_step)
     return JobCost(S * K, flop + lipschitz, data + V + acts + recorded, detail,
-                   (Phase(kind, steps, flop + lipschitz),) + signal)
+                   (Phase(kind, steps, flop + lipschitz), elementwise) + signal)
 
 
 def path_step_flop(method: str, hidden: int | None, n_tr: int, w: float, C: int, S: int) -> float:

@@ -24,9 +24,9 @@ import numpy as np
 from genesel.costs import Phase
 
 #: bump when what is measured changes, so an old cache is not read
-VERSION = 1
+VERSION = 2
 CPU_KINDS = ("signal", "saga", "limma", "numpy")
-DEVICE_KINDS = ("sgd", "sgd_check", "path", "path_linear", "hsic")
+DEVICE_KINDS = ("sgd", "sgd_check", "path", "path_linear", "elementwise", "hsic")
 
 
 @dataclass
@@ -119,6 +119,25 @@ def _sgd(device: str, p: int, n: int, hidden: int, lrs: list, S: int, epochs: in
     M = S * len(lrs)
     flop = M * epochs * sgd_model_flop("spred", hidden, n, Xv.shape[1], p, 3, cfg.check_every)
     return seconds, epochs, flop
+
+
+def elementwise_rate(device: str) -> list[float]:
+    """Values per second of in-place elementwise updates (parameter steps, activations): memory-bound work."""
+    import torch
+
+    a, b = torch.randn(2**21, device=device), torch.randn(2**21, device=device)
+
+    def once():
+        a.mul_(0.9).add_(b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    once()
+    reps, seconds = 0, 0.0
+    while seconds < 0.1:
+        seconds += _timed(once)
+        reps += 1
+    return [0.0, reps * 2 * a.numel() / seconds]
 
 
 def _measure_sgd(device: str, rate: float) -> dict[str, list[float]]:
@@ -268,7 +287,8 @@ def _measure_all(dev: str, name: str, threads: int) -> Throughput:
         if device == "cuda" and dev != "cuda":
             continue
         wide, narrow = matmul_rate(device, 256, scale), matmul_rate(device, 4, scale)
-        table.update({**_measure_sgd(device, wide), **_measure_path(device, wide, narrow)})
+        table.update({**_measure_sgd(device, wide), **_measure_path(device, wide, narrow),
+                      "elementwise": elementwise_rate(device)})
     if gpu:
         gpu["hsic"] = _measure_hsic("cuda")
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
