@@ -178,7 +178,8 @@ def sgd_grid(job: Job) -> JobCost:
         (widths[-1] * C if widths else 0)
     per_model = 4 * (3 * n_params + n_tr * (2 * p + 2 * k_in + 4 * sum(widths))) + 4 * (n_va + n_te) * p
     data = 4 * job.S * job.shape.n * p
-    chunk = max(1, min(M, int((job.memory_bytes - data) // max(per_model, 1))))
+    budget = cfg.memory_budget_gb * 2**30 if cfg.memory_budget_gb else job.memory_bytes
+    chunk = max(1, min(M, int((budget - data) // max(per_model, 1))))
     chunks = math.ceil(M / chunk)
     flop = M * mean_epochs * sgd_model_flop(job.method, hidden, n_tr, n_va, p_eff, C, check) + M * 2 * n_te * p * k_in
     elementwise = M * mean_epochs * (TYPICAL["sgd_elementwise"] * n_params + 10 * n_tr * (k_in + sum(widths)))
@@ -190,13 +191,17 @@ def sgd_grid(job: Job) -> JobCost:
 
 
 # -- spred and spred_linear along the κ path (genesel.solver) --------------------------------------------------
-def kappa_path(job: Job, working_set: int | None = None) -> JobCost:
+def dense_start_genes(cfg, p: int) -> int:
+    """Genes in the matmuls of the dense start up the path (the first and costliest solve with the MLP head):
+    every gene today. The hook for a screened working-set start in :mod:`genesel.solver`: return its size
+    from ``cfg`` (a ``PathConfig``) here, and the plan follows."""
+    return p
+
+
+def kappa_path(job: Job) -> JobCost:
     """``solve_path``: the splits' models batched, proximal steps on a working set of genes at each κ, a KKT
     check over every gene per solve. Down the path (linear head) the working set is the active genes plus
-    ``ws_min`` candidates; up the path (MLP head) the first solve holds every gene (``working_set``, a hook for
-    a screened start: genes in the first solve's matmuls, default all).
-
-    """
+    ``ws_min`` candidates; up the path (MLP head) the first solve starts dense (:func:`dense_start_genes`)."""
     from genesel.solver import PathConfig
 
     cfg = solver_settings(job, PathConfig)
@@ -222,14 +227,14 @@ def kappa_path(job: Job, working_set: int | None = None) -> JobCost:
     full_check = S * (2 * n_tr * p * k_in + deep)  # the KKT check: X_iᵀ δ for every gene
     steps = TYPICAL["path_iterations"] * K * TYPICAL["path_rounds"]
     flop = steps * step(ws) + K * TYPICAL["path_rounds"] * full_check
+    first = min(p, dense_start_genes(cfg, p)) if up else ws
     if up:
-        first = min(p, working_set or p)
         dense = TYPICAL["path_dense_iterations"] * max_iter
         steps += dense
         flop += dense * step(first)
-    flop += K * 2 * S * (n_va + n_te) * (p * k_in / max(p, 1) * min(p, ws) + deep / n_tr)
+    flop += K * S * (n_va + n_te) * (2 * ws * k_in + deep / n_tr)  # validation and test predictions per κ
     lipschitz = S * 30 * 4 * n_tr * p
-    V = 4 * S * (working_set or p if up else ws) * k_in * 8  # V, its FISTA copies, gradients
+    V = 4 * S * first * k_in * 8  # V, its FISTA copies, gradients
     data = 4 * S * job.shape.n * p * 2  # the stacked splits and their copy on the device
     acts = 4 * S * n_tr * (k_in + 4 * sum(widths)) * 3
     recorded = 4 * S * K * (p * 2 + (n_va + n_te) * C * 4)
@@ -334,13 +339,8 @@ def preprocessing(job: Job) -> Phase:
     return Phase("numpy", job.S, 12.0 * job.S * job.shape.n * job.shape.p)
 
 
-def memory_budget(device: str) -> float:
-    """What the SGD trainer budgets for its models: a quarter of RAM on the CPU (genesel.train)."""
-    if device == "cuda":
-        import torch
-
-        free, _ = torch.cuda.mem_get_info()
-        return 0.6 * free
+def memory_budget() -> float:
+    """What the SGD trainer budgets for its models on the CPU: a quarter of RAM (genesel.train)."""
     try:
         return 0.25 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):

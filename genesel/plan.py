@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from genesel.costs import Job, PlanError, Shape, memory_budget, preprocessing
+from genesel.costs import Job, PlanError, Shape, preprocessing
 from genesel.plansize import dataset_shape
 from genesel.throughput import Throughput, measure
 
@@ -76,8 +76,8 @@ def job_rows(name: str, shape: Shape, method: str, settings: dict, config: dict,
     rows = []
     for job, S in (("select", splits), ("stability", 2 * pairs)):
         device = device_of(method, throughput)
-        spec = Job(method, settings, shape, S, FRACTIONS[job], job == "stability", device,
-                   memory_budget(device) if device != "cpu" else throughput.memory_bytes)
+        memory = throughput.gpu_memory_bytes if device == "cuda" else throughput.memory_bytes
+        spec = Job(method, settings, shape, S, FRACTIONS[job], job == "stability", device, memory)
         cost = REGISTRY[method].cost(spec)
         phases = cost.phases + (preprocessing(spec),)
         rows.append({

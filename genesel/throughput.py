@@ -40,6 +40,7 @@ class Throughput:
     gpu: dict[str, list[float]] = field(default_factory=dict)
     job_seconds: float = 3.0  # start of a job: interpreter, imports, loading
     memory_bytes: float = 2.0 * 2**30  # the SGD trainer's memory budget on the CPU
+    gpu_memory_bytes: float = 0.0  # and on the GPU: 60% of its free memory when the plan ran
     base_bytes: float = 0.4 * 2**30  # a fitting process before its data (torch, scikit-learn imported)
     measured: str = ""
     version: int = VERSION
@@ -270,7 +271,9 @@ def measure(device: str = "auto", threads: int | None = None, refresh: bool = Fa
         throughput = _measure_all(dev, name, threads)
     finally:
         torch.set_num_threads(saved)
-    throughput.memory_bytes = memory_budget("cpu")
+    throughput.memory_bytes = memory_budget()
+    if dev == "cuda":
+        throughput.gpu_memory_bytes = 0.6 * torch.cuda.mem_get_info()[0]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(throughput)))

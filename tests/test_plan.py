@@ -63,6 +63,29 @@ def test_the_paper_grid_costs_more_than_the_demo_grid():
     assert pick(big) > 100 * pick(small)
 
 
+def test_on_a_gpu_the_torch_methods_use_its_rates_and_the_estimators_stay_on_the_cpu():
+    fast = {kind: [1e-4, 1e13] for kind in DEVICE_KINDS}
+    gpu = Throughput("cuda", "NVIDIA H200", 1, RATES.cpu, fast, job_seconds=2.0, gpu_memory_bytes=80 * 2**30)
+    on_gpu, on_cpu = plan_config(DEMO, gpu, root=REPO), plan(DEMO)
+    devices = dict(zip(on_gpu.method, on_gpu.device))
+    assert devices["spred"] == devices["mlp_wd"] == devices["hsic_lasso"] == "NVIDIA H200"
+    assert devices["limma"] == devices["l1_logistic"] == "cpu"
+    spred = lambda t: t[t.method == "mlp_wd"].seconds.sum()  # noqa: E731
+    assert spred(on_gpu) < spred(on_cpu)
+
+
+def test_a_screened_dense_start_lowers_the_cost_of_spreds_path(monkeypatch):
+    import genesel.costs
+
+    config = copy.deepcopy(DEMO)
+    config["methods"]["spred"] = {"solver": "path", "hidden": 64}
+    full = plan(config)
+    monkeypatch.setattr(genesel.costs, "dense_start_genes", lambda cfg, p: min(p, 20))
+    screened = plan(config)
+    pick = lambda t: t[(t.method == "spred") & (t.job == "select")].flop.sum()  # noqa: E731
+    assert pick(screened) < pick(full)
+
+
 @pytest.mark.parametrize("edit, key", [
     (lambda c: c["methods"]["spred"].update(hiden=64), "methods.spred.hiden"),
     (lambda c: c["methods"]["spred"].update(hidden=-3), "methods.spred.hidden"),
