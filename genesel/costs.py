@@ -185,8 +185,9 @@ def sgd_grid(job: Job) -> JobCost:
     elementwise = M * mean_epochs * (TYPICAL["sgd_elementwise"] * n_params + 10 * n_tr * (k_in + sum(widths)))
     phases = (Phase("sgd", chunks * cap, flop), Phase("elementwise", 0, elementwise),
               Phase("sgd_check", chunks * cap / check * min(M, chunk) * mean_epochs / cap, 0.0))
-    grid = "fixed lr and kappa" if job.fixed else f"{len(lrs)} lrs x {len(kappas)} kappas"
-    return JobCost(M, flop, data + min(M, chunk) * per_model, f"{job.S} x {grid}, <= {cap} epochs",
+    grid = "fixed lr and kappa" if job.fixed else f"{len(lrs)} lr x {len(kappas)} kappa"
+    detail = f"{job.S} x {grid}, <= {cap} epochs" + _permutations(cfg.signal_alpha, cfg.signal_permutations)
+    return JobCost(M, flop, data + min(M, chunk) * per_model, detail,
                    phases + _signal(job, cfg.signal_alpha, cfg.signal_permutations, G, n_va, C))
 
 
@@ -240,6 +241,7 @@ def kappa_path(job: Job) -> JobCost:
     recorded = 4 * S * K * (p * 2 + (n_va + n_te) * C * 4)
     where = "from a dense start, up" if up else "down from no gene"
     detail = f"{S} x 1 fixed kappa, {where}" if job.fixed else f"{S} x {K} kappas, {where}"
+    detail += _permutations(cfg.signal_alpha, cfg.signal_permutations)
     signal = _signal(job, cfg.signal_alpha, cfg.signal_permutations, K, n_va, C)
     kind = "path" if widths else "path_linear"
     per_step = S * (TYPICAL["path_elementwise"] * ws * k_in + 10 * TYPICAL["path_evals"] * n_tr * (k_in + sum(widths)))
@@ -253,6 +255,10 @@ def path_step_flop(method: str, hidden: int | None, n_tr: int, w: float, C: int,
     (gradients of both blocks, backtracking)."""
     k_in, widths = _widths(method, hidden, C)
     return TYPICAL["path_evals"] * S * (2 * n_tr * w * k_in + _deep_flop(n_tr, widths, C))
+
+
+def _permutations(alpha, permutations) -> str:
+    return "" if alpha is None else f", x {permutations} permutations (signal test, no refit)"
 
 
 def _signal(job: Job, alpha, permutations, models: int, n_va: int, C: int) -> tuple[Phase, ...]:
