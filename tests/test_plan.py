@@ -55,6 +55,17 @@ def test_sizes_from_headers_and_flagged_estimates():
     assert default.estimated.all() and default.size_from.str.startswith("estimate").all()
 
 
+def test_a_file_whose_header_cannot_be_read_gets_a_flagged_estimate(tmp_path):
+    """The reader names what is wrong with a damaged file, in its job; the plan does not stop the run for it."""
+    import gzip
+
+    damaged = tmp_path / "GDSBAD_full.soft.gz"
+    damaged.write_bytes(gzip.compress(b"^DATASET = GDSBAD\n!dataset_sample_count = x\n")[:-8])
+    config = {**DEMO, "datasets": {"GDSBAD": {"path": str(damaged)}}}
+    row = plan(config).iloc[0]
+    assert row.estimated and "could not be read" in row.size_from
+
+
 def test_the_paper_grid_costs_more_than_the_demo_grid():
     paper = copy.deepcopy(DEMO)
     paper["methods"]["mlp_wd"] = {"hidden": 4096, "max_epochs": 3000}  # the paper's 7 x 7 grid
