@@ -309,7 +309,7 @@ def _cmd_plan(args: argparse.Namespace) -> None:
     print(format_plan(plan, throughput))
     if args.out:
         _write_atomic(plan, args.out, sep="\t")
-    message = over_budget(plan, config, args.configfile)
+    message = over_budget(plan, config, args.configfile, plan_file=args.out)
     print(f"over budget: {message}" if message else "within budget_hours")
 
 

@@ -126,7 +126,7 @@ def duration(seconds: float) -> str:
 
 
 def over_budget(plan: pd.DataFrame, config: dict, config_file: str | None = None,
-                cpu_config_seconds: float | None = None) -> str | None:
+                cpu_config_seconds: float | None = None, plan_file: str | Path | None = None) -> str | None:
     """None when the plan's jobs still to run (rows without ``done``) fit ``budget_hours``; else the one-line
     message that stops the run: the prediction, the setting, and the config that fits a CPU."""
     budget = budget_hours(config)
@@ -138,7 +138,8 @@ def over_budget(plan: pd.DataFrame, config: dict, config_file: str | None = None
     estimated = " (sizes of datasets not downloaded yet are estimates)" if todo["estimated"].any() else ""
     cpu = f", predicted at {duration(cpu_config_seconds)} here" if cpu_config_seconds is not None else ""
     return (f"the plan predicts {duration(total)} of work for {len(todo)} jobs on {', '.join(sorted(set(todo.device)))}"
-            f"{estimated}, more than {BUDGET_KEY}: {budget:g}{where}; results/summary/plan.tsv lists every job. "
+            f"{estimated}, more than {BUDGET_KEY}: {budget:g}{where}; "
+            f"{f'{plan_file} lists every job. ' if plan_file else ''}"
             f"{CPU_CONFIG} holds settings that fit a CPU{cpu} (snakemake --cores 8 --configfile {CPU_CONFIG}), "
             f"or raise {BUDGET_KEY}")
 
@@ -162,10 +163,9 @@ def format_plan(plan: pd.DataFrame, throughput: Throughput) -> str:
     shown = table.drop(columns="seconds").to_string(index=False, float_format=lambda v: f"{v:.3g}")
     lines = [shown, "", f"total: {duration(plan.seconds.sum())} of job time ({len(plan)} jobs), "
              f"peak {plan.peak_gb.max():.2g} GB in one job"]
-    if plan.estimated.any():
-        sizes = plan[plan.estimated].drop_duplicates("dataset")
-        lines.append("estimated sizes (not downloaded yet): " + ", ".join(f"{r.dataset} {r.size_from}"
-                                                                          for r in sizes.itertuples()))
+    estimated = plan[plan.estimated].drop_duplicates("dataset")
+    for source, rows in estimated.groupby("size_from", sort=False):
+        lines.append(f"{', '.join(rows.dataset)}: {source}")
     lines.append(throughput.describe())
     return "\n".join(lines)
 
@@ -204,7 +204,7 @@ def plan_run(config: dict, config_file: str | None, out: str | Path, threads: in
     summary = (f"genesel plan: {len(todo)} of {len(plan)} fitting jobs to run, predicted {duration(todo.seconds.sum())} "
                f"on {throughput.device_name} (budget_hours {budget_hours(config):g}; {out} lists every job)")
     cpu_seconds = _cpu_config_seconds(config_file, throughput, root, cpu_config)
-    return summary, over_budget(plan, config, config_file, cpu_seconds)
+    return summary, over_budget(plan, config, config_file, cpu_seconds, out)
 
 
 def _cpu_config_seconds(config_file: str | None, throughput: Throughput, root: str | Path,

@@ -52,7 +52,7 @@ class Throughput:
 
     def describe(self) -> str:
         sgd = self.gpu.get("sgd", self.cpu["sgd"])
-        return (f"rates measured {self.measured} on {self.device_name} ({self.threads} CPU threads): SGD "
+        return (f"rates measured {self.measured} on {self.device_name} (CPU threads: {self.threads}): SGD "
                 f"{sgd[1] / 1e9:.1f} GFLOP/s and {1e3 * sgd[0]:.2f} ms per epoch; a job starts in {self.job_seconds:.1f} s")
 
 
