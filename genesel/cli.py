@@ -1,5 +1,5 @@
 """The ``genesel`` command line: fetch, inspect, simulate, prepare, select, rank, summarize, combine, compare,
-recovery, figures, gene-figures and export; each verb parses its arguments and makes one call into the library."""
+recovery, figures, gene-figures, export and plan; each verb parses its arguments and makes one call into the library."""
 
 from __future__ import annotations
 
@@ -301,6 +301,32 @@ def _cmd_export(args: argparse.Namespace) -> None:
     print(write_results_h5ad(Dataset.load(args.dataset), load_splits(args.splits), genes, args.out))
 
 
+def _cmd_plan(args: argparse.Namespace) -> None:
+    import yaml
+
+    from genesel.plan import format_plan, over_budget, plan_config
+    from genesel.throughput import measure
+
+    with open(args.configfile) as fh:
+        config = yaml.safe_load(fh) or {}
+    throughput = measure(args.device or str(config.get("device", "auto")), args.threads, refresh=args.remeasure)
+    plan = plan_config(config, throughput)
+    print(format_plan(plan, throughput))
+    if args.out:
+        _write_atomic(plan, args.out, sep="\t")
+    message = over_budget(plan, config, args.configfile, plan_file=args.out)
+    print(f"over budget: {message}" if message else "within budget_hours")
+
+
+def _cmd_timing(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from genesel.plan import timing_table
+
+    files = {(dataset, method, job): path for dataset, method, job, path in args.benchmark}
+    _write_atomic(timing_table(pd.read_csv(args.plan, sep="\t"), files), args.out, sep="\t")
+
+
 def _write_atomic(table, path, sep: str) -> None:
     from genesel.io import write_table
 
@@ -504,6 +530,23 @@ def _add_report_verbs(sub) -> None:
     p.set_defaults(func=_cmd_gene_figures)
 
 
+def _add_plan_verb(sub) -> None:
+    p = sub.add_parser("plan", help="the cost of a config before any work: fits, FLOP, memory, time per job")
+    p.add_argument("--configfile", required=True, help="a workflow config (config/config.yaml, config/demo.yaml, ...)")
+    p.add_argument("--device", default=None, help="auto, cpu or cuda (default: the config's device)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of a fitting job (default: torch's)")
+    p.add_argument("--remeasure", action="store_true", help="measure the rates again rather than reuse today's")
+    p.add_argument("--out", default=None, help="TSV of every job's prediction")
+    p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("timing", help="each job's predicted time (plan.tsv) against its measured time")
+    p.add_argument("--plan", required=True, help="results/summary/plan.tsv written before the run")
+    p.add_argument("--benchmark", nargs=4, action="append", default=[], metavar=("DATASET", "METHOD", "JOB", "TSV"),
+                   help="a job's Snakemake benchmark file (JOB: select or stability); repeat")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_timing)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genesel", description="Nonlinear gene selection for microarray data.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -512,6 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_verbs(sub)
     _add_table_verbs(sub)
     _add_report_verbs(sub)
+    _add_plan_verb(sub)
     return parser
 
 

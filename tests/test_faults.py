@@ -267,7 +267,8 @@ def test_snakemake_bad_input_fails_cleanly(tmp_path, small_sim):
         last = log.read_text().strip().splitlines()[-1]
         assert last.startswith("genesel: error: GDSBROKEN: GDSBROKEN_full.soft.gz ")
         assert "not a GDS SOFT file" in last or "family SOFT file (^SERIES) but has no ^PLATFORM" in last
-    assert not list((tmp_path / "results").rglob("*.*"))
+    # nothing but the cost plan, written before any job (genesel.plan)
+    assert [f.name for f in (tmp_path / "results").rglob("*.*")] == ["plan.tsv"]
 
 
 def _outputs(work: Path) -> dict[str, bytes]:

@@ -2,7 +2,10 @@ import json
 import os
 import re
 import shlex
+import sys
+from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from genesel import registry
@@ -135,6 +138,7 @@ def final_outputs():
         "results/summary/accuracy.md",
         "results/summary/paired.csv",
         "results/summary/overview.html",
+        "results/summary/timing.tsv",
     ]
     for dataset in DATASETS:
         settings = dataset_settings(dataset)
@@ -159,3 +163,45 @@ def gpu_claim(wildcards):
     without one, claiming the profile's single gpu ran these jobs one at a time for nothing (most of the
     demo's wall time on 2 cores, benchmarks/RESULTS.md)."""
     return int(wildcards.method in GPU_METHODS and CUDA_PRESENT)
+
+# The cost plan before any work (genesel.plan): every fitting job's fits, FLOP, memory and predicted time on
+# the device found, written to results/summary/plan.tsv; a run predicted to take longer than budget_hours
+# stops here, before its first job, with one message naming the setting and the config that fits a CPU.
+# Jobs whose results exist count as done. Not for --lint (a property of the workflow, not of this machine)
+# nor in the processes that run single jobs on a cluster.
+PLAN = "results/summary/plan.tsv"
+
+
+def fitting_threads():
+    """CPU threads of a fitting job: the select rule's (--set-threads, the profile), at most the cores."""
+    wanted = workflow.resource_settings.overwrite_threads.get("select")
+    wanted = int(getattr(wanted, "value", wanted) or 1)
+    return max(1, min(wanted, workflow.cores or 1))
+
+
+def job_done(dataset, method, job):
+    folder = "fits" if job == "select" else "stability"
+    return os.path.exists(f"results/{dataset}/{folder}/{method}.npz")
+
+
+if workflow.is_main_process and "--lint" not in sys.argv:
+    from genesel.errors import GeneselError
+    from genesel.plan import plan_run
+
+    config_path = str(workflow.configfiles[-1]) if workflow.configfiles else None
+    try:
+        summary, over = plan_run(
+            config,
+            config_path,
+            PLAN,
+            threads=fitting_threads(),
+            done=job_done,
+            cpu_config=Path(str(workflow.current_basedir)).parents[1]
+            / "config"
+            / "cpu.yaml",
+        )
+    except GeneselError as exc:
+        raise WorkflowError(f"genesel plan: {exc}")
+    print(summary, file=sys.stderr)
+    if over:
+        raise WorkflowError(f"genesel plan: {over}")

@@ -1,0 +1,174 @@
+"""The cost plan (genesel.plan): its rows, what it counts, bad input named by key, and the budget stop before
+any work. Its accuracy is measured in benchmarks/plan_accuracy.py, never here."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from genesel.costs import PlanError
+from genesel.plan import COLUMNS, by_method, format_plan, over_budget, plan_config, timing_table
+from genesel.throughput import DEVICE_KINDS, Throughput
+from tests.test_pipeline import SMALL, snakemake, write_config
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
+
+#: fixed rates: the plan's arithmetic without measuring this machine
+RATES = Throughput("cpu", "cpu", 1, {kind: [0.001, 1e9] for kind in ("signal", "saga", "limma", "numpy") + DEVICE_KINDS},
+                   job_seconds=2.0, measured="test")
+
+
+def plan(config: dict) -> pd.DataFrame:
+    return plan_config(config, RATES, root=REPO)
+
+
+def test_one_row_per_dataset_method_and_job_with_what_it_counts():
+    table = plan(DEMO)
+    assert list(table.columns) == COLUMNS
+    assert len(table) == 3 * 7 * 2
+    row = table.set_index(["dataset", "method", "job"]).sort_index()
+    # spred on the demo's SGD grid: 5 splits x 2 lrs x 2 kappas; stability: 2 x 10 pairs of halves, one model each
+    assert row.loc[("GDSSIM1", "spred", "select"), "fits"] == 5 * 2 * 2
+    assert row.loc[("GDSSIM1", "spred", "stability"), "fits"] == 2 * 10
+    assert row.loc[("GDSSIM1", "spred_linear", "select"), "fits"] == 5 * 20  # the 20-kappa path
+    assert row.loc[("GDSSIM1", "limma", "select"), "fits"] == 5 * 5 * 3  # ks x Cs
+    assert (row.loc["GDSSIM3", "arrays"] == 1200).all() and (row.loc["GDSSIM3", "probes"] == 100).all()
+    assert (table.seconds > RATES.job_seconds).all() and (table.peak_gb > 0).all()
+    # more arrays cost more: the same method on GDSSIM3 (1200 arrays) outweighs GDSSIM2 (60)
+    assert row.loc[("GDSSIM3", "mlp_wd", "select"), "flop"] > row.loc[("GDSSIM2", "mlp_wd", "select"), "flop"]
+    summary = by_method(table)
+    assert len(summary) == 21 and summary.seconds.sum() == pytest.approx(table.seconds.sum())
+    assert "total:" in format_plan(table, RATES)
+
+
+def test_sizes_from_headers_and_flagged_estimates():
+    shared = plan(yaml.safe_load((REPO / "config" / "shared_benchmarks.yaml").read_text()))
+    colon = shared[shared.dataset == "GDS_COLON"].iloc[0]
+    assert (colon.arrays, colon.probes, colon.classes) == (62, 2000, 2) and not colon.estimated
+    assert "header" in colon.size_from
+    default = plan(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))  # nothing downloaded here
+    assert default.estimated.all() and default.size_from.str.startswith("estimate").all()
+
+
+def test_a_file_whose_header_cannot_be_read_gets_a_flagged_estimate(tmp_path):
+    """The reader names what is wrong with a damaged file, in its job; the plan does not stop the run for it."""
+    import gzip
+
+    damaged = tmp_path / "GDSBAD_full.soft.gz"
+    damaged.write_bytes(gzip.compress(b"^DATASET = GDSBAD\n!dataset_sample_count = x\n")[:-8])
+    config = {**DEMO, "datasets": {"GDSBAD": {"path": str(damaged)}}}
+    row = plan(config).iloc[0]
+    assert row.estimated and "could not be read" in row.size_from
+
+
+def test_the_paper_grid_costs_more_than_the_demo_grid():
+    paper = copy.deepcopy(DEMO)
+    paper["methods"]["mlp_wd"] = {"hidden": 4096, "max_epochs": 3000}  # the paper's 7 x 7 grid
+    small, big = plan(DEMO), plan(paper)
+    pick = lambda t: t[(t.method == "mlp_wd") & (t.job == "select")].seconds.sum()  # noqa: E731
+    assert pick(big) > 100 * pick(small)
+
+
+def test_on_a_gpu_the_torch_methods_use_its_rates_and_the_estimators_stay_on_the_cpu():
+    fast = {kind: [1e-4, 1e13] for kind in DEVICE_KINDS}
+    gpu = Throughput("cuda", "NVIDIA H200", 1, RATES.cpu, fast, job_seconds=2.0, gpu_memory_bytes=80 * 2**30)
+    on_gpu, on_cpu = plan_config(DEMO, gpu, root=REPO), plan(DEMO)
+    devices = dict(zip(on_gpu.method, on_gpu.device))
+    assert devices["spred"] == devices["mlp_wd"] == devices["hsic_lasso"] == "NVIDIA H200"
+    assert devices["limma"] == devices["l1_logistic"] == "cpu"
+    spred = lambda t: t[t.method == "mlp_wd"].seconds.sum()  # noqa: E731
+    assert spred(on_gpu) < spred(on_cpu)
+
+
+def test_a_screened_dense_start_lowers_the_cost_of_spreds_path(monkeypatch):
+    import genesel.costs
+
+    config = copy.deepcopy(DEMO)
+    config["methods"]["spred"] = {"solver": "path", "hidden": 64}
+    full = plan(config)
+    monkeypatch.setattr(genesel.costs, "dense_start_genes", lambda cfg, p: min(p, 20))
+    screened = plan(config)
+    pick = lambda t: t[(t.method == "spred") & (t.job == "select")].flop.sum()  # noqa: E731
+    assert pick(screened) < pick(full)
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda c: c["methods"]["spred"].update(hiden=64), "methods.spred.hiden"),
+    (lambda c: c["methods"]["spred"].update(hidden=-3), "methods.spred.hidden"),
+    (lambda c: c["methods"]["mlp_wd"].update(lrs=[]), "methods.mlp_wd.lrs"),
+    (lambda c: c["methods"]["limma"].update(ks="10"), "methods.limma.ks"),
+    (lambda c: c["methods"].update(svm={}), "methods.svm"),
+    (lambda c: c["splits"].update(n=0), "splits.n"),
+    (lambda c: c["datasets"]["GDSSIM1"]["simulate"].update(probes="many"), "datasets.GDSSIM1.simulate.probes"),
+    (lambda c: c["datasets"].update(MINE={"path": "no/such/file.soft.gz"}), "datasets.MINE.path"),
+    (lambda c: c.update(budget_hours=-1), "budget_hours"),
+])
+def test_settings_it_cannot_cost_are_named_in_one_line(edit, key):
+    config = copy.deepcopy(DEMO)
+    edit(config)
+    with pytest.raises(PlanError) as caught:
+        over_budget(plan(config), config)
+    message = str(caught.value)
+    assert message.startswith(key) and "\n" not in message
+
+
+def test_budget_names_the_setting_and_the_cpu_config_and_skips_finished_jobs():
+    table = plan(DEMO)
+    assert over_budget(table, {**DEMO, "budget_hours": 1000}) is None
+    message = over_budget(table, {**DEMO, "budget_hours": 1e-4}, "config/demo.yaml")
+    assert "budget_hours: 0.0001 in config/demo.yaml" in message and "config/cpu.yaml" in message
+    assert "\n" not in message
+    finished = table.assign(done=True)
+    assert over_budget(finished, {**DEMO, "budget_hours": 1e-4}) is None
+
+
+def test_timing_table_compares_prediction_with_benchmark_files(tmp_path):
+    table = plan(DEMO)
+    bench = tmp_path / "spred.tsv"
+    bench.write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t100\n")
+    timing = timing_table(table, {("GDSSIM1", "spred", "select"): bench, ("GDSSIM1", "limma", "select"): tmp_path / "x"})
+    assert len(timing) == 1 and timing.measured_s.iloc[0] == 12.5
+    predicted = table[(table.dataset == "GDSSIM1") & (table.method == "spred") & (table.job == "select")].seconds.iloc[0]
+    assert timing.measured_over_predicted.iloc[0] == pytest.approx(12.5 / predicted, abs=0.006)
+
+
+def test_cli_prints_the_plan(monkeypatch, capsys, tmp_path):
+    import genesel.throughput
+    from genesel.cli import main
+
+    monkeypatch.setattr(genesel.throughput, "measure", lambda *a, **k: RATES)
+    out = tmp_path / "plan.tsv"
+    assert main(["plan", "--configfile", str(REPO / "config" / "demo.yaml"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "GDSSIM3" in printed and "total:" in printed and "within budget_hours" in printed
+    assert len(pd.read_csv(out, sep="\t")) == 42
+
+
+def test_cli_names_the_key_of_a_bad_config(monkeypatch, capsys, tmp_path):
+    import genesel.throughput
+    from genesel.cli import main
+
+    monkeypatch.setattr(genesel.throughput, "measure", lambda *a, **k: RATES)
+    config = copy.deepcopy(DEMO)
+    config["methods"]["spred"]["max_epochs"] = 0
+    path = write_config(tmp_path / "bad.yaml", config)
+    assert main(["plan", "--configfile", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "genesel: error: methods.spred.max_epochs: 0 is not an integer >= 1")
+
+
+def test_snakemake_stops_before_any_work_over_budget(tmp_path):
+    """A dry run and a real run with a tiny budget stop at the plan: one message, no job run, the plan written."""
+    config = write_config(tmp_path / "c.yaml", {**SMALL, "budget_hours": 1e-6})
+    for args in (["-n"], ["--cores", "2"]):
+        result = snakemake(tmp_path, *args, "--configfile", str(config), check=False)
+        assert result.returncode != 0
+        lines = [line for line in (result.stdout + result.stderr).splitlines() if "budget_hours: 1e-06" in line]
+        assert len(lines) == 1 and "config/cpu.yaml" in lines[0]
+    assert (tmp_path / "results" / "summary" / "plan.tsv").exists()
+    assert not list((tmp_path / "results").glob("*/dataset.npz")) and not (tmp_path / "resources").exists()

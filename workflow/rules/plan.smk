@@ -1,0 +1,29 @@
+# Predicted against measured time of every fitting job: the cost plan written before the run
+# (common.smk, results/summary/plan.tsv) beside Snakemake's benchmark files.
+
+
+rule timing:
+    input:
+        plan=ancient(PLAN),
+        fits=expand(rules.select.output.fit, dataset=DATASETS, method=METHODS),
+        stability=expand(rules.stability.output[0], dataset=DATASETS, method=METHODS),
+    output:
+        report(
+            "results/summary/timing.tsv",
+            category="Summary",
+            labels={"table": "predicted and measured time of every job"},
+            caption="../report/timing.rst",
+        ),
+    log:
+        "logs/timing.log",
+    conda:
+        "../envs/genesel.yaml"
+    params:
+        jobs=lambda wc: " ".join(
+            f"--benchmark {shlex.quote(d)} {m} {job} {shlex.quote(f'results/{d}/benchmark/{prefix}{m}.tsv')}"
+            for d in DATASETS
+            for m in METHODS
+            for job, prefix in (("select", ""), ("stability", "stability_"))
+        ),
+    shell:
+        "genesel timing --plan {input.plan:q} {params.jobs} --out {output:q} > {log:q} 2>&1"
