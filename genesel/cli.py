@@ -236,7 +236,8 @@ def _cmd_gene_figures(args: argparse.Namespace) -> None:
     report.plot_selection_frequency(table, args.method, dataset.name, args.frequency)
     report.plot_heatmap(dataset, table, args.method, args.heatmap)
     if args.stability:
-        plot_stability_path(StabilityResult.load(args.stability), table, dataset.name, args.stability_path)
+        plot_stability_path(StabilityResult.load(args.stability), table, dataset.probe_ids, dataset.name,
+                            args.stability_path)
 
 
 def _cmd_candidates(args: argparse.Namespace) -> None:

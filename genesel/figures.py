@@ -7,6 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+#: text stays text in the SVGs (searchable, smaller, and what a figure names can be read back by a test)
+matplotlib.rcParams["svg.fonttype"] = "none"
+matplotlib.rcParams["svg.hashsalt"] = "genesel"
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -20,7 +23,7 @@ from genesel.registry import label  # noqa: E402
 def _save(fig, path) -> Path:
     try:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, bbox_inches="tight", format=Path(path).suffix.lstrip("."))
+            fig.savefig(tmp, bbox_inches="tight", format=Path(path).suffix.lstrip("."), metadata={"Date": None})
     finally:
         plt.close(fig)
     return Path(path)

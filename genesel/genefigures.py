@@ -116,30 +116,68 @@ def plot_gene_pairs(dataset: Dataset, genes: pd.DataFrame, path, n_pairs: int = 
     return _save(fig, path)
 
 
-def plot_stability_path(stability, genes: pd.DataFrame, dataset: str, path, top: int = 15) -> Path:
-    """Selection probability of the top genes as each half keeps more genes (q), with the threshold
-    and the q the error level allows."""
-    method = stability.method
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    q = np.arange(1, stability.path.shape[0] + 1)
+def stability_labels(stability, probe_ids, genes: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """The genes a stability path draws, found by **dataset position** (the order of ``probe_ids``, the
+    order of ``stability.probability``) and named by probe id from ``genes`` (in any row order): the
+    ``top`` genes by selection probability that some half kept, with ``position``, ``probe_id``, ``label``,
+    ``probability`` and ``stable``."""
+    probe_ids = np.asarray(probe_ids)
+    if len(probe_ids) != len(stability.probability):
+        raise ValueError(f"{len(probe_ids)} probe ids for {len(stability.probability)} selection probabilities")
     order = np.argsort(-stability.probability, kind="stable")[:top]
-    symbols = genes.set_index("probe_id").gene_symbol.fillna("")
-    probes = symbols.index.to_numpy()
-    for i in order:
-        if stability.probability[i] == 0:
-            continue
-        stable = stability.probability[i] >= stability.threshold
-        ax.plot(q, stability.path[:, i], color="tab:red" if stable else "grey", lw=1.5 if stable else 0.8,
-                alpha=0.9 if stable else 0.6)
-        ax.annotate(gene_label(probes[i], symbols.iloc[i]), (q[-1], stability.path[-1, i]), fontsize=6,
-                    xytext=(3, 0), textcoords="offset points", va="center")
+    order = order[stability.probability[order] > 0]
+    probes = probe_ids[order]
+    symbols = genes.drop_duplicates("probe_id").set_index("probe_id").gene_symbol.reindex(probes).fillna("")
+    probability = stability.probability[order]
+    return pd.DataFrame({"position": order, "probe_id": probes,
+                         "label": [gene_label(p, s) for p, s in zip(probes, symbols)],
+                         "probability": probability, "stable": probability >= stability.threshold})
+
+
+def spread_labels(y, gap: float, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """Label heights near ``y`` and at least ``gap`` apart (same order as ``y``): from the top (at most
+    ``high``) down, each label goes no higher than ``gap`` below the one above; if the lowest falls below
+    ``low``, all move up together."""
+    y = np.asarray(y, dtype=float)
+    order = np.argsort(-y, kind="stable")
+    placed = y[order].copy()
+    if len(placed):
+        placed[0] = min(placed[0], high)
+    for i in range(1, len(placed)):
+        placed[i] = min(placed[i], placed[i - 1] - gap)
+    if len(placed) and placed[-1] < low:
+        placed += low - placed[-1]
+    out = np.empty_like(placed)
+    out[order] = placed
+    return out
+
+
+def plot_stability_path(stability, genes: pd.DataFrame, probe_ids, dataset: str, path, top: int = 15) -> Path:
+    """Selection probability of the top genes as each half keeps more genes (q), with the threshold
+    and the q the error level allows. Each line is labelled at the right, labels spaced apart; stable
+    genes' labels are red and carry the SVG id ``stable-label-{k}`` (others ``other-label-{k}``), so what
+    the figure names can be read back from the file."""
+    method = stability.method
+    drawn = stability_labels(stability, probe_ids, genes, top)
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    q = np.arange(1, stability.path.shape[0] + 1)
+    heights = spread_labels(stability.path[-1, drawn.position], gap=0.055, low=0.0, high=1.02)
+    for k, row in enumerate(drawn.itertuples()):
+        colour = "tab:red" if row.stable else "grey"
+        ax.plot(q, stability.path[:, row.position], color=colour, lw=1.5 if row.stable else 0.8,
+                alpha=0.9 if row.stable else 0.6)
+        text = ax.annotate(row.label, (q[-1], stability.path[-1, row.position]), xytext=(q[-1] * 1.04 + 0.3, heights[k]),
+                           textcoords="data", fontsize=7, va="center", color="tab:red" if row.stable else "dimgrey",
+                           arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.5, "alpha": 0.6},
+                           annotation_clip=False)
+        text.set_gid(f"{'stable' if row.stable else 'other'}-label-{k}")
     ax.axhline(stability.threshold, color="black", ls="--", lw=1, label=f"threshold {stability.threshold}")
     ax.set_xlabel("genes kept per half-sample (q)")
     ax.set_ylabel("selection probability")
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"{dataset}: stability path of {label(method)}\n{int(stability.stable.sum())} stable genes, "
+    ax.set_title(f"{dataset}: stability path of {label(method)}\n{int(stability.stable.sum())} stable genes (red), "
                  f"expected false ones <= {stability.bound:.2f} ({stability.pairs} complementary pairs)", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower left")
     return _save(fig, path)
 
 

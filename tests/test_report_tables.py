@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from genesel.compare import consensus_tiers
 from genesel.dataset import Dataset
@@ -84,3 +85,48 @@ def test_overview_names_the_methods_level_with_the_best_and_the_worse_ones():
     versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
     assert versus[label("l1_logistic")] == "-0.020 on every split: no spread to test"
     assert tables["headline"]["level with the best (paired test)"].tolist() == [label("l1_logistic")]
+
+
+def _stability(probability, threshold=0.75):
+    from genesel.stability import StabilityResult
+
+    probability = np.asarray(probability, float)
+    path = np.vstack([probability * 0.5, probability])
+    return StabilityResult("spred", probability, path, 2, 2.0, threshold, 1.0, 10, {})
+
+
+def test_stability_figure_names_genes_by_probe_id_not_by_table_row(tmp_path):
+    """The selection probabilities are in dataset order, the gene table is rank-sorted: the figure must find
+    each gene's symbol by its probe id (it once read the symbol from the sorted table's row, naming the
+    wrong genes), and its red labels (SVG ids stable-label-*) are exactly the stable genes."""
+    import xml.etree.ElementTree as ET
+
+    from genesel.genefigures import plot_stability_path, stability_labels
+
+    probes = ["p0", "p1", "p2", "p3", "p4", "p5"]
+    symbols = ["KRT8", "PLANT1", "PDGFRA", "PLANT2", "AKT1", "PLANT3"]
+    stability = _stability([0.0, 1.0, 0.1, 0.9, 0.0, 0.8])
+    ranked = pd.DataFrame({"probe_id": ["p1", "p3", "p5", "p2", "p0", "p4"]})  # rank order, not dataset order
+    ranked["gene_symbol"] = ranked.probe_id.map(dict(zip(probes, symbols)))
+    drawn = stability_labels(stability, probes, ranked)
+    assert drawn.probe_id.tolist() == ["p1", "p3", "p5", "p2"]  # probability 0: never drawn
+    assert drawn.label.tolist() == ["PLANT1 (p1)", "PLANT2 (p3)", "PLANT3 (p5)", "PDGFRA (p2)"]
+    assert drawn.stable.tolist() == [True, True, True, False]
+    with pytest.raises(ValueError, match="5 probe ids for 6"):
+        stability_labels(stability, probes[:5], ranked)
+    svg = plot_stability_path(stability, ranked, probes, "GDSX", tmp_path / "stability.svg")
+    root = ET.parse(svg).getroot()
+    red = ["".join(g.itertext()).strip() for g in root.iter() if g.get("id", "").startswith("stable-label-")]
+    grey = ["".join(g.itertext()).strip() for g in root.iter() if g.get("id", "").startswith("other-label-")]
+    assert sorted(red) == ["PLANT1 (p1)", "PLANT2 (p3)", "PLANT3 (p5)"] and grey == ["PDGFRA (p2)"]
+
+
+def test_stability_labels_are_spaced_apart():
+    from genesel.genefigures import spread_labels
+
+    y = np.array([1.0, 1.0, 1.0, 0.5, 0.98, 0.0])
+    placed = spread_labels(y, gap=0.05, low=0.0, high=1.02)
+    gaps = np.diff(np.sort(placed))
+    assert (gaps >= 0.05 - 1e-12).all() and placed.max() <= 1.02 and placed.min() >= 0.0
+    assert np.argsort(-placed, kind="stable").tolist() == np.argsort(-y, kind="stable").tolist()  # order kept
+    assert placed[3] == 0.5  # a label with room stays at its line
