@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from genesel.compare import TIERS
 from genesel.splits import load_splits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,7 +142,7 @@ def test_figures_and_tables(small_run):
         assert set(topk.method) == set(SMALL["methods"]) and topk.accuracy.between(0, 1).all()
         tiers = pd.read_csv(work / f"results/{dataset}/genes/tiers.csv")
         assert {"probe_id", "tier", "found_by", "selection_probability_spred"} <= set(tiers.columns)
-        assert set(tiers.tier) <= {"all methods", "nonlinear only", "linear only", "some of each"}
+        assert set(tiers.tier) <= set(TIERS)
         for name in ("volcano", "candidate_boxplots", "gene_pairs", "confusion", *[f"stability_{m}" for m in SMALL["methods"]]):
             assert ET.parse(figures / f"{name}.svg").getroot().tag.endswith("svg")
         recovery = pd.read_csv(work / f"results/{dataset}/planted_recovery.csv")  # simulated datasets only

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genesel.compare import consensus_tiers
+from genesel.candidates import candidate_table
+from genesel.compare import TIERS, consensus_tiers
 from genesel.dataset import Dataset
-from genesel.pages import candidate_table, gene_link, geo_link, overview_tables
+from genesel.overview import overview_tables
+from genesel.pages import gene_link, geo_link
 from genesel.registry import label
 
 
@@ -17,7 +19,7 @@ def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame
     return pd.DataFrame({
         "rank": pd.array([ranks.get(p) for p in probes], dtype="Int64"), "probe_id": probes,
         "gene_symbol": ["GA", "GB", "", "GD", "GE"], "selection_frequency": [0.9, 0.5, 0.1, 0.6, 0.0],
-        "selection_probability": [0.9 if stable.get(p) else 0.1 for p in probes],
+        "selection_probability": [0.9 if stable.get(p) else 0.0 for p in probes],
         "stable": [bool(stable.get(p)) for p in probes],
         "log2fc_tumour_vs_normal": [1.5, -0.2, 0.0, -2.0, 0.1], "q_descriptive": [0.01, 0.5, 0.9, 0.001, 0.8],
         "p_descriptive": [0.001, 0.4, 0.8, 0.0001, 0.7],
@@ -26,7 +28,7 @@ def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame
 
 def genes() -> dict[str, pd.DataFrame]:
     return {
-        "spred": gene_table({"a": True, "b": True, "d": True}, {"a": 1, "b": 2, "d": 3}),
+        "spred": gene_table({"a": True, "b": True, "d": True}, {"a": 1, "b": 2, "d": 3, "e": 4}),
         "l1_logistic": gene_table({"a": True, "c": True, "d": True}, {"a": 1, "c": 2, "d": 3}),
         "limma": gene_table({"a": True, "c": True}, {"a": 1, "c": 2}),
     }
@@ -34,8 +36,8 @@ def genes() -> dict[str, pd.DataFrame]:
 
 def test_tiers_say_which_kind_of_method_found_a_gene():
     tiers = consensus_tiers(genes()).set_index("probe_id")
-    assert tiers.tier.to_dict() == {"a": "all methods", "b": "nonlinear only", "c": "linear only",
-                                    "d": "some of each"}
+    assert tiers.tier.to_dict() == dict(zip("abcd", TIERS))
+    assert TIERS[1] == "found only by methods that can model interactions"
     assert tiers.loc["d", "found_by"] == "spred, l1_logistic" and tiers.loc["a", "n_methods"] == 3
     assert "e" not in tiers.index  # found by no method: not a candidate
 
@@ -44,13 +46,16 @@ def test_candidate_table_reads_not_selected_and_states_the_direction():
     data = Dataset("GSE1", np.zeros((4, 5)), list("abcde"), ["GA", "GB", "", "GD", "GE"], list("wxyz"),
                    [0, 0, 1, 1], ["normal", "tumour"])
     table = candidate_table(genes(), consensus_tiers(genes()), data)
-    assert table.tier.tolist()[:4] == ["all methods", "nonlinear only", "linear only", "some of each"]
+    assert table.evidence.tolist()[:4] == list(TIERS)
     row_c = table[table.probe.str.contains(">c<")].iloc[0]
     assert row_c["spred rank"] == "not selected"
-    assert table.loc[0, "direction (vs normal)"] == "up in tumour" and table.loc[3, "direction (vs normal)"] == "down in tumour"
-    assert table.loc[1, "direction (vs normal)"] == "no clear mean shift"  # q 0.5: no direction to name
-    assert table.loc[1, "log2 fold change"] == -0.2
-    assert "L1 logistic regression" in table.loc[3, "found by"]
+    assert table.loc[0, "direction"] == "up in tumour vs normal" and table.loc[3, "direction"] == "down in tumour vs normal"
+    assert table.loc[1, "direction"] == "no clear mean shift"  # q 0.5: no direction to name
+    assert table.loc[1, "log2 FC tumour vs normal"] == -0.2 and table.loc[1, "q tumour vs normal"] == 0.5
+    assert table.loc[1, "spred rank"] == "2"
+    row_e = table[table.probe.str.contains(">e<")].iloc[0]  # selected in some split, but no half of stability selection kept it
+    assert row_e["spred rank"] == "no half kept it" and row_e.evidence == ""
+    assert "L1-logit" in table.loc[3, "found by"]
     assert table["stable (spred)"].tolist()[:2] == [True, True]
 
 
@@ -62,29 +67,48 @@ def test_links_go_to_ncbi_gene_and_geo_profiles():
 
 
 def test_overview_names_the_methods_level_with_the_best_and_the_worse_ones():
-    """Against each dataset's best method: p-values Holm-adjusted over the methods compared, a method worse at
-    0.05 is marked so, the others are named level with the best in the headline."""
-    methods = ["spred", "l1_logistic", "limma", "hsic_lasso"]
-    summary = pd.DataFrame({"dataset": "D", "method": methods, "accuracy_mean": [0.9, 0.88, 0.87, 0.7],
-                            "accuracy_sd": 0.05, "genes_selected_mean": 10, "genes_selected_sd": 1, "majority_rate": 0.5,
-                            "splits": 20, "failed_splits": 0, "converged_share": 1.0})
-    paired = pd.DataFrame({"dataset": "D", "method": methods[1:] + ["limma"], "versus": ["spred"] * 3 + ["l1_logistic"],
+    """Against each dataset's best method among those that select genes (an MLP keeping every gene is never the
+    best, however accurate): p-values Holm-adjusted over the methods compared, a method worse at 0.05 is marked
+    so, the others are named level with the best in the headline."""
+    methods = ["spred", "l1_logistic", "limma", "hsic_lasso", "mlp_l1"]
+    summary = pd.DataFrame({"dataset": "D", "method": methods, "accuracy_mean": [0.9, 0.88, 0.87, 0.7, 0.95],
+                            "accuracy_sd": 0.05, "genes_selected_mean": [10, 10, 10, 10, 100], "genes_selected_sd": 1,
+                            "majority_rate": 0.5, "splits": 20, "failed_splits": 0, "converged_share": 1.0})
+    paired = pd.DataFrame({"dataset": "D", "method": methods[1:4] + ["limma"], "versus": ["spred"] * 3 + ["l1_logistic"],
                            "difference": [-0.02, -0.03, -0.2, -0.01], "se": 0.01, "ci_low": [-0.04, -0.05, -0.22, -0.03],
                            "ci_high": [0.0, -0.01, -0.18, 0.01], "p": [0.03, 0.04, 0.001, 0.5], "splits": 20})
     stable = pd.DataFrame({"dataset": "D", "method": methods, "n_stable": 3, "bound": 1.0})
-    dataset = Dataset("D", np.zeros((4, 1), np.float32), ["p"], ["G"], list("abcd"), np.array([0, 0, 1, 1]), ["x", "y"])
+    dataset = Dataset("D", np.zeros((4, 100), np.float32), [f"p{i}" for i in range(100)], [""] * 100, list("abcd"),
+                      np.array([0, 0, 1, 1]), ["x", "y"])
     tables = overview_tables(summary, [dataset], stable, paired)
+    assert tables["headline"]["best method"].tolist() == [label("spred")]
     # Holm over 3 methods: 0.001 -> 0.003 (worse); 0.03 -> 0.06 and 0.04 -> 0.06 (level, though each is below 0.05)
     level = tables["headline"]["level with the best (paired test)"].tolist()
     assert level == [f"{label('l1_logistic')}, {label('limma')}"]
     versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
     assert versus[label("spred")] == "best" and versus[label("l1_logistic")] == "-0.020 [-0.040, +0.000], p 0.06"
     assert versus[label("hsic_lasso")].endswith("p 0.003 (worse)")
+    assert versus[label("mlp_l1")] == "keeps most genes: not compared"
     untested = paired.assign(p=[np.nan, 0.04, 0.001, 0.5], se=[np.nan, 0.01, 0.01, 0.01])
     tables = overview_tables(summary, [dataset], stable, untested)
     versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
     assert versus[label("l1_logistic")] == "-0.020 on every split: no spread to test"
     assert tables["headline"]["level with the best (paired test)"].tolist() == [label("l1_logistic")]
+
+
+def test_genes_to_validate_name_the_genes_and_the_expected_false_ones_in_words():
+    from genesel.overview import false_in_words, genes_to_validate
+
+    tiers = consensus_tiers(genes())
+    table, words = genes_to_validate(tiers, {"spred": 0.6, "l1_logistic": 0.5, "limma": 0.2})
+    assert len(table) == 4 and "GA" in table.gene.iloc[0]  # found by all three methods: first
+    assert table["found by"].iloc[0] == ", ".join(label(m) for m in ("spred", "l1_logistic", "limma"))
+    assert table["selection probability"].iloc[0].startswith(f"{label('spred')} 0.90")
+    assert table.change.iloc[0] == "up in tumour vs normal (log2 FC +1.50)"
+    assert words.startswith("At most about 1 of these 4 is expected to be a false discovery")
+    assert false_in_words(0.3, 4).startswith("Fewer than 1 of these 4")
+    assert false_in_words(2.6, 12).startswith("At most about 3 of these 12 are expected to be false discoveries")
+    assert false_in_words(5.0, 3).startswith("Up to all 3")
 
 
 def _stability(probability, threshold=0.75):
