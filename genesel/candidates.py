@@ -36,10 +36,15 @@ def _rank_text(rows: pd.DataFrame) -> list[str]:
             for r, p in zip(rows["rank"], probability)]
 
 
-def _heldout(rows: pd.DataFrame) -> list:
+def _number(value: float) -> str:
+    """A p- or q-value in two significant digits (text DataTables still sorts as a number; blank when missing)."""
+    return "" if not np.isfinite(value) else f"{value:.2g}"
+
+
+def _heldout(rows: pd.DataFrame) -> list[str]:
     """The held-out mean-shift p, or 'not a mean effect' where spred's nonlinear head carries the gene."""
     head = rows.get("head", pd.Series("", index=rows.index)).fillna("")
-    return ["not a mean effect" if h == "nonlinear" else p for p, h in zip(rows["heldout_p"], head)]
+    return ["not a mean effect" if h == "nonlinear" else _number(p) for p, h in zip(rows["heldout_p"], head)]
 
 
 def candidate_table(genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, dataset: Dataset,
@@ -49,7 +54,10 @@ def candidate_table(genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, dataset
     log2 fold change and one moderated q per contrast, each named."""
     primary = primary_method(genes)
     main = genes[primary].set_index("probe_id")
-    ranked = main.index[main["rank"].notna()].tolist()
+    ranked = main[main["rank"].notna()]
+    if "selection_probability" in ranked:  # genes some half kept first, by selection probability (stable sort)
+        ranked = ranked.sort_values("selection_probability", ascending=False, kind="stable")
+    ranked = ranked.index.tolist()
     probes = list(dict.fromkeys(tiers.probe_id.tolist() + ranked))[:max_rows]
     rows = main.loc[probes]
     tier = tiers.set_index("probe_id")
@@ -69,7 +77,7 @@ def candidate_table(genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, dataset
     for column in folds:
         contrast = column[len("log2fc_"):].replace("_vs_", " vs ")
         out[f"log2 FC {contrast}"] = rows[column].astype(float).round(3).to_numpy()
-        out[f"q {contrast}"] = [float(f"{contrast_q(r, column):.3g}") for _, r in rows.iterrows()]
+        out[f"q {contrast}"] = [_number(contrast_q(r, column)) for _, r in rows.iterrows()]
     if "heldout_p" in rows:
         out[f"held-out p, mean-shift test ({primary})"] = _heldout(rows)
     for column, title in (("selection_probability", "selection probability"), ("stable", "stable"),

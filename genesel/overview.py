@@ -5,6 +5,7 @@ the paste-ready methods paragraph, and the config as its own file."""
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,12 @@ BOX_ROWS = 15
 
 
 def report_link(path, text: str) -> str:
-    """A link, on the Snakemake report's landing page, that opens the report item at ``path`` (as the rule names
-    its output): the report's own ``app.showResultInfo``."""
-    from urllib.parse import quote
-
-    return f"<a href=\"javascript:app.showResultInfo('{quote(str(path))}')\">{html.escape(text)}</a>"
+    """A link, on the Snakemake report's front page, that opens the HTML report item at ``path`` (as the rule
+    names its output) with its description, as the item's eye button does (the report's ``app.setView``)."""
+    key = json.dumps(str(path)).replace('"', "'")
+    script = (f"javascript:app.setView({{navbarMode: 'resultinfo', resultPath: {key}, content: 'html', "
+              f"contentPath: results[{key}].data_uri}})")
+    return f'<a href="{html.escape(script, quote=True)}">{html.escape(text)}</a>'
 
 
 def selects_genes(summary: pd.DataFrame, datasets: list[Dataset]) -> pd.Series:

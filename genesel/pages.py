@@ -87,6 +87,8 @@ def page(title: str, body: str) -> str:
 
 #: columns of long text that get room to wrap in two or three lines rather than one word a line
 WIDE_COLUMNS = ("found by", "gene title", "evidence")
+#: columns of p- and q-values held as text
+NUMERIC_PREFIXES = ("q ", "held-out p")
 
 
 def datatable_html(table: pd.DataFrame, download: str, caption: str | None = None, table_id: str | None = None) -> str:
@@ -99,11 +101,14 @@ def datatable_html(table: pd.DataFrame, download: str, caption: str | None = Non
     setup = ("<script type=\"module\">const { set_or_remove_dark_class } = await window."
              f"{_itables_underscore_version()}; set_or_remove_dark_class();</script>")
     wide = [i for i, column in enumerate(table.columns) if column in WIDE_COLUMNS]
+    # p- and q-values written as text ("3.3e-09", "not a mean effect") still sort as numbers (text first)
+    numeric = [i for i, column in enumerate(table.columns) if column.startswith(NUMERIC_PREFIXES)]
     buttons = ["pageLength", {"extend": "copyHtml5", "title": download},
                {"extend": "csvHtml5", "title": download}, {"extend": "excelHtml5", "title": download}]
     body = to_html_datatable(table, caption=caption, connected=False, allow_html=True, pageLength=25,
                              display_logo_when_loading=False, classes="display compact", autoWidth=False,
-                             columnDefs=[{"targets": wide, "width": "18em"}], buttons=buttons,
+                             columnDefs=[{"targets": wide, "width": "18em"}, {"targets": numeric, "type": "num"}],
+                             buttons=buttons,
                              layout={"topStart": "buttons"}, table_id=table_id,
                              text_in_header_can_be_selected=False)  # a click on a header sorts
     return loader + setup + body

@@ -51,7 +51,7 @@ def test_candidate_table_reads_not_selected_and_states_the_direction():
     assert row_c["spred rank"] == "not selected"
     assert table.loc[0, "direction"] == "up in tumour vs normal" and table.loc[3, "direction"] == "down in tumour vs normal"
     assert table.loc[1, "direction"] == "no clear mean shift"  # q 0.5: no direction to name
-    assert table.loc[1, "log2 FC tumour vs normal"] == -0.2 and table.loc[1, "q tumour vs normal"] == 0.5
+    assert table.loc[1, "log2 FC tumour vs normal"] == -0.2 and table.loc[1, "q tumour vs normal"] == "0.5"
     assert table.loc[1, "spred rank"] == "2"
     row_e = table[table.probe.str.contains(">e<")].iloc[0]  # selected in some split, but no half of stability selection kept it
     assert row_e["spred rank"] == "no half kept it" and row_e.evidence == ""
