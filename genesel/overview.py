@@ -132,14 +132,17 @@ def false_in_words(expected: float, n: int) -> str:
         return "No gene is stable under any method."
     if not np.isfinite(expected):
         return "The error bound is unknown."
-    these = f"of these {n}" if n > 1 else "this one gene"
+    if n == 1:
+        if expected < 0.5:
+            return f"This gene is unlikely to be a false discovery (at most {expected:.2f} expected)."
+        return f"This one gene may well be a false discovery (bound {expected:.2f}): treat it as a lead to test."
     if expected < 0.5:
-        return f"Fewer than 1 {these} is expected to be a false discovery (at most {expected:.2f} on average)."
+        return f"Fewer than 1 of these {n} is expected to be a false discovery (at most {expected:.2f} on average)."
     if expected >= n:
         return (f"Up to all {n} may be false discoveries (bound {expected:.1f}): treat them as leads to test, "
                 "not findings.")
     k = int(round(expected))
-    return (f"At most about {k} {these} {'is' if k == 1 else 'are'} expected to be "
+    return (f"At most about {k} of these {n} {'is' if k == 1 else 'are'} expected to be "
             f"{'a false discovery' if k == 1 else 'false discoveries'} (bound {expected:.2f}).")
 
 

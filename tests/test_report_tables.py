@@ -109,6 +109,7 @@ def test_genes_to_validate_name_the_genes_and_the_expected_false_ones_in_words()
     assert false_in_words(0.3, 4).startswith("Fewer than 1 of these 4")
     assert false_in_words(2.6, 12).startswith("At most about 3 of these 12 are expected to be false discoveries")
     assert false_in_words(5.0, 3).startswith("Up to all 3")
+    assert false_in_words(0.9, 1).startswith("This one gene may well be a false discovery")
 
 
 def _stability(probability, threshold=0.75):
@@ -154,3 +155,52 @@ def test_stability_labels_are_spaced_apart():
     assert (gaps >= 0.05 - 1e-12).all() and placed.max() <= 1.02 and placed.min() >= 0.0
     assert np.argsort(-placed, kind="stable").tolist() == np.argsort(-y, kind="stable").tolist()  # order kept
     assert placed[3] == 0.5  # a label with room stays at its line
+
+
+def test_figures_of_a_large_dataset_stay_small(tmp_path):
+    """1200 arrays (the demo's GDSSIM3): scatter layers are rasterised, so no figure passes 500 KB (its boxplot
+    SVG was 2.1 MB), and no panel is subtitled 'nan' where a gene has no tier."""
+    from genesel.candidate_figures import plot_confusion, plot_gene_boxplots, plot_gene_pairs, plot_volcano
+    from genesel.genefigures import plot_heatmap
+
+    rng = np.random.default_rng(0)
+    n, p = 1200, 100
+    probes = [f"{200000 + j}_at" for j in range(p)]
+    data = Dataset("GDSBIG", rng.normal(8, 1, (n, p)).astype(np.float32), probes, [f"G{j}" for j in range(p)],
+                   [f"S{i}" for i in range(n)], rng.integers(0, 3, n), ["a", "b", "c"])
+    genes = pd.DataFrame({"rank": pd.array(range(1, p + 1), dtype="Int64"), "probe_id": probes,
+                          "gene_symbol": [f"G{j}" for j in range(p)], "selection_frequency": 1.0,
+                          "log2fc_b_vs_a": rng.normal(0, 1, p), "log2fc_c_vs_a": rng.normal(0, 1, p),
+                          "p_descriptive": rng.uniform(0, 1, p), "head": "nonlinear", "tier": np.nan})
+    tiers = pd.DataFrame({"probe_id": probes[:5], "tier": "found by every method"})
+    truth = pd.Series(rng.integers(0, 3, n)).map(dict(enumerate("abc")))
+    predictions = {m: pd.DataFrame({"true": truth, "predicted": truth.sample(frac=1, random_state=0).to_numpy()})
+                   for m in ("spred", "spred_linear", "mlp_wd", "mlp_l1", "hsic_lasso", "l1_logistic", "limma")}
+    paths = [plot_gene_boxplots(data, genes, tmp_path / "box.svg"), plot_gene_pairs(data, genes, tmp_path / "pairs.svg"),
+             plot_volcano(genes, tiers, data, tmp_path / "volcano.svg"),
+             plot_heatmap(data, genes, "spred", tmp_path / "heat.svg"),
+             plot_confusion(predictions, ["a", "b", "c"], "GDSBIG", tmp_path / "confusion.svg")]
+    sizes = {path.name: path.stat().st_size for path in paths}
+    assert max(sizes.values()) < 500_000, sizes
+    assert ">nan<" not in (tmp_path / "box.svg").read_text()
+
+
+def test_methods_paragraph_is_written_from_the_run():
+    from genesel.methods_paragraph import methods_paragraph
+
+    config = {"datasets": {"D": {"label_type": "disease state", "group": "individual"}}, "splits": {"n": 20, "seed": 7},
+              "preprocess": {"max_missing": 0.5, "log2": "auto", "exclude_controls": True},
+              "stability": {"pairs": 25, "threshold": 0.75, "max_false": 1.0},
+              "methods": {"spred": {"solver": "path", "n_kappas": 20}, "limma": {}, "mlp_wd": {"enabled": False}}}
+    data = Dataset("D", np.zeros((4, 3), np.float32), ["p1", "p2", "p3"], ["A", "B", "C"], list("abcd"),
+                   np.array([0, 0, 1, 1]), ["normal", "tumour"], groups=np.array(["x", "x", "y", "z"]))
+    stability = pd.DataFrame({"dataset": "D", "method": ["spred", "limma"], "q": 30, "bound": [0.8, 0.95]})
+    versions = pd.DataFrame({"item": ["python", "genesel", "torch", "device used"],
+                             "value": ["3.11.7", "0.1.0", "2.13.0", "cpu"]})
+    text = methods_paragraph(config, [data], stability, versions)
+    assert "D (4 arrays, 3 probes; classes from 'disease state': normal (n = 2), tumour (n = 2)" in text
+    assert "20 random stratified 60/20/20" in text and "random seed 7" in text and "(seed 7)" in text
+    assert "Ziyin & Wang" in text and "n_kappas = 20; solver = \"path\"" in text and "Smyth 2004" in text
+    assert "weight decay" not in text  # mlp_wd is disabled
+    assert "25 pairs" in text and "at most 0.95 false stable genes" in text and "q = 30 genes per half" in text
+    assert "python 3.11.7, genesel 0.1.0, torch 2.13.0; run on cpu" in text
