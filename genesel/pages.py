@@ -77,7 +77,7 @@ def direction(row: pd.Series, fold_columns: list[str]) -> tuple[str, float]:
 STYLE = ("body{font-family:sans-serif;margin:1em;font-size:14px} table.summary{border-collapse:collapse}"
          " table.summary td,table.summary th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
          " .genes-box{border:2px solid #2c7a7b;border-radius:6px;padding:0.3em 1em;margin:0.8em 0;background:#f5fbfb}"
-         " .genes-box h3{margin:0.3em 0}")
+         " .genes-box h3{margin:0.3em 0} .genes-box th{text-align:left}")
 
 
 def page(title: str, body: str) -> str:
