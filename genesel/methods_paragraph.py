@@ -39,8 +39,9 @@ def _data(datasets: list[Dataset], config: dict) -> str:
         settings = config.get("datasets", {}).get(d.name, {})
         label_ = settings.get("label") or {"type": settings.get("label_type", "disease state")}
         classes = ", ".join(f"{c} (n = {n})" for c, n in d.class_counts().items())
-        grouped = f", arrays of one patient kept together ({settings['group']})" if d.grouped and settings.get(
-            "group") else ""
+        group = settings.get("group")
+        group = group.get("key") if isinstance(group, dict) else group
+        grouped = f", arrays of one patient kept together (by '{group}')" if d.grouped and group else ""
         parts.append(f"{d.name} ({d.n_samples} arrays, {d.n_probes} probes; classes from "
                      f"'{next(iter(label_.values()))}': {classes}; reference {d.reference_class}{grouped})")
     return "; ".join(parts)

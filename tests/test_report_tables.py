@@ -198,7 +198,7 @@ def test_methods_paragraph_is_written_from_the_run():
     versions = pd.DataFrame({"item": ["python", "genesel", "torch", "device used"],
                              "value": ["3.11.7", "0.1.0", "2.13.0", "cpu"]})
     text = methods_paragraph(config, [data], stability, versions)
-    assert "D (4 arrays, 3 probes; classes from 'disease state': normal (n = 2), tumour (n = 2)" in text
+    assert "D (4 arrays, 3 probes; classes from 'disease state': normal (n = 2), tumour (n = 2); reference normal, arrays of one patient kept together (by 'individual'))" in text
     assert "20 random stratified 60/20/20" in text and "random seed 7" in text and "(seed 7)" in text
     assert "Ziyin & Wang" in text and "n_kappas = 20; solver = \"path\"" in text and "Smyth 2004" in text
     assert "weight decay" not in text  # mlp_wd is disabled
