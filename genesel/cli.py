@@ -229,65 +229,53 @@ def _cmd_recovery(args: argparse.Namespace) -> None:
 def _cmd_gene_figures(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from genesel import figures as report
     from genesel.dataset import Dataset
-    from genesel.genefigures import plot_stability_path
+    from genesel.genefigures import gene_figures
     from genesel.stability import StabilityResult
 
-    dataset = Dataset.load(args.dataset)
-    table = pd.read_csv(args.genes)
-    report.plot_selection_frequency(table, args.method, dataset.name, args.frequency)
-    report.plot_heatmap(dataset, table, args.method, args.heatmap)
-    if args.stability:
-        plot_stability_path(StabilityResult.load(args.stability), table, dataset.name, args.stability_path)
+    stability = StabilityResult.load(args.stability) if args.stability else None
+    gene_figures(Dataset.load(args.dataset), pd.read_csv(args.genes), args.method, stability,
+                 {"frequency": args.frequency, "heatmap": args.heatmap, "stability": args.stability_path})
 
 
 def _cmd_candidates(args: argparse.Namespace) -> None:
     """The candidate-gene page of one dataset, its volcano, boxplots, gene pairs and confusion matrices."""
     import pandas as pd
 
-    from genesel import genefigures, pages
+    from genesel.candidates import method_of, write_candidates
     from genesel.dataset import Dataset
     from genesel.results import MethodResult
     from genesel.stability import StabilityResult
 
-    dataset = Dataset.load(args.dataset)
-    genes = {Path(g).stem: pd.read_csv(g) for g in args.genes}
-    tiers = pd.read_csv(args.tiers)
-    stability = {StabilityResult.load(f).method: StabilityResult.load(f).summary() for f in args.stability}
-    table = pages.candidate_table(genes, tiers, dataset)
-    primary = pages.PRIMARY if pages.PRIMARY in genes else next(iter(genes))
-    from genesel.ranking import no_signal_note
-
-    pages.write_table_page(table, f"{dataset.name}: candidate genes", pages.candidates_intro(
-        dataset, stability.get(primary), no_signal_note(genes)), args.page)
-    plain = genes[primary].merge(tiers[["probe_id", "tier"]], on="probe_id", how="left")
-    ordered = plain.set_index("probe_id").loc[list(dict.fromkeys(tiers.probe_id.tolist() + plain.probe_id[
-        plain["rank"].notna()].tolist()))].reset_index()
-    genefigures.plot_volcano(genes[primary], tiers, dataset, args.volcano)
-    genefigures.plot_gene_boxplots(dataset, ordered, args.boxplots)
-    genefigures.plot_gene_pairs(dataset, genes.get("spred", genes[primary]), args.pairs)
-    predictions = {MethodResult.load(f).method: MethodResult.load(f).predictions for f in args.fits}
-    genefigures.plot_confusion(predictions, dataset.class_names, dataset.name, args.confusion)
+    stability = {s.method: s.summary() for s in map(StabilityResult.load, args.stability)}
+    predictions = {r.method: r.predictions for r in map(MethodResult.load, args.fits)}
+    write_candidates(Dataset.load(args.dataset), {method_of(g): pd.read_csv(g) for g in args.genes},
+                     pd.read_csv(args.tiers), stability, predictions,
+                     {k: getattr(args, k) for k in ("page", "volcano", "boxplots", "pairs", "confusion")})
 
 
 def _cmd_overview(args: argparse.Namespace) -> None:
-    """The report's landing tables: datasets, the headline, every method's result."""
-    from importlib.metadata import version
+    """The report's landing: genes to validate, headline, every result, methods paragraph, config, glossary."""
+    import json
 
     import pandas as pd
 
-    from genesel import pages
     from genesel.dataset import Dataset
+    from genesel.overview import report_link, write_landing
+    from genesel.pages import write_glossary
     from genesel.stability import StabilityResult
 
-    datasets = [Dataset.load(d) for d in args.datasets]
-    stable = pd.DataFrame([{"dataset": Path(f).parent.parent.name, **StabilityResult.load(f).summary()}
-                           for f in args.stability], columns=["dataset", "method", "n_stable", "bound"])
+    stability = pd.DataFrame([{"dataset": name, **StabilityResult.load(f).summary()}
+                              for name, f in _pairs(args.stability, "--stability")],
+                             columns=["dataset", "method", "n_stable", "bound", "q"])
+    tiers = {name: pd.read_csv(f) for name, f in _pairs(args.tiers, "--tiers")}
+    links = {name: report_link(f, "candidate table") for name, f in _pairs(args.candidates, "--candidates")}
     paired = pd.read_csv(args.paired) if args.paired else None
-    tables = pages.overview_tables(pd.read_csv(args.summary), datasets, stable[["dataset", "method", "n_stable", "bound"]],
-                                   paired)
-    pages.write_overview(tables, version("genesel"), args.out)
+    versions = pd.read_csv(args.run_info, sep="\t") if args.run_info else pd.DataFrame(columns=["item", "value"])
+    write_landing(pd.read_csv(args.summary), paired, [Dataset.load(d) for d in args.datasets], stability, tiers,
+                  json.loads(args.config) if args.config else {}, versions, links,
+                  {"overview": args.out, "landing": args.landing, "methods": args.methods, "config": args.config_out})
+    write_glossary(args.glossary)
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
@@ -511,12 +499,21 @@ def _add_report_verbs(sub) -> None:
         p.add_argument(f"--{name}", required=True)
     p.set_defaults(func=_cmd_candidates)
 
-    p = sub.add_parser("overview", help="the report's landing page: datasets, headline, every result")
+    p = sub.add_parser("overview", help="the report's landing: genes to validate, headline, every result, methods")
     p.add_argument("--summary", required=True, help="accuracy.csv written by summarize")
     p.add_argument("--datasets", nargs="+", required=True)
-    p.add_argument("--stability", nargs="*", default=[], help="results/{dataset}/stability/{method}.npz files")
+    p.add_argument("--stability", nargs="*", default=[], metavar="DATASET=NPZ", help="each method's stability .npz")
+    p.add_argument("--tiers", nargs="*", default=[], metavar="DATASET=CSV", help="consensus tiers written by compare")
+    p.add_argument("--candidates", nargs="*", default=[], metavar="DATASET=HTML",
+                   help="candidate pages as the report names them (the landing page links to them)")
     p.add_argument("--paired", help="paired.csv written by summarize: each method against the best")
-    p.add_argument("--out", required=True)
+    p.add_argument("--run-info", help="run_info.tsv written by summarize: software versions")
+    p.add_argument("--config", default="", help="the run's config as JSON")
+    p.add_argument("--out", required=True, help="overview page (HTML)")
+    p.add_argument("--landing", required=True, help="the landing page's generated part (HTML)")
+    p.add_argument("--methods", required=True, help="methods paragraph (text)")
+    p.add_argument("--config-out", required=True, help="the config (YAML)")
+    p.add_argument("--glossary", required=True, help="glossary page (HTML)")
     p.set_defaults(func=_cmd_overview)
 
     p = sub.add_parser("gene-figures", help="selection frequency, heatmap and stability path of one method's genes")

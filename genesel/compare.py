@@ -49,8 +49,10 @@ def topk_accuracy(results: dict[str, MethodResult], stacked: StackedSplits, ks=T
     return pd.DataFrame(rows, columns=["method", "split", "classifier", "k", "accuracy"])
 
 
-#: tiers of the consensus table, in the order it lists them
-TIERS = ("all methods", "nonlinear only", "linear only", "some of each")
+#: tiers of the consensus table, in the order it lists them: which kinds of method found a gene (evidence about
+#: the methods, not about the gene's biology: a plain mean shift can be found only by nonlinear methods too)
+TIERS = ("found by every method", "found only by methods that can model interactions", "found only by linear methods",
+         "found by some methods of each kind")
 
 
 def found(table: pd.DataFrame) -> pd.Series:
@@ -61,9 +63,9 @@ def found(table: pd.DataFrame) -> pd.Series:
 
 
 def consensus_tiers(genes: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Genes found by some method (:func:`found`), in tiers: found by ``all methods``; only by methods
-    that can use nonlinear effects (spred, the MLPs, HSIC-Lasso: ``nonlinear only``); only by linear
-    ones (spred's linear head, L1-logistic, limma: ``linear only``); ``some of each`` otherwise.
+    """Genes found by some method (:func:`found`), in tiers (:data:`TIERS`): found by every method; only by
+    methods that can model interactions (spred, the MLPs, HSIC-Lasso); only by linear ones (spred's linear
+    head, L1-logistic, limma); by some methods of each kind otherwise.
 
     Columns: probe, symbol, tier, the methods that found it, spred's head for it (where spred ran with
     both heads) and each method's selection probability (or frequency), then the descriptive
@@ -81,8 +83,10 @@ def consensus_tiers(genes: dict[str, pd.DataFrame]) -> pd.DataFrame:
     tier = np.select([flags.all(axis=1), by_nonlinear & ~by_linear, by_linear & ~by_nonlinear],
                      list(TIERS[:3]), TIERS[3])
     first = next(iter(genes.values())).set_index("probe_id")
+    annotation = {c: first.loc[flags.index, c].to_numpy() for c in ("entrez_id",) if c in first}
     out = pd.DataFrame({
-        "probe_id": flags.index, "gene_symbol": first.loc[flags.index, "gene_symbol"].to_numpy(), "tier": tier,
+        "probe_id": flags.index, "gene_symbol": first.loc[flags.index, "gene_symbol"].to_numpy(), **annotation,
+        "tier": tier,
         "found_by": [", ".join(m for m in methods if row[m]) for _, row in flags.iterrows()],
         "n_methods": flags.sum(axis=1).to_numpy(),
     })
@@ -91,7 +95,7 @@ def consensus_tiers(genes: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for m, table in genes.items():
         column = "selection_probability" if "selection_probability" in table else "selection_frequency"
         out[f"{column}_{m}"] = out.probe_id.map(table.set_index("probe_id")[column]).to_numpy()
-    statistics = [c for c in first.columns if c.startswith(("log2fc_", "moderated_", "p_descriptive", "q_descriptive"))]
+    statistics = [c for c in first.columns if c.startswith(("log2fc_", "moderated_", "p_", "q_"))]
     out = out.join(first[statistics], on="probe_id")
     out["tier_order"] = out.tier.map({t: i for i, t in enumerate(TIERS)})
     out = out.sort_values(["tier_order", "n_methods"], ascending=[True, False], kind="stable")

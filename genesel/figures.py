@@ -1,41 +1,18 @@
-"""Figures a biologist reads (matplotlib, SVG) and the comparisons behind them."""
+"""The figures the ``figures`` verb draws for one dataset: test accuracy by method, top-k retraining, the overlap
+of the methods' gene lists and spred's training (its κ path or its SGD grid)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import NullLocator  # noqa: E402
-
-from genesel.dataset import Dataset  # noqa: E402
-from genesel.io import atomic_path  # noqa: E402
-from genesel.registry import label  # noqa: E402
-
-
-def _save(fig, path) -> Path:
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, bbox_inches="tight", format=Path(path).suffix.lstrip("."))
-    finally:
-        plt.close(fig)
-    return Path(path)
-
-
-def gene_label(probe: str, symbol: str) -> str:
-    return f"{symbol} ({probe})" if symbol else probe
-
-
-def plot_note(text: str, path) -> Path:
-    """A placeholder figure that says why there is nothing to show."""
-    fig, ax = plt.subplots(figsize=(5, 1.5))
-    ax.text(0.5, 0.5, text, ha="center", va="center")
-    ax.axis("off")
-    return _save(fig, path)
+from genesel.dataset import Dataset
+from genesel.plots import plot_note, plt
+from genesel.plots import save as _save
+from genesel.registry import label
 
 
 def plot_accuracy(metrics: pd.DataFrame, majority_rate: float, path) -> Path:
@@ -53,64 +30,9 @@ def plot_accuracy(metrics: pd.DataFrame, majority_rate: float, path) -> Path:
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"{metrics.dataset.iloc[0]}: test accuracy by method")
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
-
-
-def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, path, top: int = 30) -> Path:
-    """Selection frequency over the splits of the top genes (never a gene no split selected), with their
-    stability-selection probability beside it where there is one."""
-    head = genes[genes["rank"].notna()].head(top).iloc[::-1]
-    if not len(head):
-        return plot_note(f"{dataset}: {label(method)} selected no gene in any split", path)
-    fig, ax = plt.subplots(figsize=(6.5, 0.26 * len(head) + 1.4))
-    rows = np.arange(len(head))
-    names = [gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))]
-    stability = "selection_probability" in head
-    height = 0.4 if stability else 0.8
-    ax.barh(rows + (height / 2 if stability else 0), head.selection_frequency, height=height, color="tab:green",
-            label="share of splits that selected it")
-    if stability:
-        ax.barh(rows - height / 2, head.selection_probability, height=height, color="tab:orange",
-                label="selection probability (stability selection)")
-    ax.set_yticks(rows, names)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share")
-    ax.set_title(f"{dataset}: top {len(head)} genes of {label(method)}")
-    ax.tick_params(axis="y", labelsize=7)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return _save(fig, path)
-
-
-def plot_heatmap(dataset: Dataset, genes: pd.DataFrame, method: str, path, top: int = 30) -> Path:
-    """Standardised log2 expression of the top selected genes, arrays grouped by class in the dataset's
-    class order (reference first), with a class colour bar and counts."""
-    from genesel.preprocess import display_log2
-
-    head = genes[genes["rank"].notna()].head(top)
-    if not len(head):
-        return plot_note(f"{dataset.name}: {label(method)} selected no gene in any split", path)
-    index = {p: i for i, p in enumerate(dataset.probe_ids)}
-    cols = [index[p] for p in head.probe_id]
-    X = display_log2(dataset.X[:, cols], reference=dataset.X, value_type=dataset.metadata.get("value_type"))
-    X = (X - np.nanmean(X, 0)) / (np.nanstd(X, 0) + 1e-12)
-    order = np.argsort(dataset.y, kind="stable")
-    fig, (bar, ax) = plt.subplots(2, 1, figsize=(7.5, 0.2 * len(cols) + 2.4), sharex=True,
-                                  gridspec_kw={"height_ratios": [0.6, max(len(cols), 3)], "hspace": 0.03})
-    colours = [plt.get_cmap("tab10")(c % 10) for c in dataset.y[order]]
-    bar.imshow([colours], aspect="auto", interpolation="nearest")
-    bar.set_yticks([])
-    bar.set_title(f"{dataset.name}: top {len(cols)} genes of {label(method)}")
-    image = ax.imshow(np.clip(X[order].T, -3, 3), aspect="auto", cmap="RdBu_r", vmin=-3, vmax=3, interpolation="nearest")
-    counts = np.bincount(dataset.y, minlength=len(dataset.class_names))
-    bounds = np.cumsum(counts)
-    for b in bounds[:-1]:
-        ax.axvline(b - 0.5, color="black", lw=1)
-    centres = (np.concatenate([[0], bounds[:-1]]) + bounds) / 2 - 0.5
-    ax.set_xticks(centres, [f"{n} ({k})" for n, k in zip(dataset.class_names, counts)], rotation=20, ha="right", fontsize=8)
-    ax.set_yticks(range(len(cols)), [gene_label(p, s) for p, s in zip(head.probe_id, head.gene_symbol.fillna(""))], fontsize=7)
-    ax.set_xlabel("arrays, grouped by class (colour bar above)")
-    fig.colorbar(image, ax=[bar, ax], label="standardised log2 expression", shrink=0.8)
-    return _save(fig, path)
+    return _save(fig, path, "One point per split: the method's accuracy on that split's test arrays (box: median and "
+                 "quartiles). The dashed line is the accuracy of always guessing the commonest class; a method must "
+                 "sit clearly above it to have learnt anything.")
 
 
 def jaccard_matrix(gene_lists: dict[str, list[str]]) -> pd.DataFrame:
@@ -135,7 +57,8 @@ def plot_overlap(matrix: pd.DataFrame, dataset: str, top: int, path) -> Path:
     ax.set_yticks(range(n), names, fontsize=8)
     ax.set_title(f"{dataset}: overlap of top-{top} gene lists (Jaccard)")
     fig.colorbar(image, ax=ax, shrink=0.8, label="Jaccard index")
-    return _save(fig, path)
+    return _save(fig, path, f"How much two methods' top-{top} gene lists agree: genes in both lists divided by genes in "
+                 "either (1: the same list, 0: nothing in common).")
 
 
 def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
@@ -167,7 +90,9 @@ def plot_path(history: pd.DataFrame, dataset: str, path) -> Path:
     fallback = f"\n{n_prior} split(s) fell back to the class prior (no signal on validation), no gene kept" if n_prior else ""
     ax1.set_title(f"{dataset}: spred along its κ path, one line per split{fallback}")
     ax2.set_title("genes kept along the path")
-    return _save(fig, path)
+    return _save(fig, path, "κ is the sparsity strength: larger κ keeps fewer genes. Left: validation accuracy along "
+                 "the path, the κ each split chose in black. Right: genes kept; red crosses mark models whose "
+                 "optimality (KKT) was not certified (see the glossary: κ, converged).")
 
 
 def plot_training(history: pd.DataFrame, dataset: str, path, split: int = 0) -> Path:
@@ -212,7 +137,9 @@ def plot_training(history: pd.DataFrame, dataset: str, path, split: int = 0) -> 
     _plain_log_ticks(ax4.yaxis)
     ax3.set_title("final models of that split across the grid")
     ax3.legend(loc="upper left", bbox_to_anchor=(1.15, 1), fontsize=7)
-    return _save(fig, path)
+    return _save(fig, path, "Left: how the chosen model of one split trained (validation accuracy, genes kept). Right: "
+                 "every point of that split's grid of κ (sparsity strength) and learning rate at the end; red crosses "
+                 "hit the epoch cap (not converged; see the glossary).")
 
 
 def _plain_log_ticks(axis) -> None:
@@ -247,7 +174,9 @@ def plot_topk(table: pd.DataFrame, dataset: str, path, majority_rate: float | No
         if majority_rate is not None:
             ax.axhline(majority_rate, color="grey", ls="--", lw=1, label=f"majority class ({majority_rate:.2f})")
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside the data, never on it
-    return _save(fig, path)
+    return _save(fig, path, "A fair comparison of gene lists: the same two classifiers retrained on each method's top k "
+                 "genes of each split and tested on that split's test arrays. Higher curves: more informative genes "
+                 "at the same list length.")
 
 
 def comparison_figures(dataset: Dataset, metrics: pd.DataFrame, majority_rate: float, topk: pd.DataFrame,

@@ -1,7 +1,9 @@
-"""HTML pages of the report: the sortable candidate-gene table of a dataset and the overview.
+"""What the report's HTML pages share: links to NCBI, a gene's direction of change, the page frame, sortable
+tables with CSV / Excel / copy buttons, and the glossary the captions link to.
 
-Each page stands alone and works offline (the DataTables library that itables ships is embedded), so
-the Snakemake report shows it inline and a biologist can sort and search it without leaving the page.
+Each page stands alone and works offline (the DataTables library that itables ships, with its Buttons
+extension, is embedded), so the Snakemake report shows it inline and a biologist can sort, search and
+download it without leaving the page.
 """
 
 from __future__ import annotations
@@ -13,28 +15,37 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genesel.dataset import Dataset
 from genesel.io import atomic_path
-from genesel.registry import label
 
-#: the method whose rank, selection probability, stability and head the candidate table shows
-PRIMARY = "spred"
-MAX_ROWS = 500
 NCBI = "https://www.ncbi.nlm.nih.gov"
+#: the descriptive moderated q under which a gene's largest fold change is called a direction
+DIRECTION_Q = 0.05
 
 
 def _link(url: str, text: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener">{html.escape(text)}</a>'
 
 
+def _entrez(entrez) -> str:
+    first = "" if entrez is None or (isinstance(entrez, float) and np.isnan(entrez)) else str(entrez)
+    first = first.split(" /// ")[0].strip()
+    return first[:-2] if first.endswith(".0") else first
+
+
 def gene_link(symbol: str, entrez: str = "") -> str:
     """NCBI Gene: the record when the Entrez id is known, else a search for the symbol."""
     if not symbol:
         return ""
-    first = str(entrez).split(" /// ")[0].strip()
+    first = _entrez(entrez)
     if re.fullmatch(r"[0-9]+", first):
         return _link(f"{NCBI}/gene/{first}", symbol)
     return _link(f"{NCBI}/gene/?term={symbol.split(' /// ')[0]}%5Bsym%5D+AND+human%5Borgn%5D", symbol)
+
+
+def symbol_or_probe(symbol, probe: str, entrez="") -> str:
+    """The gene's symbol linked to NCBI Gene, with its probe; the probe alone where there is no symbol."""
+    symbol = symbol if isinstance(symbol, str) else ""
+    return f"{gene_link(symbol, entrez)} ({html.escape(probe)})" if symbol else html.escape(probe)
 
 
 def geo_link(probe: str, accession: str) -> str:
@@ -44,71 +55,45 @@ def geo_link(probe: str, accession: str) -> str:
     return html.escape(probe)
 
 
-#: the descriptive moderated q under which a gene's largest fold change is called a direction
-DIRECTION_Q = 0.05
+def contrast_q(row: pd.Series, column: str) -> float:
+    """The moderated q of one contrast (``log2fc_X_vs_REF`` -> ``q_X_vs_REF``; with two classes the gene's q)."""
+    q = row.get("q_" + column[len("log2fc_"):], row.get("q_descriptive", np.nan))
+    return float(q) if q is not None else float("nan")
 
 
-def _direction(row: pd.Series, fold_columns: list[str]) -> tuple[str, float]:
-    """The class against the reference with the largest |log2 fold change|: 'up in X' / 'down in X', or
-    'no clear mean shift' when the moderated q is not below ``DIRECTION_Q`` (a gene used nonlinearly)."""
+def direction(row: pd.Series, fold_columns: list[str]) -> tuple[str, float]:
+    """The contrast against the reference with the largest |log2 fold change|: 'up in X vs REF' / 'down in X vs
+    REF', or 'no clear mean shift' when that contrast's moderated q is not below ``DIRECTION_Q``."""
     values = row[fold_columns].astype(float)
     if values.isna().all():
         return "", float("nan")
     column = values.abs().idxmax()
-    if not row.get("q_descriptive", 0.0) < DIRECTION_Q:
+    if not contrast_q(row, column) < DIRECTION_Q:
         return "no clear mean shift", float(values[column])
-    name = column[len("log2fc_"):].rsplit("_vs_", 1)[0]
-    return f"{'up' if values[column] > 0 else 'down'} in {name}", float(values[column])
+    name, reference = column[len("log2fc_"):].rsplit("_vs_", 1)
+    return f"{'up' if values[column] > 0 else 'down'} in {name} vs {reference}", float(values[column])
 
 
-def candidate_table(genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, dataset: Dataset,
-                    max_rows: int = MAX_ROWS) -> pd.DataFrame:
-    """One row per candidate gene: every gene a method found (the tiers), then the primary method's
-    (spred's, else the first method's) next ranked genes, up to ``max_rows``. Cells hold HTML links."""
-    primary = PRIMARY if PRIMARY in genes else next(iter(genes))
-    main = genes[primary].set_index("probe_id")
-    ranked = main.index[main["rank"].notna()].tolist()
-    probes = list(dict.fromkeys(tiers.probe_id.tolist() + ranked))[:max_rows]
-    rows = main.loc[probes]
-    tier = tiers.set_index("probe_id")
-    folds = [c for c in main.columns if c.startswith("log2fc_")]
-    accession = dataset.name
-    out = pd.DataFrame({
-        "tier": tier.tier.reindex(probes).fillna("").to_numpy(),
-        "found by": [", ".join(label(m) for m in str(v).split(", ") if m) for v in tier.found_by.reindex(probes).fillna("")],
-        f"{primary} rank": rows["rank"].astype("Int64").astype(str).replace("<NA>", "not selected").to_numpy(),
-        "symbol": [gene_link(s, e) for s, e in zip(rows.gene_symbol.fillna(""),
-                                                  rows.get("entrez_id", pd.Series("", index=rows.index)).fillna(""))],
-        "probe": [geo_link(p, accession) for p in probes],
-    }, index=probes)
-    if "gene_title" in rows:
-        out["gene title"] = rows.gene_title.fillna("").to_numpy()
-    direction = [_direction(r, folds) for _, r in rows.iterrows()]
-    out[f"direction (vs {dataset.reference_class})"] = [d for d, _ in direction]
-    out["log2 fold change"] = np.round([v for _, v in direction], 3)
-    out["moderated q (descriptive)"] = rows["q_descriptive"].to_numpy()
-    if "heldout_p" in rows:
-        out[f"held-out p ({primary})"] = rows["heldout_p"].to_numpy()
-    for column, title in (("selection_probability", "selection probability"), ("stable", "stable"),
-                          ("selection_frequency", "selection frequency"), ("head", "head")):
-        if column in rows:
-            out[f"{title} ({primary})"] = rows[column].to_numpy()
-    return out.reset_index(drop=True)
+STYLE = ("body{font-family:sans-serif;margin:1em;font-size:14px} table.summary{border-collapse:collapse}"
+         " table.summary td,table.summary th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+         " .genes-box{border:2px solid #2c7a7b;border-radius:6px;padding:0.3em 1em;margin:0.8em 0;background:#f5fbfb}"
+         " .genes-box h3{margin:0.3em 0} .genes-box th{text-align:left}")
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            '<style>body{font-family:sans-serif;margin:1em;font-size:14px} table.summary{border-collapse:collapse}'
-            ' table.summary td,table.summary th{border:1px solid #ccc;padding:3px 8px;text-align:left}</style>'
-            f'</head><body>\n<h2>{html.escape(title)}</h2>\n{body}\n</body></html>\n')
+            f'<style>{STYLE}</style></head><body>\n<h2>{html.escape(title)}</h2>\n{body}\n</body></html>\n')
 
 
 #: columns of long text that get room to wrap in two or three lines rather than one word a line
-WIDE_COLUMNS = ("found by", "gene title")
+WIDE_COLUMNS = ("found by", "gene title", "evidence")
+#: columns of p- and q-values held as text
+NUMERIC_PREFIXES = ("q ", "held-out p")
 
 
-def datatable_html(table: pd.DataFrame, caption: str | None = None) -> str:
-    """A sortable, searchable table with the DataTables library embedded (no network needed)."""
+def datatable_html(table: pd.DataFrame, download: str, caption: str | None = None, table_id: str | None = None) -> str:
+    """A sortable, searchable table with the DataTables library embedded (no network needed) and buttons that
+    copy it or save it as CSV or Excel named ``download`` (plus the extension)."""
     from itables import options, to_html_datatable
     from itables.javascript import _itables_underscore_version, generate_init_offline_itables_html
 
@@ -116,129 +101,68 @@ def datatable_html(table: pd.DataFrame, caption: str | None = None) -> str:
     setup = ("<script type=\"module\">const { set_or_remove_dark_class } = await window."
              f"{_itables_underscore_version()}; set_or_remove_dark_class();</script>")
     wide = [i for i, column in enumerate(table.columns) if column in WIDE_COLUMNS]
+    # p- and q-values written as text ("3.3e-09", "not a mean effect") still sort as numbers (text first)
+    numeric = [i for i, column in enumerate(table.columns) if column.startswith(NUMERIC_PREFIXES)]
+    buttons = ["pageLength", {"extend": "copyHtml5", "title": download},
+               {"extend": "csvHtml5", "title": download}, {"extend": "excelHtml5", "title": download}]
     body = to_html_datatable(table, caption=caption, connected=False, allow_html=True, pageLength=25,
                              display_logo_when_loading=False, classes="display compact", autoWidth=False,
-                             columnDefs=[{"targets": wide, "width": "16em"}],
+                             columnDefs=[{"targets": wide, "width": "18em"}, {"targets": numeric, "type": "num"}],
+                             buttons=buttons,
+                             layout={"topStart": "buttons"}, table_id=table_id,
                              text_in_header_can_be_selected=False)  # a click on a header sorts
     return loader + setup + body
 
 
-def write_table_page(table: pd.DataFrame, title: str, intro: str, path) -> Path:
-    """A standalone HTML page: a title, an explanation, and the sortable table."""
+def write_table_page(table: pd.DataFrame, title: str, intro: str, path, download: str, extra: str = "") -> Path:
+    """A standalone HTML page: a title, an explanation, the sortable table (downloads named ``download``) and
+    any ``extra`` HTML after it."""
     with atomic_path(Path(path)) as tmp:
-        tmp.write_text(_page(title, f"<p>{intro}</p>\n" + datatable_html(table)), encoding="utf-8")
+        tmp.write_text(page(title, f"<p>{intro}</p>\n" + datatable_html(table, download, table_id="genes") + extra),
+                       encoding="utf-8")
     return Path(path)
 
 
-def candidates_intro(dataset: Dataset, stability: dict | None, no_signal: str = "") -> str:
-    """What the candidate table's columns mean, with the error level of ``stable``; ``no_signal``
-    (:func:`genesel.ranking.no_signal_note`) leads it in bold where a method showed no class signal."""
-    bound = ""
-    if stability:
-        bound = (f" <b>stable</b>: selection probability at least {stability['threshold']} over "
-                 f"{stability['pairs']} complementary pairs of half-samples, each keeping its {stability['q']} best "
-                 f"genes, so that the expected number of falsely stable genes is at most "
-                 f"{stability['bound']:.2f} (Shah &amp; Samworth 2013).")
-    classes = ", ".join(f"{html.escape(c)} ({n})" for c, n in dataset.class_counts().items())
-    warning = f"<b>{html.escape(no_signal)}</b> " if no_signal else ""
-    return (warning + f"{dataset.n_samples} arrays ({classes}), {dataset.n_probes} probes. Sort by any column; search "
-            "by symbol or title. <b>tier</b>: which kinds of method found the gene (see the consensus tiers). "
-            f"Fold changes are log2, against {html.escape(dataset.reference_class)}; the moderated q (limma, all "
-            f"arrays) is descriptive, and a direction is named only where it is below {DIRECTION_Q}. The held-out "
-            "p tests each split's selection on that split's test arrays only (multi-split p-value, family-wise "
-            "error)." + bound +
-            " <b>head</b>: the spred head that carries most of the gene's weight (nonlinear = MLP).")
+#: the terms captions and tables use, in plain words (the glossary page)
+GLOSSARY = {
+    "stable": "A gene that stability selection keeps: in at least the threshold share (0.75 by default) of many "
+              "random halves of the arrays, the method ranked it among its q best genes.",
+    "bound (expected false stable genes)": "An upper bound on how many of a method's stable genes are expected to "
+              "carry no signal at all (Shah & Samworth 2013). 'At most about 1 of these 4' means that, on average, "
+              "one of the four may be a false discovery.",
+    "selection probability": "The share of random halves of the arrays in which the method kept the gene among its "
+              "q best. 0 means no half kept it; such a gene gets no rank.",
+    "selection frequency": "The share of the train/validation/test splits whose training arrays selected the gene.",
+    "held-out p (mean-shift test)": "Each split's selected genes tested on that split's test arrays only, with "
+              "limma's moderated t/F test of a difference in mean (Bonferroni over the split's genes, splits "
+              "combined as twice the median). It cannot see a gene that works through an interaction or a change "
+              "of spread: such genes read 'not a mean effect'.",
+    "moderated q (descriptive)": "limma's moderated test on all arrays, Benjamini-Hochberg adjusted. The arrays "
+              "that selected the gene are among them, so it describes the gene; it does not test the selection.",
+    "log2 FC X vs REF": "Mean log2 expression in class X minus that in the reference class (positive: higher in X).",
+    "signal p": "For spred on its κ path: whether the models chosen on validation predict the validation arrays "
+              "better than always guessing the commonest class, pooled over every split's validation arrays and tested "
+              "against the same question with shuffled labels. Above 0.05 there is no evidence of class signal for "
+              "the method: its genes are still listed, marked 'no evidence of class signal', and should be read as "
+              "noise; its accuracy is that of guessing the commonest class.",
+    "converged": "For spred on its κ path: the chosen model passed its optimality (KKT) certificate. For the "
+              "MLP head (non-convex) this certifies a stationary point, not the best model. On the SGD grid: the "
+              "set of kept genes settled before the epoch cap.",
+    "head": "spred has two heads that share one weight per gene: a linear one and a small neural network (MLP). "
+            "'nonlinear' means most of the gene's weight goes to the MLP: its effect may be an interaction.",
+    "Eq. 8": "The spred paper's model (Ziyin & Wang, ICML 2023): a linear and an MLP head sharing one "
+             "Hadamard-product weight per gene, whose L2 penalty equals an L1 (group-lasso) penalty at its minima.",
+    "κ (kappa)": "The sparsity strength of spred: larger κ keeps fewer genes. It is chosen on the validation arrays "
+                 "of each split.",
+    "evidence": "Which kinds of method found the gene: every method; only methods that can model interactions "
+                "(spred, the MLPs, HSIC-Lasso); only linear methods; or some of each. It says what the methods "
+                "found, not what the gene does: a plain mean shift may be found only by interaction-capable methods.",
+}
 
 
-def versus_best(summary: pd.DataFrame, paired: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Per (dataset, method): the difference of its test accuracy to the dataset's best method (highest mean),
-    its confidence interval and p-value from ``paired`` (:func:`genesel.summary.paired_differences`), the
-    p-values Holm-adjusted over the methods compared with the best (the best is chosen on the same splits,
-    so unadjusted p-values would overstate its lead), and ``level``: not shown worse at ``alpha`` (also where
-    the difference could not be tested)."""
-    best = summary.sort_values("accuracy_mean", ascending=False).groupby("dataset", sort=False).head(1)
-    best = best.set_index("dataset")["method"].rename("best")
-    rows = summary[["dataset", "method"]].join(best, on="dataset")
-    rows = rows.merge(paired.rename(columns={"versus": "best"}), on=["dataset", "method", "best"], how="left")
-    rows["p_holm"] = rows.groupby("dataset", group_keys=False)["p"].apply(_holm)
-    rows["level"] = (rows.method == rows.best) | ~(rows.p_holm < alpha)  # untested (NaN p): not shown worse
-    return rows
-
-
-def _holm(p: pd.Series) -> pd.Series:
-    """Holm's step-down adjustment of the finite p-values in ``p`` (NaN stays NaN)."""
-    finite = p.dropna().sort_values()
-    m = len(finite)
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * finite.to_numpy()))
-    return pd.Series(adjusted, index=finite.index).reindex(p.index)
-
-
-def _versus_text(row) -> str:
-    if row.method == row.best:
-        return "best"
-    if pd.isna(row.difference):
-        return ""
-    if pd.isna(row.p):
-        return f"{row.difference:+.3f} on every split: no spread to test"
-    return (f"{row.difference:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}], "
-            f"p {row.p_holm:.2g}{'' if row.level else ' (worse)'}")
-
-
-def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_counts: pd.DataFrame,
-                    paired: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """The overview's tables: datasets, the headline (best method per dataset, with the methods level with it
-    given ``paired``), every method's result (with its difference to the best)."""
-    described = pd.DataFrame([{
-        "dataset": d.name, "title": d.metadata.get("title", ""), "arrays": d.n_samples, "probes": d.n_probes,
-        "classes": ", ".join(f"{c} ({n})" for c, n in d.class_counts().items()), "reference class": d.reference_class,
-        "patients grouped": "yes" if d.grouped else "no",
-    } for d in datasets])
-    table = summary.merge(stable_counts, on=["dataset", "method"], how="left")
-    if paired is not None:
-        compared = versus_best(summary, paired)
-        table = table.merge(compared[["dataset", "method", "level"]].assign(
-            versus=[_versus_text(r) for r in compared.itertuples()]), on=["dataset", "method"], how="left")
-    table["method"] = table["method"].map(label)
-    best = table.sort_values("accuracy_mean", ascending=False).groupby("dataset", sort=False).head(1)
-    headline = pd.DataFrame({
-        "dataset": best.dataset, "best method": best.method,
-        "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(best.accuracy_mean, best.accuracy_sd)],
-        "majority class": best.majority_rate.round(3), "stable genes": best.n_stable,
-    })
-    if paired is not None:
-        level = table[table.level & ~table.index.isin(best.index)].groupby("dataset")["method"].agg(", ".join)
-        headline["level with the best (paired test)"] = headline.dataset.map(level).fillna("none")
-    headline = headline.sort_values("dataset")
-    results = pd.DataFrame({
-        "dataset": table.dataset, "method": table.method,
-        "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.accuracy_mean, table.accuracy_sd)],
-        "genes selected": [f"{m:.0f} ± {s:.0f}" for m, s in zip(table.genes_selected_mean, table.genes_selected_sd)],
-        "stable genes": table.n_stable, "bound on false stable genes": table.bound.round(2),
-        "splits": table.splits, "not fitted": table.failed_splits,
-        "chosen models converged": [f"{v:.0%}" if pd.notna(v) else "" for v in table.converged_share],
-        # spred's test over splits: above signal_alpha its list is marked as noise and the majority class predicts
-        "signal p": [f"{v:.3g}" if pd.notna(v) else "" for v in table.get("signal_p", pd.Series(index=table.index))],
-    })
-    if paired is not None:
-        results["against the best: difference [95% CI], Holm p"] = table.versus.to_numpy()
-    return {"datasets": described, "headline": headline, "results": results}
-
-
-def write_overview(tables: dict[str, pd.DataFrame], version: str, path) -> Path:
-    """The landing page's tables as one standalone HTML page."""
-    body = [f"<p>genesel {html.escape(version)}. Every method ran on the same splits; accuracies are on test "
-            "arrays no choice saw. Each dataset's candidate genes, figures and tables are under its own "
-            "category.</p>"]
-    if "level with the best (paired test)" in tables["headline"]:
-        body.append("<p>Is a method really behind the best? Its accuracy difference to the best method is "
-                    "taken split by split, and tested over the splits with a t-test corrected for the arrays the "
-                    "splits share (Nadeau &amp; Bengio 2003; an uncorrected test over splits is far too "
-                    "confident). The p-values are Holm-adjusted over the methods compared with the best; "
-                    "<b>worse</b> marks a method below the best at 0.05. A method <b>level with the best</b> "
-                    "is not shown to be worse: the splits cannot tell them apart.</p>")
-    for name, title in (("headline", "Headline: the best method per dataset"), ("datasets", "Datasets"),
-                        ("results", "Every method on every dataset")):
-        body.append(f"<h3>{title}</h3>" + tables[name].to_html(index=False, classes="summary", border=0, na_rep=""))
+def write_glossary(path) -> Path:
+    """The glossary page of the report."""
+    items = "".join(f"<dt><b>{html.escape(term)}</b></dt><dd>{html.escape(text)}</dd>" for term, text in GLOSSARY.items())
     with atomic_path(Path(path)) as tmp:
-        tmp.write_text(_page("genesel: overview", "\n".join(body)), encoding="utf-8")
+        tmp.write_text(page("genesel: glossary", f"<dl>{items}</dl>"), encoding="utf-8")
     return Path(path)

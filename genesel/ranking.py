@@ -41,6 +41,7 @@ def class_statistics(dataset: Dataset) -> pd.DataFrame:
 
     Per-class means; ``log2fc_{class}_vs_{reference}`` for every class against the reference
     (class 0, ``reference_class`` in the config): positive means higher than in the reference;
+    with more than two classes each contrast's moderated t p-value and q-value (``p_`` / ``q_{class}_vs_{reference}``);
     limma's moderated t (two classes) or F (more), its p-value and Benjamini-Hochberg q-value,
     suffixed ``_descriptive``: the arrays that selected a gene are among them, so they do not test
     a selection (see :func:`heldout_pvalues` for that).
@@ -55,6 +56,10 @@ def class_statistics(dataset: Dataset) -> pd.DataFrame:
     reference = dataset.reference_class
     for j, name in enumerate(dataset.class_names[1:]):
         out[f"log2fc_{name}_vs_{reference}"] = fit.log2_fold_change[:, j]
+    if len(dataset.class_names) > 2:  # each contrast's own moderated t test (with two classes: the gene's test)
+        for j, name in enumerate(dataset.class_names[1:]):
+            out[f"p_{name}_vs_{reference}"] = fit.p_t[:, j]
+            out[f"q_{name}_vs_{reference}"] = bh(fit.p_t[:, j])
     if len(dataset.class_names) == 2:
         out["moderated_t"] = fit.t[:, 0]
     else:

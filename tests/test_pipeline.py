@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from genesel.compare import TIERS
 from genesel.splits import load_splits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,7 +144,7 @@ def test_figures_and_tables(small_run):
         assert set(topk.method) == set(SMALL["methods"]) and topk.accuracy.between(0, 1).all()
         tiers = pd.read_csv(work / f"results/{dataset}/genes/tiers.csv")
         assert {"probe_id", "tier", "found_by", "selection_probability_spred"} <= set(tiers.columns)
-        assert set(tiers.tier) <= {"all methods", "nonlinear only", "linear only", "some of each"}
+        assert set(tiers.tier) <= set(TIERS)
         for name in ("volcano", "candidate_boxplots", "gene_pairs", "confusion", *[f"stability_{m}" for m in SMALL["methods"]]):
             assert ET.parse(figures / f"{name}.svg").getroot().tag.endswith("svg")
         recovery = pd.read_csv(work / f"results/{dataset}/planted_recovery.csv")  # simulated datasets only
@@ -166,49 +167,146 @@ def built_report(small_run, tmp_path_factory):
     return report
 
 
-def test_report_in_a_real_browser(built_report):
-    """The report as a biologist opens it (chromium through Playwright): the landing page cites the
-    methods and shows the exact config, the candidate table of a dataset shows rows inline and sorts,
-    the overview shows the headline, and no page logs an error."""
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium through Playwright, as a biologist opens the report."""
     import shutil
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("chromium is not installed: apt-get install chromium (see README, Run the tests)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(built_report.as_uri())
-        landing = page.inner_text("body")
-        assert "Shah & Samworth" in landing and "Smyth" in landing and '"stability"' in landing
-        page.get_by_text("GDSTINY1", exact=True).click()
-        page.get_by_text("Candidate genes", exact=True).click()
-        page.locator("tr", has_text="candidate genes (sortable)").locator("a").first.click()
-        frame = page.frame_locator("iframe")
-        rows = frame.locator("table.dataTable tbody tr")
-        rows.first.wait_for(timeout=15000)
-        assert rows.count() > 5
-        assert "expected number of falsely stable genes" in frame.locator("body").inner_text()
-        headers = frame.locator("thead th[data-dt-column]")
-        column = [h.strip() for h in headers.all_inner_texts()].index("log2 fold change")
-        headers.nth(column).click()
-        expect(headers.nth(column)).to_have_class(re.compile(r"dt-ordering-(asc|desc)"))
-        values = [float(v) for v in frame.locator(f"table.dataTable tbody tr td:nth-child({column + 1})").all_inner_texts()]
-        assert values in (sorted(values), sorted(values, reverse=True))
-        page.goto(built_report.as_uri())
-        page.get_by_text("Summary", exact=True).click()
-        page.locator("tr", has_text="overview").locator("a").first.click()
-        overview = page.frame_locator("iframe").locator("body")
-        overview.get_by_text("Headline").wait_for(timeout=15000)
-        assert "GDSTINY2" in overview.inner_text()
-        assert "level with the best" in overview.inner_text() and "Holm p" in overview.inner_text()
-        browser.close()
+        launched = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def report_page(built_report, browser):
+    """The report in a 1366x768 window (a common laptop screen); fails the test on a console error."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(built_report.as_uri())
+    yield page
+    page.close()
     assert not errors
+
+
+def _stable_labels(work: Path, dataset: str, method: str) -> set[str]:
+    from genesel.plots import gene_label
+
+    genes = pd.read_csv(work / f"results/{dataset}/genes/{method}.csv")
+    stable = genes[genes.stable]
+    return {gene_label(p, s) for p, s in zip(stable.probe_id, stable.gene_symbol.fillna(""))}
+
+
+def test_report_front_page_starts_at_its_introduction(report_page, small_run):
+    """At 1366x768 the introduction, the headline and the methods are on screen without scrolling; the methods
+    paragraph cites the methods and names versions and the seed; the config is its own item, not a dump."""
+    page = report_page
+    intro = page.locator("#genesel-intro").bounding_box()
+    assert intro and 0 <= intro["y"] < 200 and intro["x"] >= 0
+    for heading in ("Headline", "Methods"):
+        box = page.get_by_role("heading", name=heading, exact=True).bounding_box()
+        assert box and 0 <= box["y"] < 768 - box["height"], heading
+    text = page.inner_text("body")
+    assert "Shah & Samworth" in text and "Smyth" in text and "seed 3" in text and "snakemake 9." in text
+    assert '"stability"' not in text and "level with it" in text
+    page.get_by_role("link", name="Summary", exact=True).click()
+    assert page.locator("tr", has_text="configuration (YAML)").count() == 1
+
+
+def test_report_genes_to_validate_and_their_link(report_page, small_run):
+    """Each dataset's box names every gene a method calls stable, says how many may be false in words, and
+    links to the dataset's candidate table."""
+    work, _ = small_run
+    page = report_page
+    for dataset in SMALL["datasets"]:
+        box = page.locator(".genes-box", has_text=f"{dataset}: genes to validate")
+        text = box.inner_text()
+        stable = set().union(*(_stable_labels(work, dataset, m) for m in SMALL["methods"]))
+        assert stable and all(label in text for label in stable), (stable, text)
+        assert re.search(r"expected to be (a )?false discover|may (well )?be (a )?false discover", text)
+    page.locator(".genes-box", has_text="GDSTINY2: genes to validate").get_by_text("candidate table").click()
+    page.frame_locator("iframe").get_by_text("GDSTINY2: candidate genes").wait_for(timeout=15000)
+
+
+def test_report_stability_figures_name_the_stable_genes(report_page, small_run):
+    """Every stability figure the report holds: its red labels (what the figure draws) are exactly the stable
+    genes of the method's CSV (the figure once named the wrong genes)."""
+    import base64
+    import xml.etree.ElementTree as ET
+
+    work, _ = small_run
+    page = report_page
+    figures = page.evaluate("Object.entries(results).filter(([k]) => /stability_[a-z_0-9]+\\.svg$/.test(k))"
+                            ".map(([k, v]) => [k, v.data_uri])")
+    assert len(figures) == len(SMALL["datasets"]) * len(SMALL["methods"])
+    drawn = 0
+    for path, uri in figures:
+        dataset, method = re.fullmatch(r"results/(\w+)/figures/stability_(\w+)\.svg", path).groups()
+        root = ET.fromstring(base64.b64decode(uri.split(",", 1)[1]))
+        red = {"".join(g.itertext()).strip() for g in root.iter() if g.get("id", "").startswith("stable-label-")}
+        assert red == _stable_labels(work, dataset, method), path
+        drawn += len(red)
+    assert drawn  # some figure names a stable gene
+    page.get_by_role("link", name="GDSTINY1", exact=True).click()
+    page.get_by_text("Stable genes", exact=True).click()
+    page.locator("tr", has_text="stability path").first.locator("a").first.click()
+    shown = page.locator("div.p-3 > img")
+    shown.wait_for(timeout=15000)
+    assert shown.get_attribute("src") in {uri for _, uri in figures}
+
+
+def test_report_candidate_table_tools(report_page):
+    """The candidate table: CSV / Excel / copy buttons, the CSV named by dataset and method, symbols linked to
+    NCBI Gene, the search finds a symbol (the data has no title column), a click on a row draws that gene's
+    expression by class, and a per-contrast column sorts."""
+    from playwright.sync_api import expect
+
+    page = report_page
+    page.get_by_role("link", name="GDSTINY1", exact=True).click()
+    page.get_by_text("Candidate genes", exact=True).click()
+    page.locator("tr", has_text="candidate genes (sortable)").locator("a").first.click()
+    frame = page.frame_locator("iframe")
+    rows = frame.locator("table.dataTable tbody tr")
+    rows.first.wait_for(timeout=15000)
+    assert rows.count() > 5
+    for name in ("Copy", "CSV", "Excel"):
+        expect(frame.get_by_role("button", name=name, exact=True)).to_be_visible()
+    with page.expect_download() as download:
+        frame.get_by_role("button", name="CSV", exact=True).click()
+    assert download.value.suggested_filename == "GDSTINY1_spred_genes.csv"
+    headers = [h.strip() for h in frame.locator("thead th[data-dt-column]").all_inner_texts()]
+    assert "gene title" not in headers
+    link = rows.first.locator("td").nth(headers.index("symbol")).locator("a")
+    symbol = link.inner_text()
+    assert link.get_attribute("href").startswith("https://www.ncbi.nlm.nih.gov/gene/")
+    frame.locator("input[type=search]").fill(symbol)
+    expect(rows).not_to_have_count(0)
+    assert all(symbol in text for text in rows.all_inner_texts())
+    frame.locator("input[type=search]").fill("")
+    probe = rows.nth(2).locator("td").nth(headers.index("probe")).inner_text().strip()
+    rows.nth(2).locator("td").nth(headers.index("direction")).click()
+    figure = frame.locator("#expression-figure")
+    expect(figure).to_have_attribute("data-probe", probe)
+    assert figure.locator("text.class-name").count() == 3
+    column = next(i for i, h in enumerate(headers) if h.startswith("log2 FC"))
+    header = frame.locator("thead th[data-dt-column]").nth(column)
+    header.click()
+    expect(header).to_have_class(re.compile(r"dt-ordering-(asc|desc)"))
+    values = [float(v) for v in frame.locator(f"table.dataTable tbody tr td:nth-child({column + 1})").all_inner_texts()]
+    assert values in (sorted(values), sorted(values, reverse=True))
+    page.reload()
+    page.get_by_role("link", name="Summary", exact=True).click()
+    page.locator("tr", has_text="overview").locator("a").first.click()
+    overview = page.frame_locator("iframe").locator("body")
+    overview.get_by_text("Headline").wait_for(timeout=15000)
+    assert "GDSTINY1: genes to validate" in overview.inner_text() and "Holm p" in overview.inner_text()
 
 
 def test_own_expression_table_and_sample_sheet(tmp_path):

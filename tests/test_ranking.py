@@ -167,7 +167,7 @@ def test_topk_figure_labels_only_the_k_values(tmp_path, monkeypatch):
     from genesel import figures
 
     drawn = []
-    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.append(fig))
+    monkeypatch.setattr(figures, "_save", lambda fig, path, caption="": drawn.append(fig))
     ks = [10, 20, 30, 50]  # within one decade, where matplotlib labels minor ticks
     table = pd.DataFrame([{"method": m, "split": s, "classifier": "svc", "k": k, "accuracy": 0.8}
                           for m in ("spred", "l1_logistic") for s in (0, 1) for k in ks])

@@ -205,3 +205,32 @@ if workflow.is_main_process and "--lint" not in sys.argv:
     print(summary, file=sys.stderr)
     if over:
         raise WorkflowError(f"genesel plan: {over}")
+
+
+def report_item(path, caption, category="Summary", subcategory=None, **labels):
+    """An output shown in the report: its caption is workflow/report/{caption}.rst."""
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=subcategory,
+        labels=labels,
+    )
+
+
+def figure(name, subcategory, title, caption=None, **labels):
+    """A dataset's figure results/{dataset}/figures/{name}.svg in the report (caption fig_{name}.rst)."""
+    return report_item(
+        f"results/{{dataset}}/figures/{name}.svg",
+        f"fig_{caption or name.split('_{')[0]}",
+        "{dataset}",
+        subcategory,
+        figure=title,
+        **labels,
+    )
+
+
+def named(paths, datasets, per_dataset):
+    """DATASET=PATH items for genesel's options, the paths in expand()'s order (dataset by dataset)."""
+    names = [d for d in datasets for _ in range(per_dataset)]
+    return " ".join(shlex.quote(f"{d}={p}") for d, p in zip(names, paths))

@@ -1,0 +1,271 @@
+"""The report's landing (verb ``overview``): for each dataset the genes to validate, the headline (the best
+method among those that select genes, and the methods level with it), the datasets, every method's result,
+the paste-ready methods paragraph, and the config as its own file."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genesel.dataset import Dataset
+from genesel.io import atomic_path
+from genesel.pages import direction, page, symbol_or_probe
+from genesel.registry import label
+
+#: a method "selects genes" on a dataset when it keeps at most this share of the probes on average
+SELECTING_SHARE = 0.5
+#: the most genes a dataset's "genes to validate" box lists (the rest are in its candidate table)
+BOX_ROWS = 15
+
+
+def report_link(path, text: str) -> str:
+    """A link, on the Snakemake report's front page, that opens the HTML report item at ``path`` (as the rule
+    names its output) with its description, as the item's eye button does (the report's ``app.setView``)."""
+    key = json.dumps(str(path)).replace('"', "'")
+    script = (f"javascript:app.setView({{navbarMode: 'resultinfo', resultPath: {key}, content: 'html', "
+              f"contentPath: results[{key}].data_uri}})")
+    return f'<a href="{html.escape(script, quote=True)}">{html.escape(text)}</a>'
+
+
+def selects_genes(summary: pd.DataFrame, datasets: list[Dataset]) -> pd.Series:
+    """Per row of ``summary``: whether the method keeps at most ``SELECTING_SHARE`` of the dataset's probes on
+    average (an MLP that keeps every gene gives no list, whatever its accuracy)."""
+    probes = summary.dataset.map({d.name: d.n_probes for d in datasets})
+    return (summary.genes_selected_mean <= SELECTING_SHARE * probes).fillna(False)
+
+
+def versus_best(summary: pd.DataFrame, paired: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per (dataset, method): the difference of its test accuracy to the dataset's best method (highest mean),
+    its confidence interval and p-value from ``paired`` (:func:`genesel.summary.paired_differences`), the
+    p-values Holm-adjusted over the methods compared with the best (the best is chosen on the same splits,
+    so unadjusted p-values would overstate its lead), and ``level``: not shown worse at ``alpha`` (also where
+    the difference could not be tested)."""
+    best = summary.sort_values("accuracy_mean", ascending=False).groupby("dataset", sort=False).head(1)
+    best = best.set_index("dataset")["method"].rename("best")
+    rows = summary[["dataset", "method"]].join(best, on="dataset")
+    rows = rows.merge(paired.rename(columns={"versus": "best"}), on=["dataset", "method", "best"], how="left")
+    rows["p_holm"] = rows.groupby("dataset", group_keys=False)["p"].apply(_holm)
+    rows["level"] = (rows.method == rows.best) | ~(rows.p_holm < alpha)  # untested (NaN p): not shown worse
+    return rows
+
+
+def _holm(p: pd.Series) -> pd.Series:
+    """Holm's step-down adjustment of the finite p-values in ``p`` (NaN stays NaN)."""
+    finite = p.dropna().sort_values()
+    m = len(finite)
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * finite.to_numpy()))
+    return pd.Series(adjusted, index=finite.index).reindex(p.index)
+
+
+def _versus_text(row) -> str:
+    if not row.selecting:
+        return "keeps most genes: not compared"
+    if row.method == row.best:
+        return "best"
+    if pd.isna(row.difference):
+        return ""
+    if pd.isna(row.p):
+        return f"{row.difference:+.3f} on every split: no spread to test"
+    return (f"{row.difference:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}], "
+            f"p {row.p_holm:.2g}{'' if row.level else ' (worse)'}")
+
+
+def _headline(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """One row per dataset: the best of the methods that select genes, and the ones level with it."""
+    rows = []
+    for name in names:
+        mine = table[(table.dataset == name) & table.selecting]
+        if not len(mine):
+            rows.append({"dataset": name, "best method": "no method selected genes", "test accuracy": "",
+                         "majority class": "", "stable genes": "", "level with the best (paired test)": ""})
+            continue
+        best = mine.sort_values("accuracy_mean", ascending=False).iloc[0]
+        level = mine[mine.level.ne(False) & (mine.method != best.method)].method.tolist()
+        rows.append({"dataset": name, "best method": best.method,
+                     "test accuracy": f"{best.accuracy_mean:.3f} ± {best.accuracy_sd:.3f}",
+                     "majority class": round(best.majority_rate, 3), "stable genes": best.n_stable,
+                     "level with the best (paired test)": ", ".join(level) or "none"})
+    return pd.DataFrame(rows)
+
+
+def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_counts: pd.DataFrame,
+                    paired: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The overview's tables: datasets, the headline (best method per dataset among the methods that select
+    genes, with the methods level with it given ``paired``), every method's result (with its difference to
+    the best)."""
+    described = pd.DataFrame([{
+        "dataset": d.name, "title": d.metadata.get("title", ""), "arrays": d.n_samples, "probes": d.n_probes,
+        "classes": ", ".join(f"{c} ({n})" for c, n in d.class_counts().items()), "reference class": d.reference_class,
+        "patients grouped": "yes" if d.grouped else "no",
+    } for d in datasets])
+    table = summary.merge(stable_counts, on=["dataset", "method"], how="left")
+    table["selecting"] = selects_genes(table, datasets).to_numpy()
+    paired = paired if paired is not None else pd.DataFrame(columns=["dataset", "method", "versus", "difference",
+                                                                     "ci_low", "ci_high", "p"])
+    compared = versus_best(table[table.selecting], paired)
+    table = table.merge(compared.drop(columns=["splits", "se"], errors="ignore"), on=["dataset", "method"], how="left")
+    table["versus"] = [_versus_text(r) for r in table.itertuples()]
+    table["method"] = table["method"].map(label)
+    table["best"] = table["best"].map(label)
+    headline = _headline(table, [d.name for d in datasets])
+    results = pd.DataFrame({
+        "dataset": table.dataset, "method": table.method,
+        "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.accuracy_mean, table.accuracy_sd)],
+        "genes selected": [f"{m:.0f} ± {s:.0f}" for m, s in zip(table.genes_selected_mean, table.genes_selected_sd)],
+        "stable genes": table.n_stable, "bound on false stable genes": table.bound.round(2),
+        "splits": table.splits, "not fitted": table.failed_splits,
+        "chosen models converged": [f"{v:.0%}" if pd.notna(v) else "" for v in table.converged_share],
+        # spred's test over splits: above signal_alpha the method showed no signal and kept no gene
+        "signal p": [f"{v:.3g}" if pd.notna(v) else "" for v in table.get("signal_p", pd.Series(index=table.index))],
+        "against the best: difference [95% CI], Holm p": table.versus.to_numpy(),
+    })
+    return {"datasets": described, "headline": headline, "results": results}
+
+
+def false_in_words(expected: float, n: int) -> str:
+    """The expected number of false discoveries among ``n`` listed genes, in words."""
+    if n == 0:
+        return "No gene is stable under any method."
+    if not np.isfinite(expected):
+        return "The error bound is unknown."
+    if n == 1:
+        if expected < 0.5:
+            return f"This gene is unlikely to be a false discovery (at most {expected:.2f} expected)."
+        return f"This one gene may well be a false discovery (bound {expected:.2f}): treat it as a lead to test."
+    if expected < 0.5:
+        return f"Fewer than 1 of these {n} is expected to be a false discovery (at most {expected:.2f} on average)."
+    if expected >= n:
+        return (f"Up to all {n} may be false discoveries (bound {expected:.1f}): treat them as leads to test, "
+                "not findings.")
+    k = int(round(expected))
+    return (f"At most about {k} of these {n} {'is' if k == 1 else 'are'} expected to be "
+            f"{'a false discovery' if k == 1 else 'false discoveries'} (bound {expected:.2f}).")
+
+
+def genes_to_validate(tiers: pd.DataFrame, bounds: dict[str, float]) -> tuple[pd.DataFrame, str]:
+    """The genes some method calls stable (``tiers``, written by ``compare``), most methods first, then by their
+    highest selection probability: gene, selection probability per method that found it, the direction and size
+    of the change, the methods. With the expected number of false ones in words: the sum of the bounds
+    (``bounds``, method -> expected false stable genes) of the methods that found any of them."""
+    if not len(tiers):
+        return pd.DataFrame(), false_in_words(0.0, 0)
+    methods = [m for m in bounds if f"selection_probability_{m}" in tiers]
+    found = [set(str(v).split(", ")) for v in tiers.found_by.fillna("")]
+    probability = pd.DataFrame({m: tiers[f"selection_probability_{m}"] for m in methods}, index=tiers.index)
+    best = probability.max(axis=1).fillna(0.0)
+    order = pd.DataFrame({"n": tiers.n_methods, "p": best}).sort_values(["n", "p"], ascending=False, kind="stable").index
+    folds = [c for c in tiers.columns if c.startswith("log2fc_")]
+    rows = []
+    for i in order:
+        row = tiers.loc[i]
+        change, size = direction(row, folds)
+        rows.append({
+            "gene": symbol_or_probe(row.get("gene_symbol", ""), row.probe_id, row.get("entrez_id", "")),
+            "selection probability": ", ".join(f"{label(m)} {probability.at[i, m]:.2f}" for m in methods
+                                               if m in found[i]),
+            "change": f"{change} (log2 FC {size:+.2f})" if np.isfinite(size) else change,
+            "found by": ", ".join(label(m) for m in methods if m in found[i]),
+        })
+    users = {m for f in found for m in f if m in bounds}
+    return pd.DataFrame(rows), false_in_words(sum(bounds[m] for m in users), len(rows))
+
+
+def genes_box(name: str, table: pd.DataFrame, words: str, link: str = "") -> str:
+    """A dataset's "genes to validate" box (HTML): up to ``BOX_ROWS`` genes, the expected false ones in words,
+    and the link (or the way) to its candidate table."""
+    shown = table.head(BOX_ROWS)
+    more = f" {len(table) - len(shown)} more are in the table." if len(table) > len(shown) else ""
+    where = link or f"{html.escape(name)} → Candidate genes → candidate genes (sortable)"
+    body = shown.to_html(index=False, escape=False, border=0, classes="summary") if len(shown) else ""
+    return (f'<div class="genes-box"><h3>{html.escape(name)}: genes to validate</h3>{body}'
+            f"<p>{html.escape(words)}{more} Every gene, with its statistics: {where}.</p></div>")
+
+
+def write_overview(tables: dict[str, pd.DataFrame], boxes: list[str], version: str, path) -> Path:
+    """The overview page: the genes to validate per dataset first, then the headline and the tables."""
+    body = ['<p>Genes to validate first: the genes that stability selection calls stable, by dataset. Then how '
+            f'well each method predicts the classes. genesel {html.escape(version)}.</p>', *boxes,
+            "<p>Is a method really behind the best? Only methods that keep at most half of the probes compete for "
+            "best (a method that keeps every gene gives no list). Its accuracy difference to the best method is "
+            "taken split by split, and tested over the splits with a t-test corrected for the arrays the splits "
+            "share (Nadeau &amp; Bengio 2003). The p-values are Holm-adjusted over the methods compared with the "
+            "best; <b>worse</b> marks a method below the best at 0.05. A method <b>level with the best</b> is not "
+            "shown to be worse: the splits cannot tell them apart.</p>"]
+    for name, title in (("headline", "Headline: the best method per dataset"), ("datasets", "Datasets"),
+                        ("results", "Every method on every dataset")):
+        body.append(f"<h3>{title}</h3>" + tables[name].to_html(index=False, classes="summary", border=0, na_rep=""))
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(page("genesel: overview", "\n".join(body)), encoding="utf-8")
+    return Path(path)
+
+
+def headline_sentences(headline: pd.DataFrame, counts: dict[str, int], links: dict[str, str]) -> list[str]:
+    """The headline in words, one sentence (HTML) per dataset."""
+    out = []
+    for _, row in headline.iterrows():
+        name, best = html.escape(row["dataset"]), row["best method"]
+        if best == "no method selected genes":
+            out.append(f"<b>{name}</b>: no method kept a short gene list.")
+            continue
+        level = row.get("level with the best (paired test)", "none")
+        tie = ("no other method is level with it" if level in ("none", "") else
+               f"level with it (the splits cannot tell them apart): {html.escape(level)}")
+        genes, link = counts.get(row["dataset"], 0), links.get(row["dataset"], "")
+        out.append(f"<b>{name}</b>: best at predicting the classes among the methods that select genes is "
+                   f"{html.escape(best)}, test accuracy {row['test accuracy']} (always guessing the commonest class: "
+                   f"{row['majority class']}); {tie}. <b>{genes} gene{'s' if genes != 1 else ''} to validate</b>"
+                   + (f" ({link})" if link else "") + ".")
+    return out
+
+
+def landing_html(sentences: list[str], boxes: list[str], methods: str) -> str:
+    """The landing page's generated part (the report's front page includes it): the headline, the methods
+    paragraph to paste, then each dataset's genes to validate."""
+    return "\n".join([
+        "<h2>Headline</h2>", *[f"<p>{s}</p>" for s in sentences],
+        "<h2>Methods</h2>", f'<p class="methods">{html.escape(methods)}</p>',
+        "<h2>Genes to validate</h2>", *boxes,
+    ]) + "\n"
+
+
+def write_config(config: dict, path) -> Path:
+    """The run's config as YAML: its own report item."""
+    import yaml
+
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return Path(path)
+
+
+def write_landing(summary: pd.DataFrame, paired: pd.DataFrame | None, datasets: list[Dataset],
+                  stability: pd.DataFrame, tiers: dict[str, pd.DataFrame], config: dict, versions: pd.DataFrame,
+                  links: dict[str, str], out: dict[str, Path]) -> None:
+    """Everything the ``overview`` verb writes: the overview page, the landing page's generated part, the
+    methods paragraph (text) and the config (YAML). ``stability``: one row per dataset and method (``dataset``,
+    ``method``, ``n_stable``, ``bound``, ``q``); ``tiers``: dataset -> its consensus tiers; ``links``: dataset ->
+    HTML link to its candidate table on the landing page; ``out``: ``overview``, ``landing``, ``methods``,
+    ``config`` -> path."""
+    from importlib.metadata import version
+
+    from genesel.methods_paragraph import methods_paragraph
+
+    tables = overview_tables(summary, datasets, stability[["dataset", "method", "n_stable", "bound"]], paired)
+    boxes, landing_boxes, counts = [], [], {}
+    for d in datasets:
+        bounds = stability[stability.dataset == d.name].set_index("method").bound.to_dict()
+        table, words = genes_to_validate(tiers.get(d.name, pd.DataFrame()), bounds)
+        counts[d.name] = len(table)
+        boxes.append(genes_box(d.name, table, words))
+        landing_boxes.append(genes_box(d.name, table, words, links.get(d.name, "")))
+    write_overview(tables, boxes, version("genesel"), out["overview"])
+    methods = methods_paragraph(config, datasets, stability, versions)
+    with atomic_path(Path(out["methods"])) as tmp:
+        tmp.write_text(methods + "\n", encoding="utf-8")
+    with atomic_path(Path(out["landing"])) as tmp:
+        tmp.write_text(landing_html(headline_sentences(tables["headline"], counts, links), landing_boxes, methods),
+                       encoding="utf-8")
+    write_config(config, out["config"])
