@@ -32,8 +32,10 @@ def test_one_row_per_dataset_method_and_job_with_what_it_counts():
     assert list(table.columns) == COLUMNS
     assert len(table) == 3 * 7 * 2
     row = table.set_index(["dataset", "method", "job"]).sort_index()
-    # spred on the demo's SGD grid: 5 splits x 2 lrs x 2 kappas; stability: 2 x 10 pairs of halves, one model each
-    assert row.loc[("GDSSIM1", "spred", "select"), "fits"] == 5 * 2 * 2
+    # spred on the demo's kappa path up: 5 splits x (10 kappas + half of the 4 allowed above kappa_max);
+    # stability: 2 x 10 pairs of halves, one model each
+    spred = DEMO["methods"]["spred"]
+    assert row.loc[("GDSSIM1", "spred", "select"), "fits"] == 5 * (spred["n_kappas"] + spred["max_above"] // 2)
     assert row.loc[("GDSSIM1", "spred", "stability"), "fits"] == 2 * 10
     assert row.loc[("GDSSIM1", "spred_linear", "select"), "fits"] == 5 * 20  # the 20-kappa path
     assert row.loc[("GDSSIM1", "limma", "select"), "fits"] == 5 * 5 * 3  # ks x Cs
@@ -155,11 +157,11 @@ def test_cli_names_the_key_of_a_bad_config(monkeypatch, capsys, tmp_path):
 
     monkeypatch.setattr(genesel.throughput, "measure", lambda *a, **k: RATES)
     config = copy.deepcopy(DEMO)
-    config["methods"]["spred"]["max_epochs"] = 0
+    config["methods"]["mlp_wd"]["max_epochs"] = 0
     path = write_config(tmp_path / "bad.yaml", config)
     assert main(["plan", "--configfile", str(path)]) == 1
     assert capsys.readouterr().err.strip() == (
-        "genesel: error: methods.spred.max_epochs: 0 is not an integer >= 1")
+        "genesel: error: methods.mlp_wd.max_epochs: 0 is not an integer >= 1")
 
 
 def test_snakemake_stops_before_any_work_over_budget(tmp_path):

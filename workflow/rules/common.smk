@@ -164,6 +164,7 @@ def gpu_claim(wildcards):
     demo's wall time on 2 cores, benchmarks/RESULTS.md)."""
     return int(wildcards.method in GPU_METHODS and CUDA_PRESENT)
 
+
 # The cost plan before any work (genesel.plan): every fitting job's fits, FLOP, memory and predicted time on
 # the device found, written to results/summary/plan.tsv; a run predicted to take longer than budget_hours
 # stops here, before its first job, with one message naming the setting and the config that fits a CPU.
