@@ -62,7 +62,7 @@ def complementary_pairs(dataset: Dataset, pairs: int = PAIRS, seed: int = 0) -> 
         other = np.where(rng.random(len(parts)) < 0.5, "val", "test")
         table[split_column(2 * b)] = parts
         table[split_column(2 * b + 1)] = np.where(half_a, other, "train")
-    return equalise_parts(table, dataset.y, rng)
+    return equalise_parts(table, dataset.y, rng, whole=("train",))  # val/test of a half are not used
 
 
 def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict | None:
@@ -180,7 +180,11 @@ def run_stability(method: str, dataset: Dataset, params: dict, metrics: pd.DataF
         p = dataset.n_probes
         return StabilityResult(method, np.zeros(p), np.zeros((q, p)), q, 0.0, threshold, max_false, pairs,
                                {"model": "class prior"})
-    stacked = stack_splits(dataset, complementary_pairs(dataset, pairs, seed), **(preprocess or {}))
+    try:
+        halves = complementary_pairs(dataset, pairs, seed)
+    except ValueError as exc:  # too few arrays or groups of a class to halve
+        raise DatasetError(dataset.name, f"stability selection: the study is too small to halve: {exc}") from None
+    stacked = stack_splits(dataset, halves, **(preprocess or {}))
     fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed)
     settings.pop("preprocess", None)
     return stability_from_fits(fits, q, threshold, max_false, pairs, settings)
