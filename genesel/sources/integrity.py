@@ -59,6 +59,7 @@ class Table:
     rows: list[str] | None = None  # the rows' lines (trailing empty cells removed), when kept
     n_rows: int = 0
     ended: bool = False
+    bad_row: str | None = None  # a row of the wrong width: an error unless the file ends right after it
 
     def describe(self) -> str:
         what = _WHAT[self.kind]
@@ -112,6 +113,8 @@ def scan_text(path: str | os.PathLike, name: str | None, keep: tuple[str, ...] =
         with open_text(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 line = raw.rstrip("\r\n")
+                if scanned.tables and scanned.tables[-1].bad_row:
+                    raise fail(name, path, scanned.tables[-1].bad_row)
                 if "\x00" in line:
                     raise fail(name, path, f"NUL bytes in line {number} (a damaged download or disk write): "
                                            "download the file again")
@@ -130,6 +133,8 @@ def scan_text(path: str | os.PathLike, name: str | None, keep: tuple[str, ...] =
                     scanned.lines.append(line)
     except _GZIP_ERRORS as exc:
         raise fail(name, path, f"a truncated or corrupt gzip file ({exc})") from None
+    if scanned.tables and scanned.tables[-1].bad_row and current is None:
+        raise fail(name, path, scanned.tables[-1].bad_row)
     if current is not None:
         raise fail(name, path, f"ends inside {current.describe()} (no !{current.kind}_table_end): truncated?")
     _check_declared(name, path, scanned)
@@ -161,8 +166,9 @@ def _table_line(name, path: Path, scanned: Scanned, table: Table, line: str) -> 
     width = _row_width(line, len(table.header))
     if width != len(table.header):
         probe = line.split("\t", 1)[0].strip('"')[:40]
-        raise fail(name, path, f"{table.describe()}: row {table.n_rows} (probe {probe}) has {width} fields, "
-                               f"the header has {len(table.header)}")
+        table.bad_row = (f"{table.describe()}: row {table.n_rows} (probe {probe}) has {width} fields, "
+                         f"the header has {len(table.header)}")  # the last line of a cut file: "ends inside"
+        return table
     if table.rows is not None:
         table.rows.append("\t".join(line.split("\t")[:width]))
     return table
