@@ -200,7 +200,7 @@ def make_splits(
     for that (a class with fewer than 3 arrays or groups) is a :class:`~genesel.errors.DatasetError`
     naming the class (by ``class_names[code]`` where ``y`` holds codes) and ``name``.
     """
-    _check_sizes(np.asarray(y), groups, class_names, name)
+    check_sizes(np.asarray(y), groups, class_names, name)
     rng = np.random.default_rng(seed)
     table = pd.DataFrame({"sample_id": np.asarray(sample_ids, dtype=str)})
     if groups is not None:
@@ -213,7 +213,7 @@ def make_splits(
     return table if groups is None else equalise_parts(table, y, rng)
 
 
-def _check_sizes(y: np.ndarray, groups, class_names, name) -> None:
+def check_sizes(y: np.ndarray, groups, class_names=None, name=None) -> None:
     """Every class needs an array (a group) in each of the three parts: one line naming the class."""
     from genesel.errors import DatasetError
 
