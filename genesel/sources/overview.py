@@ -89,9 +89,11 @@ def format_summary(summary: dict) -> str:
         elif len(classes) > _SHOWN:
             lines.append(f"        ... and {len(classes) - _SHOWN} more values")
     for key in summary["patient_keys"]:
-        lines.append(f"  note: {summary['kind']} {key!r} looks like a patient id: set group: {{key: {key!r}}} so that "
-                     "arrays of one patient never straddle training and test (add pattern: a regex whose first "
-                     "group is the patient part, where values carry a per-array suffix such as A/B)")
+        lines.append(f"  note: {summary['kind']} {key!r} looks like a patient id: where its values repeat, prepare "
+                     "groups the arrays by it by default, so that one patient's arrays never straddle training and "
+                     f"test (group: none turns that off); where each array has its own value, set group: {{key: {key!r}, "
+                     "pattern: ...}, a regex whose first group is the patient part (values with a per-array suffix "
+                     "such as A/B)")
     return "\n".join(lines)
 
 
