@@ -392,3 +392,33 @@ def test_patient_key_with_a_value_per_array_only_warns():
     with pytest.warns(UserWarning, match=r"'individual' looks like a patient id but every array has its own value"):
         data = load_dataset(shared_file(HCC), Design("tissue", where=PAIRS))
     assert data.metadata["group"] is None
+
+
+# -- .h5ad ---------------------------------------------------------------------------------------
+def _h5ad(tmp_path, X):
+    import anndata
+
+    obs = pd.DataFrame({"disease state": ["a", "b"] * 3}, index=[f"S{i}" for i in range(6)])
+    path = tmp_path / "x.h5ad"
+    anndata.AnnData(X=X, obs=obs, var=pd.DataFrame(index=[f"g{i}" for i in range(4)])).write_h5ad(path)
+    return path
+
+
+def test_h5ad_cut_short_is_one_line(tmp_path):
+    path = _h5ad(tmp_path, np.arange(24, dtype=np.float32).reshape(6, 4))
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DatasetError, match=r"x: cannot read x.h5ad as AnnData") as info:
+        load_dataset(path)
+    assert "\n" not in str(info.value)
+
+
+def test_h5ad_with_values_that_are_no_numbers_is_refused(tmp_path):
+    path = _h5ad(tmp_path, np.arange(24, dtype=np.float32).reshape(6, 4))
+    import anndata
+
+    adata = anndata.read_h5ad(path)
+    adata.X = adata.X > 10  # booleans: not expression values
+    adata.write_h5ad(path)
+    with pytest.raises(DatasetError, match=r"x: x.h5ad: X holds bool values, not numbers"):
+        load_dataset(path)
