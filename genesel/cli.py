@@ -58,8 +58,7 @@ def _design(args: argparse.Namespace):
     where: dict[str, list[str]] = {}
     for key, value in _pairs(args.where, "--where"):
         where.setdefault(key, []).append(value)
-    label = args.label or ("label" if args.sample_sheet else "disease state")
-    return Design(label, where, dict(_pairs(args.rename, "--rename")), args.group, args.group_pattern)
+    return Design(args.label, where, dict(_pairs(args.rename, "--rename")), args.group, args.group_pattern)
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
@@ -75,11 +74,13 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
         dataset = dataset.drop_control_probes()
     if args.class_order:
         dataset = dataset.reorder_classes(args.class_order)
-    groups = dataset.groups if args.group else None
-    splits = make_splits(dataset.sample_ids, dataset.y, n_splits=args.splits, seed=args.seed, groups=groups)
+    grouped_by = dataset.metadata.get("group")
+    splits = make_splits(dataset.sample_ids, dataset.y, n_splits=args.splits, seed=args.seed,
+                         groups=dataset.groups if grouped_by else None, class_names=dataset.class_names,
+                         name=dataset.name)
     dataset.save(args.dataset_out)
     save_splits(splits, args.splits_out)
-    grouped = f", {len(set(dataset.groups))} groups" if args.group else ""
+    grouped = f", {len(set(dataset.groups))} groups ({grouped_by!r})" if grouped_by else ""
     print(f"{dataset.name}: {dataset.n_samples} arrays x {dataset.n_probes} probes{grouped}, classes {dataset.class_counts()}")
 
 
@@ -376,7 +377,8 @@ def _add_data_verbs(sub) -> None:
                    help="classes in this order (repeat; the first is the reference of fold changes); others follow "
                         "alphabetically")
     p.add_argument("--group", default=None, metavar="KEY",
-                   help="subset type, characteristics key or column naming the patient: its arrays stay in one part")
+                   help="subset type, characteristics key or column naming the patient: its arrays stay in one part "
+                        "(default: a key named like a patient, e.g. 'individual', whose values repeat; 'none': no groups)")
     p.add_argument("--group-pattern", default=None, metavar="REGEX",
                    help="derive the group from the KEY value: the first capture group (else the match)")
     p.add_argument("--annotation", default=None, metavar="GPL_OR_FILE", help="platform annotation for gene symbols")
@@ -556,11 +558,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def format_warning(message, category, filename, lineno, line=None) -> str:
+    """genesel's own warnings (plain ``UserWarning`` raised from its code) as ``genesel: warning:``;
+    a library's warning keeps its category and origin, so it is never taken for genesel's."""
+    if category is UserWarning and "genesel" in str(filename):
+        return f"genesel: warning: {message}\n"
+    return f"{category.__name__} (from {Path(filename).name}:{lineno}): {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``genesel`` console script."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    warnings.formatwarning = lambda message, category, *a, **k: f"genesel: warning: {message}\n"
+    warnings.formatwarning = format_warning
+    for category in (FutureWarning, DeprecationWarning, PendingDeprecationWarning):  # a library's, not the user's
+        warnings.filterwarnings("ignore", category=category)
     try:
         args.func(args)
     except GeneselError as exc:

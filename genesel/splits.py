@@ -142,25 +142,38 @@ def _balance_sizes(part_of: np.ndarray, counts: np.ndarray, sizes: np.ndarray, r
     return part_of
 
 
-def equalise_parts(table: pd.DataFrame, y: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+def equalise_parts(table: pd.DataFrame, y: np.ndarray, rng: np.random.Generator,
+                   whole: Sequence[str] = PARTS) -> pd.DataFrame:
     """Give every split the same part sizes (the smallest over splits), as batched fitting needs:
     a surplus array becomes ``unused`` in that split, taken from the class furthest above its
-    share in that part and never the last array of a class. An unused array belongs to no part,
-    so a group still never reaches two parts."""
+    share in that part and never the last array of a class in a part of ``whole``. An unused
+    array belongs to no part, so a group still never reaches two parts.
+
+    A part of ``whole`` that cannot shrink without losing a class is an error (:class:`TooSmall`);
+    in any other part (a stability half's unused val/test) the last array of a class may go."""
     columns = [c for c in table.columns if c.startswith("split_")]
     sizes = {part: min(int((table[c] == part).sum()) for c in columns) for part in PARTS}
     y = np.asarray(y)
+    overall = pd.Series(y).value_counts(normalize=True)
     for column in columns:
         cells = table[column].to_numpy(object).copy()
         for part in PARTS:
             while int((cells == part).sum()) > sizes[part]:
                 members = np.flatnonzero(cells == part)
                 counts = pd.Series(y[members]).value_counts()
-                share = counts / counts.sum() - pd.Series(y).value_counts(normalize=True).reindex(counts.index)
-                label = share[counts > 1].idxmax()
+                share = counts / counts.sum() - overall.reindex(counts.index)
+                spare = share[counts > 1] if part in whole or (counts > 1).any() else share
+                if spare.empty:
+                    raise TooSmall(f"too few arrays: {column}'s {part} part holds one array per class and must "
+                                   f"shrink to {sizes[part]} arrays, the smallest over splits")
+                label = spare.idxmax()
                 cells[rng.choice(members[y[members] == label])] = "unused"
         table[column] = cells
     return table
+
+
+class TooSmall(ValueError):
+    """A study too small (or too few groups) for the splits asked for."""
 
 
 def _check_fractions(fractions: Sequence[float]) -> None:
@@ -175,14 +188,19 @@ def make_splits(
     seed: int = 0,
     fractions: Sequence[float] = (0.6, 0.2, 0.2),
     groups: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
+    name: str | None = None,
 ) -> pd.DataFrame:
     """``n_splits`` seeded stratified splits as a wide table: ``sample_id`` then one
     column per split (``split_00``, ...), each cell ``train``, ``val`` or ``test``.
 
     With ``groups`` the table records each array's group in a ``group`` column, no group is
     ever split across parts (:func:`stratified_group_split`), and arrays a split cannot place
-    without unequal part sizes are ``unused`` there (:func:`equalise_parts`).
+    without unequal part sizes are ``unused`` there (:func:`equalise_parts`). A study too small
+    for that (a class with fewer than 3 arrays or groups) is a :class:`~genesel.errors.DatasetError`
+    naming the class (by ``class_names[code]`` where ``y`` holds codes) and ``name``.
     """
+    check_sizes(np.asarray(y), groups, class_names, name)
     rng = np.random.default_rng(seed)
     table = pd.DataFrame({"sample_id": np.asarray(sample_ids, dtype=str)})
     if groups is not None:
@@ -193,6 +211,20 @@ def make_splits(
         else:
             table[split_column(k)] = stratified_group_split(np.asarray(y), table["group"].to_numpy(), fractions, rng)
     return table if groups is None else equalise_parts(table, y, rng)
+
+
+def check_sizes(y: np.ndarray, groups, class_names=None, name=None) -> None:
+    """Every class needs an array (a group) in each of the three parts: one line naming the class."""
+    from genesel.errors import DatasetError
+
+    units = np.asarray(groups if groups is not None else np.arange(len(y)), dtype=str)
+    for label in np.unique(y):
+        n = len(np.unique(units[y == label]))
+        if n < 3:
+            shown = class_names[int(label)] if class_names is not None else label
+            what = "groups (patients)" if groups is not None else "arrays"
+            raise DatasetError(name, f"class {shown!r} has {n} {what}; splits into training, validation and test "
+                                     f"need >= 3 {what} per class")
 
 
 def split_column(k: int) -> str:

@@ -25,7 +25,7 @@ import pandas as pd
 from genesel.dataset import Dataset
 from genesel.registry import DEFAULT_SOLVER, REGISTRY
 from genesel.results import MethodResult
-from genesel.splits import equalise_parts, split_column, stratified_group_split, stratified_split
+from genesel.splits import check_sizes, equalise_parts, split_column, stratified_group_split, stratified_split
 
 #: defaults of the config's ``stability`` block
 PAIRS = 25
@@ -62,9 +62,18 @@ def complementary_pairs(dataset: Dataset, pairs: int = PAIRS, seed: int = 0) -> 
             parts = stratified_split(dataset.y, fractions, rng)
         half_a = parts == "train"
         other = np.where(rng.random(len(parts)) < 0.5, "val", "test")
+        _fill_both(other, np.flatnonzero(half_a))
         table[split_column(2 * b)] = parts
         table[split_column(2 * b + 1)] = np.where(half_a, other, "train")
-    return equalise_parts(table, dataset.y, rng)
+    return equalise_parts(table, dataset.y, rng, whole=("train",))  # val/test of a half are not used
+
+
+def _fill_both(other: np.ndarray, half: np.ndarray) -> None:
+    """Where the coin flips left the val or the test part of a half empty (a small study), move one
+    array there: every split's parts are made equal in size, so an empty part would empty them all."""
+    for part, donor in (("val", "test"), ("test", "val")):
+        if not (other[half] == part).any():
+            other[half[other[half] == donor][0]] = part
 
 
 def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict | None:
@@ -185,7 +194,13 @@ def run_stability(method: str, dataset: Dataset, params: dict, metrics: pd.DataF
         p = dataset.n_probes
         return StabilityResult(method, np.zeros(p), np.zeros((q, p)), q, 0.0, threshold, max_false, pairs,
                                {"model": "class prior"})
-    stacked = stack_splits(dataset, complementary_pairs(dataset, pairs, seed), **(preprocess or {}))
+    try:
+        check_sizes(dataset.y, dataset.groups if dataset.grouped else None, dataset.class_names, dataset.name)
+        halves = complementary_pairs(dataset, pairs, seed)
+    except (ValueError, DatasetError) as exc:  # too few arrays or groups of a class to halve
+        problem = exc.problem if isinstance(exc, DatasetError) else str(exc)
+        raise DatasetError(dataset.name, f"stability selection: the study is too small to halve: {problem}") from None
+    stacked = stack_splits(dataset, halves, **(preprocess or {}))
     fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed, unit="stability halves")
     settings.pop("preprocess", None)
     return stability_from_fits(fits, q, threshold, max_false, pairs, settings)

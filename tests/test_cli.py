@@ -26,9 +26,17 @@ def test_simulate_inspect_prepare(tmp_path):
     assert "log2 will be applied: yes" in text
     for stype in ("'disease state': 3 classes", "'individual'", "'gender': 2 classes", "'other'"):
         assert stype in text
-    run("prepare", soft, "--splits", "4", "--dataset-out", str(tmp_path / "d.npz"), "--splits-out", str(tmp_path / "s.tsv"))
+    out = run("prepare", soft, "--splits", "4", "--dataset-out", str(tmp_path / "d.npz"), "--splits-out", str(tmp_path / "s.tsv"))
     data = Dataset.load(tmp_path / "d.npz")
     assert data.n_samples == 45 and not any(p.startswith("AFFX-") for p in data.probe_ids)
+    # the 'individual' subset type repeats: it groups the arrays by default, and the log says how to turn that off
+    assert "genesel: warning: GDSDEMO: grouping arrays by subset type 'individual'" in out.stderr
+    assert "set group: none (--group none)" in out.stderr and "groups ('individual')" in out.stdout
+    assert list(load_splits(tmp_path / "s.tsv").columns) == ["sample_id", "group", "split_00", "split_01", "split_02",
+                                                           "split_03"]
+    out = run("prepare", soft, "--splits", "4", "--group", "none", "--dataset-out", str(tmp_path / "d.npz"),
+              "--splits-out", str(tmp_path / "s.tsv"))
+    assert "grouping" not in out.stderr
     assert list(load_splits(tmp_path / "s.tsv").columns) == ["sample_id", "split_00", "split_01", "split_02", "split_03"]
 
 

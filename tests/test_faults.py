@@ -65,6 +65,8 @@ def _one_array(text: str) -> str:
         if line.startswith("!subset_sample_id = "):
             ids = [s for s in line.split(" = ")[1].split(",") if s == sample]
             line = "!subset_sample_id = " + ",".join(ids)
+        if line.startswith("!dataset_sample_count"):
+            line = "!dataset_sample_count = 1"  # as GEO would state it for a one-array dataset
         out.append(line)
     return "\n".join(out)
 

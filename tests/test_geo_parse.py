@@ -51,18 +51,18 @@ def test_every_subset_type_is_reported(small_sim):
 
 
 def test_other_label_type(small_sim):
-    data = read_gds(small_sim.soft_path, label_type="gender")
+    data = read_gds(small_sim.soft_path, "gender")
     assert data.class_names == ["female", "male"] and data.n_samples == 60
 
 
 def test_missing_label_type_lists_available(small_sim):
     with pytest.raises(DatasetError, match=r"no subset type 'tissue'; available: 'disease state': .*'gender': female \(\d+\)"):
-        read_gds(small_sim.soft_path, label_type="tissue")
+        read_gds(small_sim.soft_path, "tissue")
 
 
 def test_small_classes_dropped_with_warning(small_sim):
     with pytest.warns(UserWarning, match="dropping classes with fewer than 5 samples"):
-        data = read_gds(small_sim.soft_path, label_type="individual", min_class_size=5)
+        data = read_gds(small_sim.soft_path, "individual", min_class_size=5)
     assert min(data.class_counts().values()) >= 5
 
 
@@ -133,7 +133,7 @@ def test_expression_table_and_sample_sheet(tmp_path):
     table.to_csv(tmp_path / "expr.tsv", sep="\t", index=False)
     pd.DataFrame({"sample": [f"S{i}" for i in range(12)], "label": ["a", "b", "c"] * 4}).to_csv(
         tmp_path / "sheet.csv", index=False)
-    data = read_expression_table(tmp_path / "expr.tsv", tmp_path / "sheet.csv", symbol_column="symbol")
+    data = read_expression_table(tmp_path / "expr.tsv", sample_sheet=tmp_path / "sheet.csv", symbol_column="symbol")
     assert data.X.shape == (12, 30) and data.class_names == ["a", "b", "c"]
     np.testing.assert_allclose(data.X[:, 0], values[0], rtol=1e-6)
     assert data.gene_symbols[3] == "G3" and data.name == "expr"

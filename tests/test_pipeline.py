@@ -65,7 +65,7 @@ def test_outputs_exist_and_parse(small_run):
     methods = list(SMALL["methods"])
     for dataset in SMALL["datasets"]:
         splits = load_splits(work / f"results/{dataset}/splits.tsv")
-        grouped = ["group"] if "group" in SMALL["datasets"][dataset] else []
+        grouped = ["group"] if SMALL["datasets"][dataset].get("group", "none") != "none" else []
         assert list(splits.columns) == ["sample_id", *grouped, "split_00", "split_01"]
         metrics = pd.read_csv(work / f"results/{dataset}/metrics.tsv", sep="\t")
         assert sorted(metrics.method.unique()) == sorted(methods)

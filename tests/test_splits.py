@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genesel.splits import PARTS, load_splits, make_splits, n_splits_in, save_splits, split_indices, stratified_split
+from genesel.errors import DatasetError
+from genesel.splits import (
+    PARTS,
+    load_splits,
+    make_splits,
+    n_splits_in,
+    save_splits,
+    split_indices,
+    stratified_group_split,
+    stratified_split,
+)
 
 
 @pytest.fixture
@@ -94,5 +104,8 @@ def test_grouped_splits_of_singletons_match_the_stratified_shares(labels):
 def test_class_in_two_groups_is_rejected():
     y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     groups = np.array(["a", "a", "b", "b", "c", "d", "e", "f"])
-    with pytest.raises(ValueError, match="class 0 has arrays in 2 group"):
-        make_splits([f"S{i}" for i in range(8)], y, n_splits=1, groups=groups)
+    with pytest.raises(DatasetError, match=r"GDSX: class 'normal' has 2 groups \(patients\); .* need >= 3"):
+        make_splits([f"S{i}" for i in range(8)], y, n_splits=1, groups=groups, class_names=["normal", "tumour"],
+                    name="GDSX")
+    with pytest.raises(ValueError, match="class 0 has arrays in 2 group"):  # the bare splitter
+        stratified_group_split(y, groups)

@@ -9,11 +9,8 @@ genes keeps every symbol, joined by `` /// `` as GEO writes them.
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ import pandas as pd
 from genesel.dataset import Dataset
 from genesel.errors import DatasetError
 from genesel.sources.design import normalise
-from genesel.sources.sniff import open_text
+from genesel.sources.integrity import read_table, scan_text
 
 #: accepted spellings of each annotation column, first match wins
 COLUMNS = {
@@ -38,25 +35,10 @@ def platform_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(name, f"annotation file not found: {path}")
-    lines: list[str] | None = None
-    try:
-        with open_text(path) as handle:
-            for raw in handle:
-                if lines is None:
-                    if raw.startswith("!platform_table_begin"):
-                        lines = []
-                elif raw.startswith("!platform_table_end"):
-                    break
-                else:
-                    lines.append(raw.rstrip("\r\n"))
-            else:
-                if lines is not None:
-                    raise DatasetError(name, f"{path.name} ends inside the platform table: truncated?")
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DatasetError(name, f"{path.name} is a truncated or corrupt gzip file ({exc})") from None
-    if not lines:
+    table = scan_text(path, name, keep=("platform",)).table("platform")
+    if table is None or not table.rows:
         raise DatasetError(name, f"{path.name} has no platform table (!platform_table_begin missing or empty)")
-    return pd.read_csv(io.StringIO("\n".join(lines)), sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    return read_table(name, path, table, quoting=3)
 
 
 def normalise_annotation(table: pd.DataFrame, name: str, source: str) -> pd.DataFrame:

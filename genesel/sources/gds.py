@@ -22,9 +22,10 @@ import pandas as pd
 
 from genesel.dataset import Dataset, check_matrix, empty_arrays, encode_labels
 from genesel.errors import DatasetError
-from genesel.sources.design import Design, apply_design
+from genesel.sources.design import Design, ReadOptions, apply_design, patient_keys
 from genesel.sources.download import GZIP_MAGIC
-from genesel.sources.sniff import open_text, sniff
+from genesel.sources.integrity import parse_values, scan_text
+from genesel.sources.sniff import sniff
 
 PAPER_DATASETS = ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027")
 LABEL_MODES = ("single", "paper")
@@ -70,36 +71,16 @@ def scan_soft(path: str | os.PathLike, name: str | None = None) -> SoftSummary:
         raise DatasetError(name, f"file not found: {path}")
     if path.stat().st_size == 0:
         raise DatasetError(name, f"{path.name} is empty")
-    summary = SoftSummary(name)
-    in_table = table_ended = False
     try:
         _check_kind(path, name)
-        with open_text(path) as handle:
-            for line in handle:
-                line = line.rstrip("\r\n")
-                if "\x00" in line:
-                    raise DatasetError(name, f"{path.name} is binary, not a SOFT text file")
-                if in_table:
-                    if line.startswith("!dataset_table_end"):
-                        in_table, table_ended = False, True
-                    elif not summary.header:
-                        summary.header = line.split("\t")
-                    elif line.strip():
-                        summary.n_rows += 1
-                        n_fields = line.count("\t") + 1
-                        if n_fields != len(summary.header):
-                            probe = line.split("\t", 1)[0][:40]
-                            raise DatasetError(name, f"data table row {summary.n_rows} (probe {probe}) has {n_fields} fields, the header has {len(summary.header)}")
-                elif line.startswith("!dataset_table_begin"):
-                    in_table = True
-                elif line.startswith("#"):
-                    summary.described_columns.append(line[1:].split("=", 1)[0].strip())
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DatasetError(name, f"{path.name} is a truncated or corrupt gzip file ({exc})") from None
-    if not summary.header:
+    scanned = scan_text(path, name)
+    table = scanned.table("dataset")
+    if table is None or not table.header:
         raise DatasetError(name, f"{path.name} has no data table (!dataset_table_begin missing or empty)")
-    if not table_ended:
-        raise DatasetError(name, f"{path.name} ends inside the data table (no !dataset_table_end): truncated?")
+    summary = SoftSummary(name, table.header, [line[1:].split("=", 1)[0].strip() for line in scanned.lines
+                                               if line.startswith("#")], table.n_rows)
     dups = [c for c, k in Counter(summary.header).items() if k > 1]
     if dups:
         raise DatasetError(name, f"duplicated column(s) in the data table: {', '.join(dups[:5])}")
@@ -226,38 +207,27 @@ def parse_gds(path: str | os.PathLike, name: str | None = None) -> GdsFile:
 
 def numeric_matrix(gds: GdsFile) -> np.ndarray:
     """Samples x probes float64 matrix of a parsed GDS; a non-numeric cell is an error."""
-    values = gds.table[gds.sample_ids]
-    for column in values.columns:
-        if not pd.api.types.is_numeric_dtype(values[column]):
-            converted = pd.to_numeric(values[column], errors="coerce")
-            bad = values[column][converted.isna() & values[column].notna()]
-            probe = gds.table.loc[bad.index[0], "ID_REF"]
-            raise DatasetError(gds.name, f"non-numeric value {str(bad.iloc[0])[:30]!r} for probe {probe} in sample {column}")
-    return values.to_numpy(np.float64).T
+    values = gds.table[gds.sample_ids].set_axis(gds.table["ID_REF"].astype(str), axis=0)
+    return parse_values(gds.name, gds.metadata["source"], values).to_numpy(np.float64).T
 
 
-def read_gds(
-    path: str | os.PathLike,
-    label_type: str = "disease state",
-    label_mode: str = "single",
-    min_class_size: int = 3,
-    name: str | None = None,
-    design: Design | None = None,
-) -> Dataset:
+def read_gds(path: str | os.PathLike, design: Design | str | None = None, **options) -> Dataset:
     """Read a GDS SOFT file into a :class:`Dataset` with one label per sample.
 
-    ``design`` (default: label ``label_type``) may also keep only some arrays, merge classes and
-    group arrays by a subset type such as ``individual``, see :class:`~genesel.sources.design.Design`.
+    ``design`` (a :class:`~genesel.sources.design.Design` or a subset type; default ``disease
+    state``) may also keep only some arrays, merge classes and group arrays by a subset type such
+    as ``individual``. ``options``: :class:`~genesel.sources.design.ReadOptions`.
 
     ``label_mode="single"`` (the default and the only sound choice) labels each array by
-    the subset of type ``label_type`` it belongs to. ``label_mode="paper"`` reproduces the
+    the subset of the label's type it belongs to. ``label_mode="paper"`` reproduces the
     published reference code for its Table 1: every subset of every type becomes a class
     and each array is repeated once per subset type. That is flawed (the same array can
     land in training and test under different labels) and exists only for reproduction.
     """
-    if label_mode not in LABEL_MODES:
-        raise DatasetError(name, f"unknown label_mode {label_mode!r}; choose from {', '.join(LABEL_MODES)}")
-    gds = parse_gds(path, name)
+    opts, design = ReadOptions(**options), Design.of(design)
+    if opts.label_mode not in LABEL_MODES:
+        raise DatasetError(opts.name, f"unknown label_mode {opts.label_mode!r}; choose from {', '.join(LABEL_MODES)}")
+    gds = parse_gds(path, opts.name)
     name = gds.name
     X = numeric_matrix(gds)
     probe_ids = gds.table["ID_REF"].astype(str).to_numpy()
@@ -270,21 +240,19 @@ def read_gds(
     types = gds.subset_types()
     if not types:
         raise DatasetError(name, "the file defines no ^SUBSET, so there are no labels")
-    if label_mode == "paper":
-        return _paper_labels(gds, X, probe_ids, symbols, min_class_size)
-    label_type = design.label if design else label_type
-    if label_type not in types:
+    if opts.label_mode == "paper":
+        return _paper_labels(gds, X, probe_ids, symbols, opts.min_class_size)
+    if design.label not in types:
         listed = "; ".join(f"{t!r}: {', '.join(f'{c} ({k})' for c, k in cls.items())}" for t, cls in types.items())
-        raise DatasetError(name, f"no subset type {label_type!r}; available: {listed}")
-    spec = design or Design(label_type)
-    used = {spec.label, spec.group, *spec.where}
-    rows, codes, class_names, groups = apply_design(name, gds.annotations(strict=used), spec, min_class_size,
-                                                    kind="subset type", unusable=empty_arrays(name, X, gds.sample_ids))
+        raise DatasetError(name, f"no subset type {design.label!r}; available: {listed}")
+    used = {design.label, design.group, *design.where} | set(patient_keys(pd.DataFrame(columns=list(types))))
+    labels = apply_design(name, gds.annotations(strict=used), design, opts.min_class_size,
+                          kind="subset type", unusable=empty_arrays(name, X, gds.sample_ids))
     return Dataset(
-        name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=symbols,
-        sample_ids=np.asarray(gds.sample_ids)[rows], y=codes, class_names=class_names,
-        label_type=label_type, metadata={**gds.metadata, "label_mode": "single"},
-        groups=groups if spec.group else None,
+        name=name, X=X[labels.rows], probe_ids=probe_ids, gene_symbols=symbols,
+        sample_ids=np.asarray(gds.sample_ids)[labels.rows], y=labels.codes, class_names=labels.class_names,
+        label_type=design.label, metadata={**gds.metadata, "label_mode": "single", "group": labels.group_key},
+        groups=labels.groups,
     )
 
 

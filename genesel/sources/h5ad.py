@@ -9,20 +9,18 @@ import numpy as np
 
 from genesel.dataset import Dataset, check_matrix, empty_arrays
 from genesel.errors import DatasetError
-from genesel.sources.design import Design, apply_design
+from genesel.sources.design import Design, ReadOptions, apply_design
+from genesel.sources.integrity import fail
 
 
-def read_h5ad(
-    path: str | os.PathLike,
-    design: Design,
-    name: str | None = None,
-    symbol_column: str | None = None,
-    min_class_size: int = 3,
-) -> Dataset:
-    """Read an ``.h5ad`` file: ``design`` names ``obs`` columns (label, where, group); an optional
-    ``var`` column holds gene symbols (``gene_symbol`` or ``symbol`` is used when present)."""
+def read_h5ad(path: str | os.PathLike, design: Design | str | None = None, **options) -> Dataset:
+    """Read an ``.h5ad`` file: ``design`` names ``obs`` columns (label, default ``disease state``; where, group);
+    an optional ``var`` column (``symbol_column``, else ``gene_symbol`` or ``symbol`` when present)
+    holds gene symbols. ``options``: :class:`~genesel.sources.design.ReadOptions`."""
     import anndata
 
+    opts, design = ReadOptions(**options), Design.of(design)
+    name, symbol_column = opts.name, opts.symbol_column
     path = Path(path)
     name = name or path.name.removesuffix(".h5ad")
     try:
@@ -30,6 +28,8 @@ def read_h5ad(
     except (OSError, KeyError, ValueError) as exc:
         raise DatasetError(name, f"cannot read {path.name} as AnnData: {str(exc).splitlines()[0][:160]}") from None
     X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.bool_):
+        raise fail(name, path, f"X holds {X.dtype} values, not numbers")
     X = X.astype(np.float64)
     probe_ids = adata.var_names.to_numpy(str)
     sample_ids = adata.obs_names.to_numpy(str)
@@ -39,10 +39,10 @@ def read_h5ad(
         raise DatasetError(name, f"no var column {symbol_column!r}; var has {list(adata.var.columns)[:8]}")
     symbols = adata.var[symbol_column].astype(str).fillna("").to_numpy(str) if symbol_column else np.full(len(probe_ids), "")
     obs = adata.obs.astype("string").astype(object).where(adata.obs.notna())
-    rows, codes, class_names, groups = apply_design(name, obs, design, min_class_size, kind="obs column",
-                                                    unusable=empty_arrays(name, X, sample_ids))
+    labels = apply_design(name, obs, design, opts.min_class_size, kind="obs column",
+                          unusable=empty_arrays(name, X, sample_ids))
     return Dataset(
-        name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=symbols, sample_ids=sample_ids[rows], y=codes,
-        class_names=class_names, label_type=design.label, metadata={"title": name, "source": str(path)},
-        groups=groups if design.group else None,
+        name=name, X=X[labels.rows], probe_ids=probe_ids, gene_symbols=symbols, sample_ids=sample_ids[labels.rows],
+        y=labels.codes, class_names=labels.class_names, label_type=design.label,
+        metadata={"title": name, "source": str(path), "group": labels.group_key}, groups=labels.groups,
     )

@@ -10,7 +10,7 @@ from genesel.preprocess import looks_unlogged
 from genesel.sources.design import patient_keys
 from genesel.sources.gds import numeric_matrix, parse_gds
 from genesel.sources.series import parse_series
-from genesel.sources.sniff import sniff
+from genesel.sources.sniff import file_kind
 
 
 def summarize_gds(path: str | os.PathLike, name: str | None = None) -> dict:
@@ -54,10 +54,15 @@ def summarize_series(path: str | os.PathLike, name: str | None = None, platform:
 
 
 def summarize(path: str | os.PathLike, platform: str | None = None) -> dict:
-    """:func:`summarize_gds` or :func:`summarize_series`, by what the file is."""
-    if sniff(path).kind in ("!Series_", "^SERIES"):
-        return summarize_series(path, platform=platform)
-    return summarize_gds(path)
+    """The summary of a GEO file: its reader's (:data:`~genesel.sources.readers.READERS`), by what the file is."""
+    from genesel.errors import DatasetError
+    from genesel.sources.readers import READERS  # the table imports this module's summaries
+
+    kind = file_kind(path)
+    reader = READERS[kind]
+    if reader.summarize is None:
+        raise DatasetError(None, f"{os.fspath(path)}: inspect summarises GEO files; this is an {reader.what}")
+    return reader.summarize(path, **({"platform": platform} if kind == "series" else {}))
 
 
 def format_summary(summary: dict) -> str:
@@ -84,9 +89,11 @@ def format_summary(summary: dict) -> str:
         elif len(classes) > _SHOWN:
             lines.append(f"        ... and {len(classes) - _SHOWN} more values")
     for key in summary["patient_keys"]:
-        lines.append(f"  note: {summary['kind']} {key!r} looks like a patient id: set group: {{key: {key!r}}} so that "
-                     "arrays of one patient never straddle training and test (add pattern: a regex whose first "
-                     "group is the patient part, where values carry a per-array suffix such as A/B)")
+        lines.append(f"  note: {summary['kind']} {key!r} looks like a patient id: where its values repeat, prepare "
+                     "groups the arrays by it by default, so that one patient's arrays never straddle training and "
+                     f"test (group: none turns that off); where each array has its own value, set group: {{key: {key!r}, "
+                     "pattern: ...}, a regex whose first group is the patient part (values with a per-array suffix "
+                     "such as A/B)")
     return "\n".join(lines)
 
 

@@ -25,13 +25,13 @@ import pandas as pd
 from genesel.dataset import Dataset, check_matrix, empty_arrays
 from genesel.errors import DatasetError
 from genesel.sources.annotation import annotate, normalise_annotation
-from genesel.sources.design import Design, apply_design
+from genesel.sources.design import Design, ReadOptions, apply_design
 from genesel.sources.gds import read_with_geoparse
-from genesel.sources.sniff import open_text, sniff
+from genesel.sources.integrity import MISSING, fail, parse_values, scan_text
+from genesel.sources.sniff import sniff
 
 #: the sample fields offered as labels besides the characteristics keys
 SAMPLE_FIELDS = {"!Sample_title": "title", "!Sample_source_name_ch1": "source_name"}
-MISSING = ("", "null", "NULL", "NA", "N/A", "NaN", "nan")
 
 
 @dataclass
@@ -91,10 +91,10 @@ def _sample_table(name: str, fields: dict[str, list[list[str]]]) -> pd.DataFrame
     for tag, rows in fields.items():
         if any(len(row) != len(accessions) for row in rows):
             raise DatasetError(name, f"{tag} has a cell count different from the {len(accessions)} arrays")
-    return samples.replace(list(MISSING), np.nan)
+    return samples.mask(samples.isin(list(MISSING)))  # not replace(): it downcasts, with a FutureWarning
 
 
-def _read_values(name: str, lines: list[str]) -> pd.DataFrame:
+def _read_values(name: str, path: Path, lines: list[str]) -> pd.DataFrame:
     """The matrix table (header ``ID_REF`` then one column per array) as floats."""
     if len(lines) < 2:
         raise DatasetError(name, "the series matrix table has no probe rows (GEO publishes no values for this series: RNA-seq or supplementary files only?)")
@@ -105,19 +105,7 @@ def _read_values(name: str, lines: list[str]) -> pd.DataFrame:
         raise DatasetError(name, f"the series matrix table is malformed: {str(exc).splitlines()[0]}") from None
     table = table.set_index(table.columns[0])
     table.index = table.index.astype(str)
-    return _numeric(name, table)
-
-
-def _numeric(name: str, table: pd.DataFrame) -> pd.DataFrame:
-    """Strings -> floats with GEO's missing spellings as NaN; another non-number is an error naming the cell."""
-    text = table.replace(list(MISSING), np.nan)
-    values = text.apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() & text.notna()
-    if bad.any().any():
-        sample = bad.any(axis=0).idxmax()
-        probe = bad[sample].idxmax()
-        raise DatasetError(name, f"non-numeric value {str(text.loc[probe, sample])[:30]!r} for probe {probe} in sample {sample}")
-    return values.astype(np.float64)
+    return parse_values(name, path, table)
 
 
 def _check_series_kind(path: Path, name: str, kinds: tuple[str, ...]) -> None:
@@ -140,36 +128,24 @@ def parse_series_matrix(path: str | os.PathLike, name: str | None = None) -> Ser
     path = Path(path)
     name = name or series_name_from_path(path)
     _check_series_kind(path, name, ("!Series_",))
+    scanned = scan_text(path, name, keep=("series_matrix",))
     series: dict[str, list[str]] = {}
     fields: dict[str, list[list[str]]] = {}
-    table: list[str] | None = None
-    ended = False
-    try:
-        with open_text(path) as handle:
-            for raw in handle:
-                line = raw.rstrip("\r\n")
-                if table is not None and not ended:
-                    if line.startswith("!series_matrix_table_end"):
-                        ended = True
-                    elif line.strip():
-                        table.append(line)
-                elif line.startswith("!series_matrix_table_begin"):
-                    table = []
-                elif line.startswith("!Series_"):
-                    tag, cells = _split_cells(line)
-                    series.setdefault(tag[len("!Series_"):], []).append(" ".join(cells))
-                elif line.startswith("!Sample_"):
-                    tag, cells = _split_cells(line)
-                    fields.setdefault(tag, []).append(cells)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DatasetError(name, f"{path.name} is a truncated or corrupt gzip file ({exc})") from None
-    if table is None:
+    for line in scanned.lines:
+        if line.startswith("!Series_"):
+            tag, cells = _split_cells(line)
+            series.setdefault(tag[len("!Series_"):], []).append(" ".join(cells))
+        elif line.startswith("!Sample_"):
+            tag, cells = _split_cells(line)
+            fields.setdefault(tag, []).append(cells)
+    matrix = scanned.table("series_matrix")
+    if matrix is None:
         raise DatasetError(name, f"{path.name} has no expression table (!series_matrix_table_begin missing)")
-    if not ended:
-        raise DatasetError(name, f"{path.name} ends inside the expression table (no !series_matrix_table_end): truncated?")
+    table = ["\t".join(matrix.header), *matrix.rows] if matrix.header else []
     samples = _sample_table(name, fields)
-    values = _read_values(name, table)
+    values = _read_values(name, path, table)
     _check_columns(name, values, samples)
+    _check_declared_samples(name, path, samples, series)
     platforms = sorted(set((fields.get("!Sample_platform_id") or [[]])[0]))
     metadata = _metadata(name, series, platforms, path)
     metadata["organism"] = ", ".join(sorted(set((fields.get("!Sample_organism_ch1") or [[]])[0])))
@@ -184,6 +160,16 @@ def _check_columns(name: str, values: pd.DataFrame, samples: pd.DataFrame) -> No
         lacking = sorted(set(described) - set(columns))[:3]
         raise DatasetError(name, f"the table's sample columns do not match the described arrays "
                                  f"(only in the table: {extra or 'none'}; only described: {lacking or 'none'})")
+
+
+def _check_declared_samples(name: str, path: Path, samples: pd.DataFrame, series: dict[str, list[str]]) -> None:
+    """A one-platform series matrix holds every array of ``!Series_sample_id`` (a series on several
+    platforms lists them all, and each platform's matrix holds its part)."""
+    declared = [s for value in series.get("sample_id", []) for s in value.split()]
+    if declared and len(series.get("platform_id", [])) <= 1 and len(samples) < len(declared):
+        absent = [s for s in declared if s not in set(samples.index)]
+        raise fail(name, path, f"holds {len(samples)} of the {len(declared)} arrays the header declares "
+                               f"(!Series_sample_id); first absent: {', '.join(absent[:3])}")
 
 
 def _metadata(name: str, series: dict[str, list[str]], platforms: list[str], path: Path) -> dict:
@@ -204,6 +190,7 @@ def parse_series_family(path: str | os.PathLike, name: str | None = None, platfo
     path = Path(path)
     name = name or series_name_from_path(path)
     _check_series_kind(path, name, ("^SERIES",))
+    scan_text(path, name)
     gse = read_with_geoparse(path, "GSE", name)
     platform = _choose_platform(name, sorted(gse.gpls), platform, path)
     gsms = {k: g for k, g in gse.gsms.items() if g.metadata.get("platform_id", [platform])[0] == platform}
@@ -215,7 +202,7 @@ def parse_series_family(path: str | os.PathLike, name: str | None = None, platfo
         for i in range(max(map(len, per_sample), default=0)):
             fields[f"!Sample_{tag}"] = [*fields.get(f"!Sample_{tag}", []), [v[i] if i < len(v) else "" for v in per_sample]]
     samples = _sample_table(name, fields)
-    values = _family_values(name, gsms)
+    values = _family_values(name, path, gsms)
     metadata = _metadata(name, {k: v for k, v in gse.metadata.items()}, [platform], path)
     metadata["organism"] = ", ".join(sorted({g.metadata.get("organism_ch1", [""])[0] for g in gsms.values()}))
     return SeriesFile(name, values, samples, metadata, gse.gpls[platform].table)
@@ -234,14 +221,14 @@ def _choose_platform(name: str, platforms: list[str], wanted: str | None, path: 
     return platforms[0]
 
 
-def _family_values(name: str, gsms: dict) -> pd.DataFrame:
+def _family_values(name: str, path: Path, gsms: dict) -> pd.DataFrame:
     columns = {}
     for accession, gsm in gsms.items():
         table = gsm.table
         if table is None or table.empty or not {"ID_REF", "VALUE"} <= set(table.columns):
             raise DatasetError(name, f"sample {accession} has no ID_REF/VALUE table")
         columns[accession] = table.set_index(table["ID_REF"].astype(str))["VALUE"].astype(str)
-    return _numeric(name, pd.DataFrame(columns))
+    return parse_values(name, path, pd.DataFrame(columns))
 
 
 def parse_series(path: str | os.PathLike, name: str | None = None, platform: str | None = None) -> SeriesFile:
@@ -257,17 +244,13 @@ def parse_series(path: str | os.PathLike, name: str | None = None, platform: str
     return series
 
 
-def read_series(
-    path: str | os.PathLike,
-    design: Design,
-    min_class_size: int = 3,
-    name: str | None = None,
-    platform: str | None = None,
-) -> Dataset:
+def read_series(path: str | os.PathLike, design: Design | str | None = None, **options) -> Dataset:
     """Read a GEO series into a :class:`Dataset`: labels, kept arrays and groups from ``design``
-    over the characteristics keys, ``title`` and ``source_name``. Gene symbols come later, from
-    the platform annotation (:mod:`genesel.sources.annotation`), which a family file carries."""
-    series = parse_series(path, name, platform)
+    over the characteristics keys, ``title`` and ``source_name``; ``options``:
+    :class:`~genesel.sources.design.ReadOptions` (``platform`` for a series on several). Gene symbols
+    come later, from the platform annotation (:mod:`genesel.sources.annotation`), which a family file carries."""
+    opts, design = ReadOptions(**options), Design.of(design)
+    series = parse_series(path, opts.name, opts.platform)
     name = series.name
     values = series.values[series.samples.index]
     all_missing = values.isna().all(axis=1).to_numpy()
@@ -277,13 +260,13 @@ def read_series(
     X = values.to_numpy(np.float64).T
     probe_ids = values.index.to_numpy(str)
     check_matrix(name, X, series.samples.index.to_numpy(str), probe_ids)
-    rows, codes, class_names, groups = apply_design(name, series.samples, design, min_class_size,
-                                                    unusable=empty_arrays(name, X, series.samples.index))
+    labels = apply_design(name, series.samples, design, opts.min_class_size,
+                          unusable=empty_arrays(name, X, series.samples.index))
     dataset = Dataset(
-        name=name, X=X[rows], probe_ids=probe_ids, gene_symbols=np.full(len(probe_ids), ""),
-        sample_ids=series.samples.index.to_numpy(str)[rows], y=codes, class_names=class_names,
-        label_type=design.label, metadata={**series.metadata, "label_mode": "single"},
-        groups=groups if design.group else None,
+        name=name, X=X[labels.rows], probe_ids=probe_ids, gene_symbols=np.full(len(probe_ids), ""),
+        sample_ids=series.samples.index.to_numpy(str)[labels.rows], y=labels.codes, class_names=labels.class_names,
+        label_type=design.label, metadata={**series.metadata, "label_mode": "single", "group": labels.group_key},
+        groups=labels.groups,
     )
     if series.platform_table is None:
         return dataset

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ KINDS = {
     "^SAMPLE": "GEO sample (GSM) SOFT file",
     "!Series_": "GEO series matrix file",
 }
+#: the reader (a key of :data:`genesel.sources.readers.READERS`) each first entry needs
+READER_OF = {"^DATASET": "gds", "^SERIES": "series", "!Series_": "series"}
 _SNIFF_LINES = 200  # the ^DATABASE block is six lines; leave room for blank lines and comments
 
 
@@ -76,3 +79,27 @@ def sniff(path: str | os.PathLike) -> Sniffed:
             entry = line
             break
     return Sniffed(first, entry, database)
+
+
+def file_kind(path: str | os.PathLike, sample_sheet: str | os.PathLike | None = None) -> str:
+    """Which reader a source file needs, decided here once: ``table`` (an expression table: it comes
+    with a sample sheet), ``h5ad``, ``series`` (matrix or family SOFT), else ``gds`` (whose reader
+    names what a file that is none of them is)."""
+    path = Path(path)
+    if sample_sheet is not None:
+        return "table"
+    if path.suffix == ".h5ad":
+        return "h5ad"
+    if path.is_file() and path.stat().st_size:
+        try:
+            return READER_OF.get(sniff(path).kind, "gds")
+        except (EOFError, OSError, gzip.BadGzipFile, ValueError):
+            return "gds"  # its reader names the damage
+    return "gds"
+
+
+def accession_kind(accession: str) -> str | None:
+    """``series`` for a GSE accession, ``gds`` for a GDS one, ``platform`` for a GPL, else None: what
+    a download will bring before there is a file to sniff (the workflow's ``is_series``)."""
+    match = re.fullmatch(r"(GDS|GSE|GPL)[0-9]+", accession)
+    return {"GDS": "gds", "GSE": "series", "GPL": "platform"}[match.group(1)] if match else None

@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from genesel import registry
+from genesel.sources.sniff import accession_kind
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -33,7 +34,7 @@ def dataset_settings(dataset):
 
 
 def is_series(dataset):
-    return re.fullmatch(r"GSE[0-9]+", dataset) is not None
+    return accession_kind(dataset) == "series"
 
 
 def soft_file(wildcards):
@@ -65,9 +66,10 @@ def annotation_file(wildcards):
 def design_options(wildcards, input):
     """prepare's options for the label, kept arrays, class names, groups, platform and annotation."""
     settings = dataset_settings(wildcards.dataset)
-    default = "label" if settings.get("table") else "disease state"
-    label = settings.get("label") or {"type": settings.get("label_type", default)}
-    args = ["--label", next(iter(label.values()))]
+    label = settings.get("label") or {"type": settings.get("label_type")}
+    # None: the reader's default label (genesel.sources.design.Design)
+    label = next(iter(label.values()))
+    args = ["--label", label] if label else []
     for key, values in (settings.get("where") or {}).items():
         for value in [values] if isinstance(values, str) else values:
             args += ["--where", f"{key}={value}"]
