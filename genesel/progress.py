@@ -70,6 +70,19 @@ class _LogBar(tqdm):
     def format_dict(self):
         return {**super().format_dict, "closing": self.closing}
 
+    def __iter__(self):
+        """tqdm's iteration, except that a pass left by ``break`` or ``return`` counts as done: the call sites
+        leave their loops after a pass's work (a path that stopped, models that all settled)."""
+        try:
+            for item in self.iterable:
+                yield item
+                self.update(1)
+        except GeneratorExit:
+            self.n += 1
+            raise
+        finally:
+            self.close()
+
     def close(self) -> None:
         """The last line says done, also where the loop ended early (a path that stopped, models that
         settled before their epoch budget)."""
