@@ -271,10 +271,10 @@ def _signal(job: Job, alpha, permutations, models: int, n_va: int, C: int) -> tu
 
 def spred_family(job: Job) -> JobCost:
     """spred, spred_linear and the MLPs: the κ path or the SGD grid, as the settings' ``solver`` says."""
-    from genesel.registry import DEFAULT_SOLVER
+    from genesel.registry import REGISTRY
 
-    solver = job.settings.get("solver", DEFAULT_SOLVER.get(job.method, "sgd"))
-    if solver not in ("path", "sgd") or (solver == "path" and job.method not in DEFAULT_SOLVER):
+    solver = job.settings.get("solver", REGISTRY[job.method].solvers[0])
+    if solver not in REGISTRY[job.method].solvers:
         raise PlanError(f"methods.{job.method}.solver: {solver!r} is not a solver of {job.method}")
     return kappa_path(job) if solver == "path" else sgd_grid(job)
 

@@ -208,7 +208,27 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(1)]
 
 
-class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
+class _SplitSelector:
+    """What the table of methods (:mod:`genesel.registry`) reads from a "selector" method's class: the runner
+    (:mod:`genesel.experiment`) fits it split by split, stability selection fixes its regularisation."""
+
+    #: takes ``device=`` and runs on CUDA when present; the others run on the CPU
+    uses_device = False
+    #: per-split arrays of :class:`genesel.preprocess.StackedSplits` that ``fit`` also takes (by keyword, when present)
+    split_fit_params: tuple[str, ...] = ()
+
+    def run_columns(self) -> dict:
+        """The fitted selector's columns of its own in the metrics table."""
+        return {}
+
+    @classmethod
+    def fixed_settings(cls, params: dict, chosen: dict, q: int) -> dict:
+        """``params`` with the regularisation fixed to ``chosen`` (the main splits' most frequent choice), for
+        stability selection's halves (at most ``q`` genes count per half): the final model's C."""
+        return {**params, "Cs": [float(chosen["C"])]}
+
+
+class L1LogisticSelector(_SplitSelector, SelectorMixin, ClassifierMixin, BaseEstimator):
     """Multinomial logistic regression with an L1 penalty (saga), C chosen on validation.
 
     Genes are ranked by the norm of their coefficient vector across classes; selected when
@@ -263,7 +283,7 @@ class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
         return self.model_.predict_proba(validate_data(self, X, dtype=np.float64, reset=False))
 
 
-class _GeneSubsetClassifier(SelectorMixin, ClassifierMixin, BaseEstimator):
+class _GeneSubsetClassifier(_SplitSelector, SelectorMixin, ClassifierMixin, BaseEstimator):
     """A selector that keeps the genes ``selected_`` and predicts with ``model_`` fitted on them."""
 
     _dtype = np.float32
@@ -282,7 +302,10 @@ class _GeneSubsetClassifier(SelectorMixin, ClassifierMixin, BaseEstimator):
 
 class HSICLassoSelector(_GeneSubsetClassifier):
     """Block HSIC-Lasso (genesel's torch implementation) picks ``n_features`` genes, then an
-    RBF SVC is trained on them (the paper's baseline). ``C`` of the SVC is chosen on validation."""
+    RBF SVC is trained on them (the paper's baseline). ``C`` of the SVC is chosen on validation (HSIC-Lasso's
+    genes do not depend on it)."""
+
+    uses_device = True
 
     def __init__(self, n_features: int = 50, block_size: int = 20, n_permutations: int = 3,
                  Cs: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0), val_fraction: float = 0.25,
@@ -321,6 +344,10 @@ class HSICLassoSelector(_GeneSubsetClassifier):
         self.classes_ = self.model_.classes_
         return self
 
+    def run_columns(self) -> dict:
+        """The kernels' storage type (float16 where they exceed the memory budget)."""
+        return {"kernel_dtype": self.storage_dtype_}
+
 
 class LimmaSelector(_GeneSubsetClassifier):
     """The top ``k`` genes by limma's moderated statistic on the training arrays (moderated t with two
@@ -334,6 +361,12 @@ class LimmaSelector(_GeneSubsetClassifier):
     """
 
     _dtype = np.float64
+    split_fit_params = ("scale",)
+
+    @classmethod
+    def fixed_settings(cls, params: dict, chosen: dict, q: int) -> dict:
+        """The chosen C, and ``k`` = ``q``: each half keeps its q best genes."""
+        return {**params, "ks": [q], "Cs": [float(chosen["C"])]}
 
     def __init__(self, ks: tuple[int, ...] = (5, 10, 20, 50, 100), Cs: tuple[float, ...] = (0.1, 1.0, 10.0),
                  classifier: str = "svc", val_fraction: float = 0.25, random_state: int = 0):
