@@ -43,7 +43,8 @@ def export(rev: str, into: Path) -> Path:
 
 
 def run(rev: str, out: Path, methods: list[str]) -> None:
-    """Run the small pipeline of ``rev`` into ``out``."""
+    """Run the small pipeline of ``rev`` into ``out`` (in ``out``, with relative paths: the dataset records
+    its source file's path)."""
     with tempfile.TemporaryDirectory() as tmp:
         src = export(rev, Path(tmp))
         config = yaml.safe_load(CONFIG.read_text())
@@ -51,31 +52,31 @@ def run(rev: str, out: Path, methods: list[str]) -> None:
         cli = [sys.executable, "-m", "genesel.cli"]
 
         def genesel(*args) -> None:
-            subprocess.run([*cli, *map(str, args)], check=True, env=env, cwd=tmp,
+            subprocess.run([*cli, *map(str, args)], check=True, env=env, cwd=out,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         sim = config["datasets"][DATASET]["simulate"]
-        genesel("simulate", "--out", out / "sim", "--name", DATASET, "--samples", sim["samples"], "--probes",
+        genesel("simulate", "--out", "sim", "--name", DATASET, "--samples", sim["samples"], "--probes",
                 sim["probes"], "--classes", sim["classes"], "--seed", sim["seed"], "--patient-effect",
                 sim["patient_effect"])
-        soft = next((out / "sim").glob(f"{DATASET}*full.soft.gz"))
-        ds, splits = out / "dataset.npz", out / "splits.tsv"
+        soft = next((out / "sim").glob(f"{DATASET}*full.soft.gz")).relative_to(out)
+        ds, splits = Path("dataset.npz"), Path("splits.tsv")
         genesel("prepare", soft, "--label", config["datasets"][DATASET]["label_type"], "--group",
                 config["datasets"][DATASET]["group"], "--splits", config["splits"]["n"], "--seed",
                 config["splits"]["seed"], "--dataset-out", ds, "--splits-out", splits)
         st, seed = config["stability"], config["splits"]["seed"]
         for method in methods:
             params = json.dumps({k: v for k, v in config["methods"][method].items() if k != "mem_mb"})
-            fit, stab = out / "fits" / f"{method}.npz", out / "stability" / f"{method}.npz"
-            fit.parent.mkdir(exist_ok=True)
-            stab.parent.mkdir(exist_ok=True)
+            fit, stab = Path("fits", f"{method}.npz"), Path("stability", f"{method}.npz")
+            (out / "fits").mkdir(exist_ok=True)
+            (out / "stability").mkdir(exist_ok=True)
             genesel("select", "--method", method, "--dataset", ds, "--splits", splits, "--params", params,
                     "--device", "cpu", "--seed", seed, "--threads", 1, "--out", fit)
             genesel("stability", "--method", method, "--dataset", ds, "--fit", fit, "--params", params,
                     "--pairs", st["pairs"], "--threshold", st["threshold"], "--max-false", st["max_false"],
                     "--device", "cpu", "--seed", seed, "--threads", 1, "--out", stab)
             genesel("rank", "--dataset", ds, "--fit", fit, "--splits", splits, "--stability", stab,
-                    "--out", out / "genes" / f"{method}.csv")
+                    "--out", Path("genes", f"{method}.csv"))
             print(f"{rev}: {method} done", flush=True)
 
 

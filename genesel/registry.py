@@ -16,7 +16,7 @@ from genesel import costs
 class Method:
     """One row of the table of methods. How a method is run follows from its ``solvers``; what a selector
     needs beyond ``X, y`` (its fit parameters), how its regularisation is fixed for stability selection and
-    whether it uses the device are declared by its class in :mod:`genesel.selectors`. Its settings and their
+    whether it uses the device are declared by its class in :mod:`genesel.baselines`. Its settings and their
     defaults are its entry in ``workflow/schemas/config.schema.yaml`` (a test keeps the two equal)."""
 
     name: str
@@ -26,7 +26,7 @@ class Method:
     #: how it can be run, the first where the settings name no ``solver``: "path" (the certified κ path,
     #: genesel.solver), "sgd" (the paper's lr x κ grid, genesel.train) or "selector" (a scikit-learn selector)
     solvers: tuple[str, ...] = ("sgd",)
-    #: for solver "selector": its class in genesel.selectors
+    #: for solver "selector": its class in genesel.baselines
     selector: str | None = None
     #: the cost model of one job (genesel.costs): fits, FLOP, peak memory and phases for genesel.plan
     cost: Callable[[costs.Job], costs.JobCost] = costs.spred_family
@@ -46,9 +46,9 @@ class Method:
 
     def selector_class(self) -> type:
         """The scikit-learn selector class of a "selector" method."""
-        from genesel import selectors
+        from genesel import baselines
 
-        return getattr(selectors, self.selector)
+        return getattr(baselines, self.selector)
 
     @property
     def on_device(self) -> bool:

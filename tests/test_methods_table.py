@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from genesel import registry, selectors
+from genesel import baselines, registry
 from genesel.experiment import RUNNERS
 from genesel.stability import FIXERS, fixed_settings
 
@@ -40,7 +40,7 @@ def test_every_row_can_be_run_and_fixed(name):
     assert ("selector" in row.solvers) == (row.selector is not None)
     if row.selector:
         cls = row.selector_class()
-        assert issubclass(cls, selectors._SplitSelector)
+        assert issubclass(cls, baselines.SplitSelector)
         assert set(cls.split_fit_params) <= {"scale"}  # what genesel.preprocess.StackedSplits carries per split
 
 
@@ -89,10 +89,10 @@ def test_a_new_selector_method_needs_only_its_class_and_row(monkeypatch):
     from genesel.preprocess import stack_splits
     from genesel.splits import make_splits
 
-    class TopVariance(selectors.LimmaSelector):
+    class TopVariance(baselines.LimmaSelector):
         """limma's classifier on the most variable genes (a stand-in new method)."""
 
-    monkeypatch.setattr(selectors, "TopVariance", TopVariance, raising=False)
+    monkeypatch.setattr(baselines, "TopVariance", TopVariance, raising=False)
     row = registry.Method("top_variance", "top variance", False, False, ("selector",), "TopVariance")
     monkeypatch.setitem(registry.REGISTRY, row.name, row)
     rng = np.random.default_rng(0)
