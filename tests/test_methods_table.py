@@ -104,3 +104,21 @@ def test_a_new_selector_method_needs_only_its_class_and_row(monkeypatch):
     result = run_method("top_variance", dataset, stacked, {"ks": [3, 5], "Cs": [1.0]}, device="cpu")
     assert list(result.metrics["method"]) == ["top_variance"] * 2 and not result.metrics["failed"].any()
     assert fixed_settings("top_variance", {"ks": [3, 5]}, result.metrics, 4)["ks"] == [4]
+
+
+#: settings the pipeline reads itself (not the selector)
+PIPELINE = {"enabled", "relaxed", "mem_mb"}
+
+
+@pytest.mark.parametrize("name", [m.name for m in registry.REGISTRY.values() if m.selector])
+def test_a_selectors_schema_entry_is_its_settings_with_its_defaults(name):
+    """The schema entry of a selector method names only the class's parameters, with the class's defaults."""
+    import inspect
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    entry = schema["properties"]["methods"]["properties"][name]["properties"]
+    params = inspect.signature(registry.REGISTRY[name].selector_class().__init__).parameters
+    assert set(entry) - PIPELINE <= set(params) - {"self", "device", "random_state"}
+    for key in set(entry) - PIPELINE:
+        if "default" in entry[key]:
+            assert entry[key]["default"] == params[key].default, f"methods.{name}.{key}"
