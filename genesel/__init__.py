@@ -18,7 +18,7 @@ _EXPORTS = {
     "make_preprocessor": "genesel.preprocess", "simulate_gds": "genesel.simulate",
     "load_splits": "genesel.splits", "make_splits": "genesel.splits", "save_splits": "genesel.splits",
     "split_indices": "genesel.splits",
-    "SpredSelector": "genesel.selectors", "HSICLassoSelector": "genesel.selectors", "L1LogisticSelector": "genesel.selectors",
+    "SpredSelector": "genesel.selectors", "HSICLassoSelector": "genesel.baselines", "L1LogisticSelector": "genesel.baselines",
     "TrainConfig": "genesel.train", "train_grid": "genesel.train", "block_hsic_lasso": "genesel.hsic",
     "hadamard_lasso": "genesel.hadamard", "rank_genes": "genesel.ranking",
 }

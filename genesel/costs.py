@@ -2,7 +2,7 @@
 
 Each method family has one cost model here, named in the table of methods (:mod:`genesel.registry`). A model
 counts what the method's code does (``genesel.train`` for the SGD grid, ``genesel.solver`` for the κ path,
-``genesel.selectors`` for the scikit-learn style selectors) on a dataset of a given size, for one job: the
+``genesel.baselines`` for the scikit-learn style selectors) on a dataset of a given size, for one job: the
 ``select`` job fits every split, the ``stability`` job every half of the complementary pairs with the
 regularisation fixed. It returns :class:`Phase` entries; :mod:`genesel.plan` turns each into seconds with two
 rates measured on the device at the plan's start (a fixed cost per sequential step and work per second).
@@ -271,15 +271,15 @@ def _signal(job: Job, alpha, permutations, models: int, n_va: int, C: int) -> tu
 
 def spred_family(job: Job) -> JobCost:
     """spred, spred_linear and the MLPs: the κ path or the SGD grid, as the settings' ``solver`` says."""
-    from genesel.registry import DEFAULT_SOLVER
+    from genesel.registry import REGISTRY
 
-    solver = job.settings.get("solver", DEFAULT_SOLVER.get(job.method, "sgd"))
-    if solver not in ("path", "sgd") or (solver == "path" and job.method not in DEFAULT_SOLVER):
+    solver = job.settings.get("solver", REGISTRY[job.method].solvers[0])
+    if solver not in REGISTRY[job.method].solvers:
         raise PlanError(f"methods.{job.method}.solver: {solver!r} is not a solver of {job.method}")
     return kappa_path(job) if solver == "path" else sgd_grid(job)
 
 
-# -- scikit-learn style selectors (genesel.selectors) ----------------------------------------------------------
+# -- scikit-learn style selectors (genesel.baselines) ----------------------------------------------------------
 def _estimator_settings(job: Job, selector) -> dict:
     import inspect
 
@@ -294,7 +294,7 @@ def _estimator_settings(job: Job, selector) -> dict:
 
 def l1_logistic(job: Job) -> JobCost:
     """saga over the Cs, warm-started, one multinomial epoch touching every training value per class."""
-    from genesel.selectors import L1LogisticSelector
+    from genesel.baselines import L1LogisticSelector
 
     s = _estimator_settings(job, L1LogisticSelector)
     Cs = 1 if job.fixed else len(_grid(job, "Cs", s["Cs"]))
@@ -309,7 +309,7 @@ def l1_logistic(job: Job) -> JobCost:
 def hsic_lasso(job: Job) -> JobCost:
     """Block kernels of every gene (``p x n/B x M x B(B+1)/2`` values), then one pass over them per gene that
     enters the LARS path; an RBF SVC per C on the chosen genes."""
-    from genesel.selectors import HSICLassoSelector
+    from genesel.baselines import HSICLassoSelector
 
     s = _estimator_settings(job, HSICLassoSelector)
     B = _number(job, "block_size", s["block_size"], 2, True)
@@ -330,7 +330,7 @@ def hsic_lasso(job: Job) -> JobCost:
 
 def limma(job: Job) -> JobCost:
     """Moderated statistics of every gene (closed form), then a classifier per (k, C) on the top k genes."""
-    from genesel.selectors import LimmaSelector
+    from genesel.baselines import LimmaSelector
 
     s = _estimator_settings(job, LimmaSelector)
     fits = 1 if job.fixed else len(_grid(job, "ks", s["ks"])) * len(_grid(job, "Cs", s["Cs"]))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from genesel import registry
 from genesel.dataset import Dataset
 from genesel.preprocess import StackedSplits
-from genesel.registry import DEFAULT_SOLVER, METHODS, REGISTRY
 from genesel.results import MethodResult
 
 
@@ -29,17 +29,10 @@ def run_method(method: str, dataset: Dataset, stacked: StackedSplits, params: di
     the splits in the progress lines (stability selection's are halves)."""
     params = dict(params or {})
     relaxed = bool(params.pop("relaxed", False))
-    history, share = pd.DataFrame(), None
-    if method in DEFAULT_SOLVER and params.get("solver", DEFAULT_SOLVER[method]) == "path":
-        params.pop("solver", None)
-        rows, scores, selected, preds, history, share = _run_path(method, dataset, stacked, params, device, seed)
-    elif method in REGISTRY and REGISTRY[method].family == "spred":
-        params.pop("solver", None)
-        rows, scores, selected, preds, history, share = _run_grid(method, dataset, stacked, params, device, seed)
-    elif method in REGISTRY and REGISTRY[method].family == "estimator":
-        rows, scores, selected, preds = _run_estimator(method, dataset, stacked, params, device, seed, unit)
-    else:
-        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    solver = registry.method(method).solver(params)
+    params.pop("solver", None)
+    rows, scores, selected, preds, history, share = RUNNERS[solver](method, dataset, stacked, params, device, seed,
+                                                                    unit)
     metrics = pd.DataFrame(rows)
     if relaxed:
         metrics = relaxed_refit(stacked, selected, metrics)
@@ -76,61 +69,61 @@ def relaxed_refit(stacked: StackedSplits, selected: np.ndarray, metrics: pd.Data
     return metrics
 
 
-def _make_estimator(method: str, params: dict, device: str, seed: int):
-    from genesel.selectors import HSICLassoSelector, L1LogisticSelector, LimmaSelector
-
-    if method == "hsic_lasso":
-        return HSICLassoSelector(device=device, random_state=seed, **params)
-    if method == "limma":
-        return LimmaSelector(random_state=seed, **params)
-    return L1LogisticSelector(random_state=seed, **params)
-
-
 def _run_estimator(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int,
                    unit: str = "splits"):
-    """A scikit-learn selector fitted split by split, chosen on validation, tested on test."""
-    import json
-    import time
-    import warnings
-
+    """A scikit-learn selector (the table's ``selector`` class) fitted split by split, chosen on validation,
+    tested on test."""
     from genesel.progress import progress
 
     rows, preds = [], []
     scores = np.zeros((stacked.n_splits, dataset.n_probes), dtype=np.float32)
     selected = np.zeros((stacked.n_splits, dataset.n_probes), dtype=bool)
     for k in progress(range(stacked.n_splits), desc=unit):
-        start = time.perf_counter()
-        selector = _make_estimator(method, params, device, seed)
-        extra = {"scale": stacked.scale[k]} if method == "limma" and stacked.scale is not None else {}
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", UserWarning)
-                selector.fit(stacked.X["train"][k], stacked.y["train"][k], stacked.X["val"][k], stacked.y["val"][k],
-                             **extra)
-        except (ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:  # numerical failure of one split
-            rows.append(_failed_row(k, dataset, method, f"{type(exc).__name__}: {exc}", "cpu"))
-            continue
-        for w in caught:  # name the dataset and split in what the selector had to say
-            warnings.warn(f"{dataset.name} split {k}: {w.message}", UserWarning, stacklevel=2)
-        y_pred = selector.predict(stacked.X["test"][k])
-        row = _metric_row(k, stacked.y["test"][k], y_pred)
-        row.update({
-            "n_selected": int(selector.get_support().sum()), "failed": False,
-            "hyperparameters": json.dumps(selector.best_params_),
-            "val_accuracy": selector.val_score_, "converged": selector.converged_, "epochs": 0,
-            "seconds": time.perf_counter() - start,
-            "device": _device_name(device) if method == "hsic_lasso" else "cpu",  # scikit-learn runs on the CPU
-        })
-        if method == "hsic_lasso":
-            row["kernel_dtype"] = selector.storage_dtype_
+        selector, row, y_pred = _fit_selector(method, dataset, stacked, k, params, device, seed)
         rows.append(row)
+        if selector is None:
+            continue
         scores[k] = selector.scores_
         selected[k] = selector.get_support()
         preds.append(_prediction_rows(k, dataset, stacked, y_pred))
-    return rows, scores, selected, preds
+    return rows, scores, selected, preds, pd.DataFrame(), None
 
 
-def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
+def _fit_selector(method: str, dataset: Dataset, stacked: StackedSplits, k: int, params: dict, device: str,
+                  seed: int):
+    """The fitted selector of split ``k``, its metrics row and its test predictions (None, a flagged row and
+    None where it failed)."""
+    import json
+    import time
+    import warnings
+
+    start = time.perf_counter()
+    cls = registry.method(method).selector_class()
+    selector = cls(random_state=seed, **({"device": device} if cls.uses_device else {}), **params)
+    extra = {name: getattr(stacked, name)[k] for name in cls.split_fit_params if getattr(stacked, name) is not None}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            selector.fit(stacked.X["train"][k], stacked.y["train"][k], stacked.X["val"][k], stacked.y["val"][k],
+                         **extra)
+    except (ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:  # numerical failure of one split
+        return None, _failed_row(k, dataset, method, f"{type(exc).__name__}: {exc}", "cpu"), None
+    for w in caught:  # name the dataset and split in what the selector had to say
+        warnings.warn(f"{dataset.name} split {k}: {w.message}", UserWarning, stacklevel=2)
+    y_pred = selector.predict(stacked.X["test"][k])
+    row = _metric_row(k, stacked.y["test"][k], y_pred)
+    row.update({
+        "n_selected": int(selector.get_support().sum()), "failed": False,
+        "hyperparameters": json.dumps(selector.best_params_),
+        "val_accuracy": selector.val_score_, "converged": selector.converged_, "epochs": 0,
+        "seconds": time.perf_counter() - start,
+        "device": _device_name(device) if cls.uses_device else "cpu",  # scikit-learn runs on the CPU
+    })
+    return selector, {**row, **selector.run_columns()}, y_pred
+
+
+def _run_grid(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int,
+              unit: str = "splits"):
     """The spred family on the paper's lr x κ grid (:mod:`genesel.train`), chosen per split on validation."""
     from genesel.train import TrainConfig, train_grid
 
@@ -209,7 +202,8 @@ def _sgd_rows(method: str, dataset: Dataset, stacked: StackedSplits, result, cho
     return _chosen_rows(method, dataset, stacked, result, chosen, "every grid point diverged", fields)
 
 
-def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int):
+def _run_path(method: str, dataset: Dataset, stacked: StackedSplits, params: dict, device: str, seed: int,
+              unit: str = "splits"):
     """spred / spred_linear along a κ path (:mod:`genesel.solver`), κ chosen per split on validation."""
     import time
 
@@ -347,3 +341,7 @@ def _prediction_rows(k: int, dataset: Dataset, stacked: StackedSplits, y_pred) -
         "true": np.asarray(dataset.class_names)[dataset.y[idx]],
         "predicted": np.asarray(dataset.class_names)[np.asarray(y_pred)],
     })
+
+
+#: how each solver of the table of methods (:attr:`genesel.registry.Method.solvers`) is run
+RUNNERS = {"path": _run_path, "sgd": _run_grid, "selector": _run_estimator}

@@ -63,7 +63,7 @@ def device_of(method: str, throughput: Throughput) -> str:
     """Where a method's work runs: the GPU methods and HSIC-Lasso on CUDA when the plan found one."""
     from genesel.registry import REGISTRY
 
-    gpu = REGISTRY[method].gpu or method == "hsic_lasso"
+    gpu = REGISTRY[method].on_device
     return throughput.device if gpu else "cpu"
 
 

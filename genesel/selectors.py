@@ -1,4 +1,5 @@
-"""scikit-learn style gene selectors over every method.
+"""scikit-learn style gene selectors over every method: spred's here, the baselines' in :mod:`genesel.baselines`
+(re-exported).
 
 Each selector is fitted on preprocessed arrays (see :func:`genesel.preprocess.make_preprocessor`,
 e.g. in a :class:`sklearn.pipeline.Pipeline`), exposes a per-gene score ``scores_``,
@@ -7,26 +8,20 @@ e.g. in a :class:`sklearn.pipeline.Pipeline`), exposes a per-gene score ``scores
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import fields
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_selection import SelectorMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from genesel.baselines import L1_C_GRID, HSICLassoSelector, L1LogisticSelector, LimmaSelector  # noqa: F401
 from genesel.models import make_architecture
 from genesel.solver import CLASS_PRIOR, NO_MODEL, PathConfig, solve_path
 from genesel.solver import predict_proba as solver_proba
 from genesel.train import PAPER_GRID, TrainConfig, train_grid
-
-L1_C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
@@ -206,175 +201,3 @@ class SpredSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[self.predict_proba(X).argmax(1)]
-
-
-class L1LogisticSelector(SelectorMixin, ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression with an L1 penalty (saga), C chosen on validation.
-
-    Genes are ranked by the norm of their coefficient vector across classes; selected when
-    that norm is non-zero (above ``threshold``). ``converged_`` says whether saga converged
-    within ``max_iter`` at the chosen C (scikit-learn >= 1.8, where ``l1_ratio=1`` is the L1 penalty).
-    """
-
-    def __init__(self, Cs: tuple[float, ...] = L1_C_GRID, threshold: float = 1e-8, max_iter: int = 2000,
-                 val_fraction: float = 0.25, random_state: int = 0):
-        self.Cs = Cs
-        self.threshold = threshold
-        self.max_iter = max_iter
-        self.val_fraction = val_fraction
-        self.random_state = random_state
-
-    def fit(self, X, y, X_val=None, y_val=None):
-        from copy import deepcopy
-
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        Xtr, Xva, ytr, yva = (X, X_val, y, y_val) if X_val is not None else train_test_split(
-            X, y, test_size=self.val_fraction, stratify=y, random_state=self.random_state)
-        # one regularisation path, strongest penalty first, each fit warm-started from the last
-        model = LogisticRegression(l1_ratio=1.0, solver="saga", max_iter=self.max_iter, tol=1e-4,
-                                   warm_start=True, random_state=self.random_state)
-        best = None
-        for C in sorted(self.Cs):
-            model.set_params(C=C)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)  # recorded below, per C, as converged_
-                model.fit(Xtr, ytr)
-            acc = accuracy_score(yva, model.predict(Xva))
-            n = int((np.linalg.norm(model.coef_, axis=0) > self.threshold).sum())
-            key = (acc, -n, -C)  # best accuracy, then fewer genes, then stronger penalty
-            if best is None or key > best[0]:
-                best = (key, C, deepcopy(model))
-        (self.val_score_, _, _), self.best_params_, self.model_ = best[0], {"C": best[1]}, best[2]
-        self.classes_ = self.model_.classes_
-        self.scores_ = np.linalg.norm(self.model_.coef_, axis=0)
-        self.converged_ = bool(np.all(np.asarray(self.model_.n_iter_) < self.max_iter))
-        return self
-
-    def _get_support_mask(self):
-        check_is_fitted(self)
-        return self.scores_ > self.threshold
-
-    def predict(self, X):
-        check_is_fitted(self)
-        return self.model_.predict(validate_data(self, X, dtype=np.float64, reset=False))
-
-    def predict_proba(self, X):
-        check_is_fitted(self)
-        return self.model_.predict_proba(validate_data(self, X, dtype=np.float64, reset=False))
-
-
-class _GeneSubsetClassifier(SelectorMixin, ClassifierMixin, BaseEstimator):
-    """A selector that keeps the genes ``selected_`` and predicts with ``model_`` fitted on them."""
-
-    _dtype = np.float32
-
-    def _get_support_mask(self):
-        check_is_fitted(self)
-        mask = np.zeros(self.n_features_in_, dtype=bool)
-        mask[self.selected_] = True
-        return mask
-
-    def predict(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=self._dtype, reset=False)
-        return self.model_.predict(X[:, self.selected_])
-
-
-class HSICLassoSelector(_GeneSubsetClassifier):
-    """Block HSIC-Lasso (genesel's torch implementation) picks ``n_features`` genes, then an
-    RBF SVC is trained on them (the paper's baseline). ``C`` of the SVC is chosen on validation."""
-
-    def __init__(self, n_features: int = 50, block_size: int = 20, n_permutations: int = 3,
-                 Cs: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0), val_fraction: float = 0.25,
-                 memory_budget_gb: float = 2.0, device: str = "auto", random_state: int = 0):
-        self.n_features = n_features
-        self.block_size = block_size
-        self.n_permutations = n_permutations
-        self.Cs = Cs
-        self.val_fraction = val_fraction
-        self.memory_budget_gb = memory_budget_gb
-        self.device = device
-        self.random_state = random_state
-
-    def fit(self, X, y, X_val=None, y_val=None):
-        from genesel.hsic import block_hsic_lasso
-
-        X, y = validate_data(self, X, y, dtype=np.float32)
-        Xtr, Xva, ytr, yva = (X, X_val, y, y_val) if X_val is not None else train_test_split(
-            X, y, test_size=self.val_fraction, stratify=y, random_state=self.random_state)
-        path = block_hsic_lasso(Xtr, ytr, n_features=self.n_features, block_size=self.block_size,
-                                n_permutations=self.n_permutations, memory_budget_gb=self.memory_budget_gb,
-                                device=self.device, seed=self.random_state)
-        self.selected_ = path.selected
-        self.storage_dtype_ = path.storage_dtype  # float16 when the kernels exceed the memory budget
-        self.converged_ = len(path.selected) == self.n_features  # the path reached every requested gene
-        self.scores_ = np.zeros(X.shape[1])
-        # score: the selected genes' path coefficients, ranked order preserved by tiny decrements
-        self.scores_[path.selected] = path.coefficients + 1e-12 * np.arange(len(path.selected), 0, -1)
-        best = None
-        for C in self.Cs:
-            svc = SVC(C=C, kernel="rbf", gamma="scale").fit(Xtr[:, self.selected_], ytr)
-            acc = accuracy_score(yva, svc.predict(np.asarray(Xva)[:, self.selected_]))
-            if best is None or acc > best[0]:
-                best = (acc, C, svc)
-        self.val_score_, self.best_params_, self.model_ = best[0], {"C": best[1], "n_features": self.n_features}, best[2]
-        self.classes_ = self.model_.classes_
-        return self
-
-
-class LimmaSelector(_GeneSubsetClassifier):
-    """The top ``k`` genes by limma's moderated statistic on the training arrays (moderated t with two
-    classes, F with more; :mod:`genesel.limma`), then a classifier on them: ``k`` from ``ks`` and the
-    classifier's C from ``Cs``, chosen together on validation (ties: fewer genes, then smaller C).
-
-    ``fit(..., scale=)`` takes the per-gene scale of standardised inputs, so the statistics are
-    computed on the log2 values as limma sees them (its variance prior pools variances across
-    genes, which standardising would flatten); the classifier sees the standardised arrays.
-    ``classifier``: ``svc`` (RBF SVC, as HSIC-Lasso's) or ``logistic`` (L2 logistic regression).
-    """
-
-    _dtype = np.float64
-
-    def __init__(self, ks: tuple[int, ...] = (5, 10, 20, 50, 100), Cs: tuple[float, ...] = (0.1, 1.0, 10.0),
-                 classifier: str = "svc", val_fraction: float = 0.25, random_state: int = 0):
-        self.ks = ks
-        self.Cs = Cs
-        self.classifier = classifier
-        self.val_fraction = val_fraction
-        self.random_state = random_state
-
-    def _model(self, C: float):
-        if self.classifier == "svc":
-            return SVC(C=C, kernel="rbf", gamma="scale")
-        if self.classifier == "logistic":
-            return LogisticRegression(C=C, max_iter=2000)
-        raise ValueError(f"unknown classifier {self.classifier!r}; choose svc or logistic")
-
-    def fit(self, X, y, X_val=None, y_val=None, scale=None):
-        from genesel.limma import moderated_test
-
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        Xtr, Xva, ytr, yva = (X, X_val, y, y_val) if X_val is not None else train_test_split(
-            X, y, test_size=self.val_fraction, stratify=y, random_state=self.random_state)
-        codes = LabelEncoder().fit_transform(ytr)
-        log2 = Xtr * (1.0 if scale is None else np.asarray(scale, dtype=np.float64))
-        fit = moderated_test(log2, codes)
-        statistic = np.abs(fit.t[:, 0]) if fit.t.shape[1] == 1 else fit.F
-        self.scores_ = np.nan_to_num(statistic, nan=0.0)
-        self.pvalues_ = fit.p_value
-        order = np.argsort(-self.scores_, kind="stable")
-        best = None
-        for k in sorted({min(k, X.shape[1]) for k in self.ks}):
-            cols = order[:k]
-            for C in sorted(self.Cs):
-                model = self._model(C).fit(Xtr[:, cols], ytr)
-                acc = accuracy_score(yva, model.predict(np.asarray(Xva)[:, cols]))
-                if best is None or acc > best[0]:
-                    best = (acc, k, C, model)
-        self.val_score_, k, C, self.model_ = best
-        self.selected_ = order[:k]
-        self.best_params_ = {"k": int(k), "C": C}
-        self.classes_ = self.model_.classes_
-        self.converged_ = True  # closed form
-        return self
-

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genesel import registry
 from genesel.dataset import Dataset
-from genesel.registry import DEFAULT_SOLVER, REGISTRY
 from genesel.results import MethodResult
 from genesel.splits import check_sizes, equalise_parts, split_column, stratified_group_split, stratified_split
 
@@ -79,35 +79,47 @@ def _fill_both(other: np.ndarray, half: np.ndarray) -> None:
 def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> dict | None:
     """The method's settings with its regularisation fixed to what the main splits chose (the most
     frequent choice; for a κ path, the median κ of the splits that kept a model; with early stopping, also
-    the median epoch the splits stopped at), so a half is fitted without the other half. None where every split of spred fell back to the class prior."""
-    params = dict(params)
+    the median epoch the splits stopped at), so a half is fitted without the other half. None where every
+    split of spred fell back to the class prior. How it is fixed follows the method's solver
+    (:data:`FIXERS`; a scikit-learn selector's class says it)."""
     chosen = [json.loads(h) for h, failed in zip(metrics["hyperparameters"], metrics.get("failed", False)) if not failed]
     chosen = [c for c in chosen if c]
     if not chosen:
         raise ValueError(f"{method}: no split was fitted, so there is no regularisation to fix")
-    table = pd.DataFrame(chosen)
+    row = registry.method(method)
+    return FIXERS[row.solver(params)](row, dict(params), pd.DataFrame(chosen), q)
+
+
+def _fix_path(row, params: dict, table: pd.DataFrame, q: int) -> dict | None:
+    """The κ path: the median κ of the splits that kept a model."""
+    kappas = pd.to_numeric(table["kappa"]).dropna()  # None where a split chose the class prior
+    if not len(kappas):
+        return None
+    return {**params, "kappas": [float(np.median(kappas))]}
+
+
+def _fix_grid(row, params: dict, table: pd.DataFrame, q: int) -> dict | None:
+    """The SGD grid: the most frequent (lr, κ); with early stopping, the median epoch too."""
+    if "lr" not in table or table["lr"].isna().all():  # every split chose the class prior
+        return None
+    fitted = table.dropna(subset=["lr"])
+    lr, kappa = fitted.astype(str).agg(lambda column: column.value_counts().index[0])[["lr", "kappa"]]
+    params.update(lrs=[float(lr)], kappas=[float(kappa)])
+    if params.get("early_stopping") and "epochs" in fitted:  # the halves' validation part is the other half:
+        epochs = int(np.median(fitted["epochs"]))  # the number of epochs is fixed too, like the penalty
+        params.update(early_stopping=False, max_epochs=epochs, min_epochs=epochs)
+    return params
+
+
+def _fix_selector(row, params: dict, table: pd.DataFrame, q: int) -> dict:
+    """A scikit-learn selector: its class fixes the most frequent choice."""
     mode = table.astype(str).agg(lambda column: column.value_counts().index[0])
     pick = {key: table[key][table[key].astype(str) == mode[key]].iloc[0] for key in table.columns}
-    solver = params.get("solver", DEFAULT_SOLVER.get(method))
-    if REGISTRY[method].family == "spred" and solver == "path":
-        kappas = pd.to_numeric(table["kappa"]).dropna()  # None where a split chose the class prior
-        if not len(kappas):
-            return None
-        params.update(kappas=[float(np.median(kappas))])
-    elif REGISTRY[method].family == "spred":
-        if "lr" not in table or table["lr"].isna().all():  # every split chose the class prior
-            return None
-        fitted = table.dropna(subset=["lr"])
-        lr, kappa = fitted.astype(str).agg(lambda column: column.value_counts().index[0])[["lr", "kappa"]]
-        params.update(lrs=[float(lr)], kappas=[float(kappa)])
-        if params.get("early_stopping") and "epochs" in fitted:  # the halves' validation part is the other half:
-            epochs = int(np.median(fitted["epochs"]))  # the number of epochs is fixed too, like the penalty
-            params.update(early_stopping=False, max_epochs=epochs, min_epochs=epochs)
-    elif method == "limma":
-        params.update(ks=[q], Cs=[float(pick["C"])])
-    else:  # l1_logistic, hsic_lasso: C of the final model (HSIC-Lasso's genes do not depend on it)
-        params.update(Cs=[float(pick["C"])])
-    return params
+    return row.selector_class().fixed_settings(params, pick, q)
+
+
+#: how stability selection fixes the regularisation of each solver of the table of methods
+FIXERS = {"path": _fix_path, "sgd": _fix_grid, "selector": _fix_selector}
 
 
 def top_q(scores: np.ndarray, selected: np.ndarray, q: int) -> np.ndarray:
