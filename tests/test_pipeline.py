@@ -407,8 +407,8 @@ def test_demo_gdssim3_spred_ranks_its_planted_nonlinear_genes_first(tmp_path):
               "datasets": {"GDSSIM3": demo["datasets"]["GDSSIM3"]},
               "methods": {"spred": demo["methods"]["spred"]},
               "stability": {**demo["stability"], "pairs": 2}, "device": "cpu"}
-    snakemake(tmp_path, "--cores", "2", "--configfile", str(write_config(tmp_path / "c.yaml", config)),
-              "results/GDSSIM3/planted_recovery.csv")
+    snakemake(tmp_path, "results/GDSSIM3/planted_recovery.csv", "--cores", "2",
+              "--configfile", str(write_config(tmp_path / "c.yaml", config)))
     truth = pd.read_csv(tmp_path / "resources/simulated/GDSSIM3_truth.tsv", sep="\t")
     assert set(truth.kind) == {"xor", "variance"} and len(truth) == 4
     genes = pd.read_csv(tmp_path / "results/GDSSIM3/genes/spred.csv")
