@@ -137,11 +137,15 @@ def over_budget(plan: pd.DataFrame, config: dict, config_file: str | None = None
     where = f" in {config_file}" if config_file else ""
     estimated = " (sizes of datasets not downloaded yet are estimates)" if todo["estimated"].any() else ""
     cpu = f", predicted at {duration(cpu_config_seconds)} here" if cpu_config_seconds is not None else ""
+    per_method = todo.groupby("method")["seconds"].sum().sort_values(ascending=False)
+    costliest = f"most of it {per_method.index[0]} ({duration(per_method.iloc[0])}); "
+    is_cpu_config = config_file is not None and Path(config_file).resolve() == Path(CPU_CONFIG).resolve()
+    advice = ("" if is_cpu_config else
+              f"{CPU_CONFIG} holds settings that fit a CPU{cpu} (snakemake --cores 8 --configfile {CPU_CONFIG}), ")
     return (f"the plan predicts {duration(total)} of work for {len(todo)} jobs on {', '.join(sorted(set(todo.device)))}"
-            f"{estimated}, more than {BUDGET_KEY}: {budget:g}{where}; "
-            f"{f'{plan_file} lists every job. ' if plan_file else ''}"
-            f"{CPU_CONFIG} holds settings that fit a CPU{cpu} (snakemake --cores 8 --configfile {CPU_CONFIG}), "
-            f"or raise {BUDGET_KEY}")
+            f"{estimated}, more than {BUDGET_KEY}: {budget:g}{where}; {costliest}"
+            f"{f'{plan_file} lists every job. ' if plan_file else ''}{advice}"
+            f"or turn that method off (enabled: false) or raise {BUDGET_KEY}")
 
 
 def by_method(plan: pd.DataFrame) -> pd.DataFrame:
