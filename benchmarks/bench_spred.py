@@ -106,11 +106,13 @@ def bench_path(parts, args, device, name) -> None:
     def run(screen: bool):
         config = PathConfig(variant=args.variant, hidden=args.hidden, n_kappas=args.n_kappas,
                             kappa_ratio=args.kappa_ratio, max_iter=args.max_iter, screen=screen, device=str(device),
-                            kkt_tol=args.kkt_tol, start_genes=args.start_genes, max_above=args.max_above)
+                            kkt_tol=args.kkt_tol, start_genes=args.start_genes, max_above=args.max_above,
+                            working_sets=args.working_sets)
         _sync(device)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = solve_path(*parts["train"], *parts["val"], parts["test"][0], args.classes, config)
         _sync(device)
+        run.cpu = time.process_time() - cpu
         return result, time.perf_counter() - start
 
     result, wall = run(True)
@@ -123,7 +125,9 @@ def bench_path(parts, args, device, name) -> None:
     print(f"kappa path, screened: {wall:.1f} s wall for all {S} splits x {len(result.kappas)} kappas ({wall / S:.1f} s per "
           f"split); peak {peak_memory_gb(device):.2f} GB; dense start on {start}; proximal steps per split: median "
           f"{int(np.median(steps))}; {wall / max(result.iterations.max(0).sum(), 1):.3f} s per step of the batch; load {os.getloadavg()[0]:.1f}")
-    print(f"  genes in the matmuls per kappa (union over splits): {result.n_computed.tolist()}")
+    print(f"  CPU: {run.cpu:.1f} s (this process, all threads); working sets: {args.working_sets or 'default'}")
+    print(f"  genes in the matmuls per kappa (the widest split's working set, or the union): {result.n_computed.tolist()}")
+    print(f"  proximal steps of the batch per kappa: {result.iterations.max(0).tolist()}")
     print(f"  certified (KKT within tolerance): {int(result.certified.sum())}/{result.certified.size} models on the path, "
           f"{int(result.certified[np.arange(S), chosen].sum())}/{S} chosen; chosen genes: median "
           f"{int(np.median(result.n_selected[np.arange(S), chosen]))}; test accuracy "
@@ -162,6 +166,8 @@ def main() -> None:
     parser.add_argument("--compare-unscreened", action="store_true")
     parser.add_argument("--start-genes", type=int, help="genes in the dense start up the path (default: the solver's)")
     parser.add_argument("--max-above", type=int, default=10)
+    parser.add_argument("--working-sets", choices=["per_split", "union"],
+                        help="each split computes on its own genes, or all on their union (default: the solver's)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--kkt-tol", type=float, help="optimality tolerance relative to 2 kappa (default: the solver's)")
     args = parser.parse_args()

@@ -44,6 +44,10 @@ class PathConfig:
     # 2,000 genes (the dense start), 2,000 screened genes above that. Not used down the path (it starts empty)
     start_genes: int | None = None
     screens: tuple[str, ...] = SCREENS  # which screens make the start set (genesel.screen)
+    # which genes each split's matmuls run on: "per_split" (its own working set; a batch costs its widest split's)
+    # or "union" (the union over the batch's splits: the same numbers up to float rounding, at the union's cost).
+    # None: per split above 2,000 genes, the union below (where the dense start puts every gene in every split)
+    working_sets: str | None = None
     device: str = "auto"
     seed: int = 0
     tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
@@ -81,7 +85,7 @@ class PathResult(SignalTested, HeldOutPredictions):
     kkt_residual: np.ndarray  # (S, K) relative to 2 kappa
     certified: np.ndarray  # (S, K) bool: residual <= kkt_tol over every gene
     iterations: np.ndarray  # (S, K)
-    n_computed: np.ndarray  # (K,) genes in the matmuls (the screened working set)
+    n_computed: np.ndarray  # (K,) genes in the matmuls (the widest split's working set, or their union)
     diverged: np.ndarray  # (S, K) bool
     device: str
     models: dict = field(default_factory=dict)  # (split, k) -> sparse parameters, with keep_models

@@ -13,7 +13,8 @@ from genesel.models import Architecture, BatchedNet, first_layer, head_logits, h
 class Problem:
     """The batched objective: one model per split, on the genes of the current working set."""
 
-    def __init__(self, arch: Architecture, n_classes: int, X: torch.Tensor, y: torch.Tensor, seed: int) -> None:
+    def __init__(self, arch: Architecture, n_classes: int, X: torch.Tensor, y: torch.Tensor, seed: int,
+                 per_split: bool = False) -> None:
         self.arch, self.C = arch, n_classes
         self.X, self.y = X, y  # (M, n, p), (M, n)
         M, n, p = X.shape
@@ -29,10 +30,15 @@ class Problem:
         if arch.linear_head:
             self.params["b_lin"] = torch.zeros(M, n_classes, device=X.device)
         self.radius = {k: v.flatten(1).norm(dim=1) for k, v in self.params.items() if k.startswith("W_")}
-        self.cols = torch.zeros(0, dtype=torch.long, device=X.device)  # working set (union over models)
+        # the working set: column j of model m is gene cols[m, j]. "union": every model computes on the union of the
+        # models' genes (identical rows of cols); "per_split": each model on its own genes only, padded to the widest
+        # model with rows that hold no gene (valid False), so a batch of splits costs M n w K, w the largest model's set
+        self.per_split = per_split
+        self.cols = torch.zeros(M, 0, dtype=torch.long, device=X.device)
+        self.valid = torch.zeros(M, 0, dtype=torch.bool, device=X.device)  # column j of model m holds a gene
         self.allowed = torch.zeros(M, 0, dtype=torch.bool, device=X.device)  # per model, on the working set
         self.params["V"] = torch.zeros(M, 0, K, device=X.device)
-        self.XW = X.index_select(2, self.cols)
+        self.XW = self.gather(X)
 
     # -- forward -----------------------------------------------------------------------------
     def logits_from_z(self, P: dict, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -82,15 +88,23 @@ class Problem:
             W.mul_(scale.view(-1, *([1] * (W.dim() - 1))))
 
     # -- working set -------------------------------------------------------------------------
+    def gather(self, X: torch.Tensor) -> torch.Tensor:
+        """Each model's working-set columns of ``X (M, n, p)``: ``(M, n, w)``."""
+        if not self.per_split:
+            return X.index_select(2, self.cols[0] if len(self.cols) else self.cols.new_zeros(0))
+        return torch.gather(X, 2, self.cols.unsqueeze(1).expand(-1, X.shape[1], -1))
+
+    def to_full(self, mask: torch.Tensor) -> torch.Tensor:
+        """A per-model mask on the working set ``(M, w)`` as a mask over every gene ``(M, p)``."""
+        full = torch.zeros(self.M, self.p, dtype=torch.int32, device=self.X.device)
+        full.scatter_add_(1, self.cols, (mask & self.valid).to(torch.int32))  # padding repeats a gene: add, not set
+        return full > 0
+
     def active_full(self) -> torch.Tensor:
-        active = torch.zeros(self.M, self.p, dtype=torch.bool, device=self.X.device)
-        active[:, self.cols] = self.params["V"].norm(dim=2) > 0
-        return active
+        return self.to_full(self.params["V"].norm(dim=2) > 0)
 
     def allowed_full(self) -> torch.Tensor:
-        allowed = torch.zeros(self.M, self.p, dtype=torch.bool, device=self.X.device)
-        allowed[:, self.cols] = self.allowed
-        return allowed
+        return self.to_full(self.allowed)
 
     def dense_start(self, seed: int, allowed: torch.Tensor | None = None) -> None:
         """Every gene (or, per model, the genes ``allowed (M, p)``: the screened start) in the working set with
@@ -103,26 +117,45 @@ class Problem:
             self.params["V"] = V.to(self.X.device)
             return
         self.set_working_set(allowed)
+        # one row per (model, gene) in the models' gene order, so both layouts draw the same start
         generator = torch.Generator().manual_seed(seed * 1_000_003 + 7)
         M, width, K = self.params["V"].shape
-        fan_in = self.allowed.sum(1).clamp_min(1).float().sqrt().cpu().view(M, 1, 1)
-        V = (torch.rand(M, width, K, generator=generator) * 2 - 1) / fan_in
-        self.params["V"] = V.to(self.X.device) * self.allowed.unsqueeze(2)
+        n_in = self.allowed.sum(1)
+        rows = (torch.rand(int(n_in.sum()), K, generator=generator) * 2 - 1).to(self.X.device)
+        fan_in = n_in.clamp_min(1).float().sqrt().repeat_interleave(n_in)
+        V = self.params["V"].new_zeros(M, width, K)
+        V[self.allowed] = rows / fan_in.unsqueeze(1)
+        self.params["V"] = V
 
     def set_working_set(self, allowed_full: torch.Tensor) -> None:
-        """Restrict the matmuls to the genes allowed in any model; active genes always stay."""
+        """Restrict the matmuls to the genes allowed (per model, or in any model: ``per_split``); active genes
+        always stay."""
         V = self.params["V"]
         allowed_full = allowed_full | self.active_full()
-        cols = torch.nonzero(allowed_full.any(0)).squeeze(1)
-        pos = torch.full((self.p,), -1, dtype=torch.long, device=V.device)
-        pos[cols] = torch.arange(len(cols), device=V.device)
-        V_new = V.new_zeros(self.M, len(cols), V.shape[2])
-        if len(self.cols):
-            kept = pos[self.cols] >= 0  # every active gene is kept, so only zero rows are dropped
-            V_new[:, pos[self.cols[kept]]] = V[:, kept]
+        if self.per_split:
+            counts = allowed_full.sum(1)
+            width = int(counts.max()) if self.M else 0
+            # each model's genes in increasing order, then padding (gene 0, never valid)
+            order = torch.sort((~allowed_full).to(torch.int8), dim=1, stable=True).indices[:, :width]
+            valid = torch.arange(width, device=V.device).unsqueeze(0) < counts.unsqueeze(1)
+            cols = torch.where(valid, order, torch.zeros_like(order))
+        else:
+            union = torch.nonzero(allowed_full.any(0)).squeeze(1)
+            cols = union.unsqueeze(0).expand(self.M, -1)
+            valid = torch.ones(self.M, len(union), dtype=torch.bool, device=V.device)
+        pos = torch.full((self.M, self.p), -1, dtype=torch.long, device=V.device)  # gene -> its column, per model
+        m_idx, j_idx = torch.nonzero(valid, as_tuple=True)
+        pos[m_idx, cols[m_idx, j_idx]] = j_idx
+        V_new = V.new_zeros(self.M, cols.shape[1], V.shape[2])
+        if self.cols.shape[1]:
+            m_old, j_old = torch.nonzero(self.valid, as_tuple=True)
+            j_new = pos[m_old, self.cols[m_old, j_old]]
+            kept = j_new >= 0  # every active gene is kept, so only zero rows are dropped
+            V_new[m_old[kept], j_new[kept]] = V[m_old[kept], j_old[kept]]
         self.params["V"] = V_new
-        self.cols, self.allowed = cols, allowed_full[:, cols]
-        self.XW = self.X.index_select(2, cols)
+        self.cols, self.valid = cols.contiguous(), valid
+        self.allowed = torch.gather(allowed_full, 1, cols) & valid
+        self.XW = self.gather(self.X)
 
     def full_group_grad_norms(self, P: dict, chunk: int = 4096) -> torch.Tensor:
         """``‖∇_i CE‖`` for every gene, ``(M, p)``: one backward to ``z = X V``, then ``X_i^T δ`` in chunks."""

@@ -327,3 +327,64 @@ def test_a_path_up_climbs_until_every_model_keeps_no_gene():
     assert result.head_val_proba["mlp"].shape == result.val_proba.shape
     capped = solve_path(Xs, y[None], Xs, y[None], Xs, 3, replace(config, max_above=0))
     assert len(capped.kappas) == 8
+
+
+def _splits(X, y, n_splits, seed=0):
+    """``n_splits`` random 60/20/20 splits of ``(X, y)``, stacked as solve_path takes them."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.permutation(len(y)) for _ in range(n_splits)]
+    a, b = int(0.6 * len(y)), int(0.8 * len(y))
+    stack = lambda sl: (np.stack([X[q[sl]] for q in parts]).astype(np.float32), np.stack([y[q[sl]] for q in parts]))  # noqa: E731
+    (Xt, yt), (Xv, yv), (Xs, _) = stack(slice(0, a)), stack(slice(a, b)), stack(slice(b, None))
+    return Xt, yt, Xv, yv, Xs
+
+
+@pytest.mark.parametrize("settings", [
+    dict(variant="spred", hidden=16, start_genes=50, max_iter=150),  # up from the screened start
+    dict(variant="spred_linear", kkt_tol=1e-4, max_iter=1500),  # down, strong-rule screened, solved tightly
+])
+def test_per_split_working_sets_compute_what_the_union_computes(settings):
+    """A gene outside a split's working set has zero weight there, so computing each split on its own genes
+    (padded to the widest split) must give the union's models, κ by κ, at a fraction of the union's width."""
+    X, y = three_class_data(n=150, p=300, seed=2)
+    data = _splits(X, y, 4)
+    runs = {ws: solve_path(*data, 3, PathConfig(n_kappas=6, max_above=3, device="cpu", seed=1, working_sets=ws,
+                                                 **settings), keep_models=True)
+            for ws in ("union", "per_split")}
+    union, own = runs["union"], runs["per_split"]
+    np.testing.assert_array_equal(own.kappas, union.kappas)
+    np.testing.assert_array_equal(own.n_selected, union.n_selected)
+    # equal up to float rounding, which the stopping rule can turn into a step more or less: within the solve's tolerance
+    np.testing.assert_allclose(own.scores, union.scores, rtol=0, atol=10 * settings.get("kkt_tol", 1e-4) * union.scores.max())
+    np.testing.assert_allclose(own.val_proba, union.val_proba, atol=1e-3)
+    np.testing.assert_array_equal(own.choose_per_split(), union.choose_per_split())
+    # a certificate may flip where a residual lies near the tolerance (a model stopped by max_iter, say)
+    tol = settings.get("kkt_tol", 0.25)
+    clear = (np.abs(np.log(union.kkt_residual / tol)) > np.log(2)) & (np.abs(np.log(own.kkt_residual / tol)) > np.log(2))
+    np.testing.assert_array_equal(own.certified[clear], union.certified[clear])
+    assert (own.n_computed <= union.n_computed).all() and (own.n_computed < union.n_computed).any()
+    for key, model in own.models.items():  # each kept model names its own genes
+        assert set(model["genes"].tolist()) == set(union.models[key]["genes"].tolist())
+
+
+def test_per_split_working_sets_keep_each_splits_rows_when_the_sets_change():
+    from genesel.prox import Problem
+
+    X = torch.randn(3, 20, 12)
+    pb = Problem(make_architecture("spred_linear", None), 3, X, torch.zeros(3, 20, dtype=torch.long), 0, per_split=True)
+    start = torch.zeros(3, 12, dtype=torch.bool)
+    start[0, [1, 5]], start[1, [2, 3, 4, 11]], start[2, [0]] = True, True, True
+    pb.dense_start(0, start)
+    assert pb.cols.shape == (3, 4) and torch.equal(pb.allowed_full(), start) and torch.equal(pb.active_full(), start)
+    before = {(m, int(g)): pb.params["V"][m, j].clone() for m, j in zip(*torch.nonzero(pb.allowed, as_tuple=True))
+              for g in [pb.cols[m, j]]}
+    grow = torch.zeros(3, 12, dtype=torch.bool)
+    grow[2, 7] = True  # split 2 gains a gene; the others keep theirs (active genes always stay)
+    pb.set_working_set(grow)
+    assert pb.cols.shape == (3, 4) and pb.allowed_full()[2].nonzero().squeeze(1).tolist() == [0, 7]
+    for (m, g), row in before.items():
+        j = (pb.cols[m] == g) & pb.valid[m]
+        assert torch.equal(pb.params["V"][m, j][0], row)
+    XW = pb.gather(X)  # each split's own columns of X
+    for m in range(3):
+        assert torch.equal(XW[m][:, pb.valid[m]], X[m][:, pb.cols[m, pb.valid[m]]])
