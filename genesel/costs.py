@@ -193,10 +193,17 @@ def sgd_grid(job: Job) -> JobCost:
 
 # -- spred and spred_linear along the κ path (genesel.solver) --------------------------------------------------
 def dense_start_genes(cfg, p: int) -> int:
-    """Genes in the matmuls of the dense start up the path (the first and costliest solve with the MLP head):
-    every gene today. The hook for a screened working-set start in :mod:`genesel.solver`: return its size
-    from ``cfg`` (a ``PathConfig``) here, and the plan follows."""
-    return p
+    """Genes in one split's matmuls at the dense start up the path (the first and costliest solve with the MLP
+    head): the screened start set (:func:`genesel.screen.check_start_genes`: every gene up to 2,000, else
+    ``start_genes``) where each split computes on its own set (``working_sets``: per split by default above
+    2,000 genes); every gene, as an upper bound, where the splits share the union of their sets."""
+    from genesel.screen import AUTO_START, check_start_genes
+
+    size = check_start_genes(cfg.start_genes, p)
+    if size is None:
+        return p
+    per_split = p > AUTO_START if cfg.working_sets is None else cfg.working_sets == "per_split"
+    return size if per_split else p
 
 
 def kappa_path(job: Job) -> JobCost:
