@@ -119,7 +119,7 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
         "stable genes": table.n_stable, "bound on false stable genes": table.bound.round(2),
         "splits": table.splits, "not fitted": table.failed_splits,
         "chosen models converged": [f"{v:.0%}" if pd.notna(v) else "" for v in table.converged_share],
-        # spred's test over splits: above signal_alpha the method showed no signal and kept no gene
+        # the signal test: above signal_alpha its genes are marked as noise and it predicts the majority class
         "signal p": [f"{v:.3g}" if pd.notna(v) else "" for v in table.get("signal_p", pd.Series(index=table.index))],
         "against the best: difference [95% CI], Holm p": table.versus.to_numpy(),
     })
@@ -146,11 +146,13 @@ def false_in_words(expected: float, n: int) -> str:
             f"{'a false discovery' if k == 1 else 'false discoveries'} (bound {expected:.2f}).")
 
 
-def genes_to_validate(tiers: pd.DataFrame, bounds: dict[str, float]) -> tuple[pd.DataFrame, str]:
+def genes_to_validate(tiers: pd.DataFrame, bounds: dict[str, float],
+                      no_signal: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, str]:
     """The genes some method calls stable (``tiers``, written by ``compare``), most methods first, then by their
     highest selection probability: gene, selection probability per method that found it, the direction and size
     of the change, the methods. With the expected number of false ones in words: the sum of the bounds
-    (``bounds``, method -> expected false stable genes) of the methods that found any of them."""
+    (``bounds``, method -> expected false stable genes) of the methods that found any of them. A method in
+    ``no_signal`` (its signal test found no evidence of class signal) is marked where it is named."""
     if not len(tiers):
         return pd.DataFrame(), false_in_words(0.0, 0)
     methods = [m for m in bounds if f"selection_probability_{m}" in tiers]
@@ -168,10 +170,26 @@ def genes_to_validate(tiers: pd.DataFrame, bounds: dict[str, float]) -> tuple[pd
             "selection probability": ", ".join(f"{label(m)} {probability.at[i, m]:.2f}" for m in methods
                                                if m in found[i]),
             "change": f"{change} (log2 FC {size:+.2f})" if np.isfinite(size) else change,
-            "found by": ", ".join(label(m) for m in methods if m in found[i]),
+            "found by": ", ".join(label(m) + (" (no evidence of class signal)" if m in no_signal else "")
+                                  for m in methods if m in found[i]),
         })
     users = {m for f in found for m in f if m in bounds}
-    return pd.DataFrame(rows), false_in_words(sum(bounds[m] for m in users), len(rows))
+    words = false_in_words(sum(bounds[m] for m in users), len(rows))
+    if users & no_signal:
+        words += (" Methods marked 'no evidence of class signal' did not predict the classes better than chance "
+                  "on this dataset: a gene only they found is noise until shown otherwise.")
+    return pd.DataFrame(rows), words
+
+
+def no_signal_methods(summary: pd.DataFrame, dataset: str, config: dict) -> frozenset[str]:
+    """The methods whose signal test found no evidence of class signal on ``dataset`` (``signal_p`` above the
+    method's ``signal_alpha``, 0.05 unless its settings say otherwise)."""
+    if "signal_p" not in summary:
+        return frozenset()
+    rows = summary[(summary.dataset == dataset) & summary.signal_p.notna()]
+    settings = config.get("methods") or {}
+    alpha = {m: (settings.get(m) or {}).get("signal_alpha", 0.05) for m in rows.method}
+    return frozenset(m for m, p in zip(rows.method, rows.signal_p) if alpha[m] is not None and p > alpha[m])
 
 
 def genes_box(name: str, table: pd.DataFrame, words: str, link: str = "") -> str:
@@ -257,7 +275,8 @@ def write_landing(summary: pd.DataFrame, paired: pd.DataFrame | None, datasets: 
     boxes, landing_boxes, counts = [], [], {}
     for d in datasets:
         bounds = stability[stability.dataset == d.name].set_index("method").bound.to_dict()
-        table, words = genes_to_validate(tiers.get(d.name, pd.DataFrame()), bounds)
+        table, words = genes_to_validate(tiers.get(d.name, pd.DataFrame()), bounds,
+                                         no_signal_methods(summary, d.name, config))
         counts[d.name] = len(table)
         boxes.append(genes_box(d.name, table, words))
         landing_boxes.append(genes_box(d.name, table, words, links.get(d.name, "")))

@@ -110,6 +110,19 @@ def test_genes_to_validate_name_the_genes_and_the_expected_false_ones_in_words()
     assert false_in_words(2.6, 12).startswith("At most about 3 of these 12 are expected to be false discoveries")
     assert false_in_words(5.0, 3).startswith("Up to all 3")
     assert false_in_words(0.9, 1).startswith("This one gene may well be a false discovery")
+    flagged, words = genes_to_validate(tiers, {"spred": 0.6, "l1_logistic": 0.5, "limma": 0.2}, frozenset({"limma"}))
+    assert f"{label('limma')} (no evidence of class signal)" in flagged["found by"].iloc[0]
+    assert f"{label('spred')} (no evidence" not in flagged["found by"].iloc[0] and "noise until shown" in words
+
+
+def test_no_signal_methods_reads_the_summary_with_each_methods_alpha():
+    from genesel.overview import no_signal_methods
+
+    summary = pd.DataFrame({"dataset": ["A", "A", "A", "B"], "method": ["spred", "spred_linear", "limma", "spred"],
+                            "signal_p": [0.37, 0.03, np.nan, 0.5]})
+    assert no_signal_methods(summary, "A", {"methods": {"spred_linear": {}}}) == {"spred"}
+    assert no_signal_methods(summary, "A", {"methods": {"spred_linear": {"signal_alpha": 0.01}}}) == {"spred", "spred_linear"}
+    assert no_signal_methods(summary, "A", {"methods": {"spred": {"signal_alpha": None}}}) == frozenset()
 
 
 def _stability(probability, threshold=0.75):
