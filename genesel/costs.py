@@ -224,8 +224,10 @@ def kappa_path(job: Job) -> JobCost:
     n_tr, n_va, n_te = job.shape.parts(job.fractions)
     k_in, widths = _widths(job.method, hidden, C)
     up = (cfg.direction or ("up" if widths else "down")) == "up"
-    if job.fixed:  # stability: one κ, from the empty model (down) or a dense start (up)
-        K = 1
+    if job.fixed:  # stability: one κ from the empty model (down), or climbed to from a dense start (up)
+        from genesel.kappa_path import CLIMB_STEPS
+
+        K = 1 + (CLIMB_STEPS if up else 0)
     elif up and not cfg.kappas:
         K += cfg.max_above // 2  # the climb past κ_max stops once no model keeps a gene
     active = min(p, n_tr)  # genes a model keeps along the path, at most
@@ -247,7 +249,8 @@ def kappa_path(job: Job) -> JobCost:
     acts = 4 * S * n_tr * (k_in + 4 * sum(widths)) * 3
     recorded = 4 * S * K * (p * 2 + (n_va + n_te) * C * 4)
     where = "from a dense start, up" if up else "down from no gene"
-    detail = f"{S} x 1 fixed kappa, {where}" if job.fixed else f"{S} x {K} kappas, {where}"
+    detail = f"{S} x {K} kappas up to the fixed one, {where}" if job.fixed and K > 1 else (
+        f"{S} x 1 fixed kappa, {where}" if job.fixed else f"{S} x {K} kappas, {where}")
     detail += _permutations(cfg.signal_alpha, cfg.signal_permutations)
     signal = _signal(job, cfg.signal_alpha, cfg.signal_permutations, K, n_va, C)
     kind = "path" if widths else "path_linear"

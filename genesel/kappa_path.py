@@ -52,7 +52,8 @@ class PathConfig:
     seed: int = 0
     tf32: bool = True  # TF32 matmuls for the steps on a GPU; KKT checks always run in full float32
     # how κ is chosen on validation: "best" (accuracy, ties to lower log-loss, then sparser) or "1se" (the
-    # sparsest model whose validation log-loss is within one standard error of the lowest, glmnet's lambda.1se)
+    # sparsest model whose validation log-loss is within one standard error of the lowest, glmnet's lambda.1se);
+    # "top" (stability halves, genesel.stability): the model at the largest κ of an explicit path, no choice
     choose: str = "best"
     # whether the set shows signal: where the chosen models' validation accuracy gain over the majority class,
     # pooled over the splits, has a p-value above this (genesel.signal: one permutation of the labels for all
@@ -139,6 +140,11 @@ def _beats_prior(scores: ValidationScores, usable: np.ndarray, margin: float | N
         return usable & (scores.gain > margin * np.nan_to_num(scores.gain_se))
 
 
+#: up the path (the MLP head), a stability half climbs this many of the path's own steps to its fixed κ
+#: (genesel.stability): a dense start at one κ learns genes that act only together by chance
+CLIMB_STEPS = 4
+
+
 def choose_kappa(scores: ValidationScores, usable: np.ndarray, n_selected: np.ndarray, kappas: np.ndarray,
                  rule: str = "best", margin: float | None = None) -> np.ndarray:
     """Each split's chosen model (see :meth:`PathResult.choose`) from its validation ``scores``
@@ -146,6 +152,9 @@ def choose_kappa(scores: ValidationScores, usable: np.ndarray, n_selected: np.nd
     cand = _beats_prior(scores, usable, margin)
     shape = cand.shape
     full = lambda a: np.broadcast_to(a, shape)  # noqa: E731
+    if rule == "top":  # the model at the path's largest κ (a stability half's fixed κ, climbed to from below)
+        chosen = np.argmax(full(usable), axis=-1)
+        return np.where(usable.any(-1), chosen, NO_MODEL)
     if rule == "1se":
         loss = np.where(cand, scores.loss, np.inf)
         best = loss.argmin(-1)[..., None]

@@ -80,7 +80,7 @@ class PathSolver:
             config = replace(config, direction="up" if self.arch.hidden else "down")
         if config.direction not in ("down", "up"):
             raise ValueError(f"direction must be down or up, not {config.direction!r}")
-        if config.choose not in ("best", "1se"):
+        if config.choose not in ("best", "1se", "top"):
             raise ValueError(f"choose must be best or 1se, not {config.choose!r}")
         self.config = config
         if self.arch.penalty != "spred" or not self.arch.mask:

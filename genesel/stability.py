@@ -91,11 +91,23 @@ def fixed_settings(method: str, params: dict, metrics: pd.DataFrame, q: int) -> 
 
 
 def _fix_path(row, params: dict, table: pd.DataFrame, q: int) -> dict | None:
-    """The κ path: the median κ of the splits that kept a model."""
+    """The κ path: the median κ of the splits that kept a model. Down the path (the convex linear head) a half
+    is solved at that κ alone. Up the path (the MLP head, from a dense start) it climbs to it through the last
+    :data:`CLIMB_STEPS` steps of the path below it and keeps the model at that κ (``choose: top``): the head
+    learns genes that act only together during the climb, as the others leave, and a dense start at one κ
+    learns them only by chance (benchmarks/RESULTS.md, issue 29)."""
+    from genesel.kappa_path import CLIMB_STEPS, PathConfig
+
     kappas = pd.to_numeric(table["kappa"]).dropna()  # None where a split chose the class prior
     if not len(kappas):
         return None
-    return {**params, "kappas": [float(np.median(kappas))]}
+    kappa = float(np.median(kappas))
+    defaults = PathConfig()
+    direction = params.get("direction") or ("up" if row.nonlinear else "down")
+    if direction != "up":
+        return {**params, "kappas": [kappa]}
+    step = params.get("kappa_ratio", defaults.kappa_ratio) ** (1 / (params.get("n_kappas", defaults.n_kappas) - 1))
+    return {**params, "kappas": [kappa * step**j for j in range(CLIMB_STEPS + 1)], "choose": "top"}
 
 
 def _fix_grid(row, params: dict, table: pd.DataFrame, q: int) -> dict | None:

@@ -33,10 +33,13 @@ def test_one_row_per_dataset_method_and_job_with_what_it_counts():
     assert len(table) == 3 * 7 * 2
     row = table.set_index(["dataset", "method", "job"]).sort_index()
     # spred on the demo's kappa path up: 5 splits x (10 kappas + half of the 4 allowed above kappa_max);
-    # stability: 2 x 10 pairs of halves, one model each
+    # stability: 2 x 10 pairs of halves
     spred = DEMO["methods"]["spred"]
     assert row.loc[("GDSSIM1", "spred", "select"), "fits"] == 5 * (spred["n_kappas"] + spred["max_above"] // 2)
-    assert row.loc[("GDSSIM1", "spred", "stability"), "fits"] == 2 * 10
+    from genesel.kappa_path import CLIMB_STEPS  # a half of the MLP head climbs to its fixed kappa
+
+    assert row.loc[("GDSSIM1", "spred", "stability"), "fits"] == 2 * 10 * (CLIMB_STEPS + 1)
+    assert row.loc[("GDSSIM1", "spred_linear", "stability"), "fits"] == 2 * 10
     assert row.loc[("GDSSIM1", "spred_linear", "select"), "fits"] == 5 * 20  # the 20-kappa path
     assert row.loc[("GDSSIM1", "limma", "select"), "fits"] == 5 * 5 * 3  # ks x Cs
     assert (row.loc["GDSSIM3", "arrays"] == 1200).all() and (row.loc["GDSSIM3", "probes"] == 100).all()

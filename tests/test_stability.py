@@ -158,3 +158,23 @@ def test_no_gene_is_stable_where_every_split_fell_back_to_the_class_prior():
                             "failed": False})
     result = run_stability("spred_linear", planted(), {}, metrics, pairs=2)
     assert not result.stable.any() and result.mean_kept == 0 and result.path.shape == (result.q, 200)
+
+
+def test_a_half_of_spreds_mlp_head_climbs_to_its_fixed_kappa_and_keeps_the_model_there():
+    """Up the path a dense start at one κ learns an XOR pair only by chance; a half climbs CLIMB_STEPS of the
+    path's own steps to the splits' median κ and keeps the model at that κ. The convex linear head does not."""
+    import json
+
+    from genesel.kappa_path import CLIMB_STEPS, ValidationScores, choose_kappa
+    from genesel.stability import fixed_settings
+
+    metrics = pd.DataFrame({"hyperparameters": [json.dumps({"kappa": k}) for k in (0.01, 0.02, 0.04)], "failed": False})
+    up = fixed_settings("spred", {"n_kappas": 11, "kappa_ratio": 0.01}, metrics, 5)
+    assert up["choose"] == "top" and len(up["kappas"]) == CLIMB_STEPS + 1
+    assert up["kappas"][0] == pytest.approx(0.02) and np.allclose(np.diff(np.log10(up["kappas"])), -0.2)
+    assert fixed_settings("spred_linear", {}, metrics, 5) == {"kappas": [0.02]}
+    usable = np.array([[False, True, True], [True, True, True], [False, False, False]])
+    nan = np.full(usable.shape, np.nan)
+    scores = ValidationScores(*(nan for _ in ValidationScores.__dataclass_fields__))
+    chosen = choose_kappa(scores, usable, np.ones(usable.shape), np.array([3.0, 2.0, 1.0]), rule="top")
+    assert chosen[:2].tolist() == [1, 0] and chosen[2] < 0
