@@ -41,23 +41,12 @@ def canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def module_level_imports(path):
-    """Top-level names of the modules a file imports unconditionally (not inside try, if or a function)."""
+def imported_modules(path, module_level_only=False):
+    """Top-level names of the modules a file imports: everywhere, or only unconditionally at module level
+    (not inside try, if or a function: what a dependency needs whenever it is imported)."""
     tree = ast.parse(Path(path).read_text(), filename=str(path))
     names = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def all_imports(path):
-    """Every module a file of our own imports, wherever the statement stands."""
-    tree = ast.parse(Path(path).read_text(), filename=str(path))
-    names = set()
-    for node in ast.walk(tree):
+    for node in tree.body if module_level_only else ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -83,7 +72,7 @@ def undeclared(modules, closure):
 def our_modules():
     modules = set()
     for path in (REPO / "genesel").rglob("*.py"):
-        modules |= all_imports(path)
+        modules |= imported_modules(path)
     for path in (REPO / "workflow").rglob("*.smk"):
         modules |= set(re.findall(r"^\s*(?:from|import) ([A-Za-z_][A-Za-z0-9_]*)", path.read_text(), re.M))
     return third_party(modules)
@@ -94,7 +83,7 @@ def test_runtime_requirements_cover_every_import_of_the_main_job():
     modules = our_modules()
     geoparse = Path(metadata.distribution("GEOparse").locate_file("GEOparse"))
     for path in geoparse.glob("*.py"):
-        modules |= third_party(module_level_imports(path))
+        modules |= third_party(imported_modules(path, module_level_only=True))
     modules |= set(LAZY_RUNTIME_IMPORTS)
     assert {"torch", "GEOparse", "snakemake", "pygments"} <= modules
     assert undeclared(modules, closure) == {}
