@@ -179,7 +179,7 @@ def _measure_signal() -> list[float]:
     proba = rng.dirichlet(np.ones(C), size=(S, K, n)).astype(np.float32)
     y = np.tile(np.arange(n) % C, (S, 1))
     usable, n_sel, kappas = np.ones((S, K), bool), np.ones((S, K), int), np.linspace(1, 0.1, K)
-    seconds = _timed(lambda: signal_pvalue(proba, y, np.full((S, C), 1 / C), 3 * n,
+    seconds = _timed(lambda: signal_pvalue(proba, y, np.full((S, C), 1 / C),
                                            lambda s: choose_kappa(s, usable, n_sel, kappas), B))
     return [0.0, B * S * K * n * (C + 8) / seconds]
 

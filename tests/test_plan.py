@@ -177,3 +177,15 @@ def test_snakemake_stops_before_any_work_over_budget(tmp_path):
         assert len(lines) == 1 and "config/cpu.yaml" in lines[0]
     assert (tmp_path / "results" / "summary" / "plan.tsv").exists()
     assert not list((tmp_path / "results").glob("*/dataset.npz")) and not (tmp_path / "resources").exists()
+
+
+def test_rates_are_measured_on_a_machine_with_an_empty_cache(monkeypatch, tmp_path):
+    """A fresh machine has no cached rates: every kind is measured for real (the plan runs before any job, so
+    a measurement that breaks stops every run; it did once, when signal_pvalue's arguments changed)."""
+    from genesel.throughput import measure
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    rates = measure(device="cpu", threads=1)
+    assert set(rates.cpu) >= {"signal", "saga", "limma", "numpy", *DEVICE_KINDS}
+    assert all(step >= 0 and rate > 0 for step, rate in rates.cpu.values())
+    assert rates.job_seconds > 0 and list((tmp_path / "genesel").glob("throughput-*.json"))
