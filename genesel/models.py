@@ -156,16 +156,19 @@ class BatchedNet:
         fan_in = {"W_in": p, "b_in": p, "W_out": widths[-1] if widths else 1, "b_out": widths[-1] if widths else 1}
         for i in range(1, len(widths)):
             fan_in[f"W_h{i}"] = fan_in[f"b_h{i}"] = widths[i - 1]
-        per_group: dict[str, list[torch.Tensor]] = {name: [] for name in shapes}
-        for seed in group_seeds:
-            gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        # drawn where the models live (a CUDA generator on a GPU: the CPU drew 4.5 G numbers per 20-split
+        # chunk at the MLP baselines' GDS scale) and written into place, with no stacked copy
+        gen_device = device if device.type == "cuda" else torch.device("cpu")
+        params = {name: torch.empty((n_models, *shape), device=device, dtype=dtype) for name, shape in shapes.items()}
+        for group, seed in enumerate(group_seeds):
+            rows = (group_of_model == group).nonzero().flatten().to(device)
+            if not len(rows):
+                continue
+            gen = torch.Generator(device=gen_device).manual_seed(int(seed))
             for name, shape in shapes.items():
                 bound = 1.0 / math.sqrt(fan_in[name])
-                per_group[name].append((torch.rand(shape, generator=gen, dtype=torch.float32) * 2 - 1) * bound)
-        params = {}
-        for name in shapes:
-            stacked = torch.stack(per_group[name]).to(device=device, dtype=dtype)
-            params[name] = stacked.index_select(0, group_of_model.to(device)).contiguous()
+                draw = torch.rand(shape, generator=gen, dtype=torch.float32, device=gen_device).mul_(2).sub_(1).mul_(bound)
+                params[name][rows] = draw.to(device=device, dtype=dtype)
         if arch.mask:
             params["U"] = torch.ones(n_models, p, device=device, dtype=dtype)
         for t in params.values():
@@ -280,16 +283,16 @@ class BatchedNet:
                 continue
             shape = (-1,) + (1,) * (t.dim() - 1)
             k = kappa.view(shape)
+            # in place: t.grad is dropped after the step, and a temporary the size of W_in (36 GB for 40 of the
+            # MLP baselines' models at GDS scale) put the H200 out of memory (benchmarks/RESULTS.md)
             if name.startswith("b_"):
                 pass
-            elif arch.penalty == "spred" and name in ("U", "W_in"):
-                grad = grad + 2 * k * t
-            elif arch.penalty == "l2":
-                grad = grad + 2 * k * t
+            elif (arch.penalty == "spred" and name in ("U", "W_in")) or arch.penalty == "l2":
+                grad.addcmul_(t, k, value=2)
             elif arch.penalty == "l1" and name == "W_in":
-                grad = grad + k * torch.sign(t)
+                grad.addcmul_(torch.sign(t), k)
             else:
-                grad = grad + 2 * other_decay * t
+                grad.add_(t, alpha=2 * other_decay)
             if optimizer == "adam":
                 m = self.buffers.setdefault(name, torch.zeros_like(t))
                 v = self.buffers.setdefault(name + "_sq", torch.zeros_like(t))
@@ -302,7 +305,7 @@ class BatchedNet:
                     buf = self.buffers.setdefault(name, torch.zeros_like(t))
                     buf.mul_(momentum).add_(grad)
                     grad = buf
-                t.sub_(lr.view(shape) * grad)
+                t.addcmul_(grad, lr.view(shape), value=-1)
             t.grad = None
 
     @torch.no_grad()
@@ -338,4 +341,5 @@ class BatchedNet:
         n_params = sum(t[0].numel() for t in self.params.values())
         p, k = self.params["W_in"].shape[1:]
         acts = n_train * (2 * p + 2 * k + 4 * sum(self.arch.hidden))
-        return 4 * (3 * n_params + acts)
+        # parameters, gradients, momentum, and one temporary of W_in in the step (the L1 penalty's sign)
+        return 4 * (3 * n_params + p * k + acts)
