@@ -19,7 +19,8 @@ CITATIONS = {
     "mlp_l1": "an MLP with a naive L1 penalty on its first layer, by subgradient (the spred paper's baseline)",
     "hsic_lasso": ("HSIC-Lasso (Yamada et al., Neural Computation 2014; block version, Climente-González et al., "
                    "Bioinformatics 2019) followed by an RBF support vector machine"),
-    "l1_logistic": "L1-penalised logistic regression (scikit-learn; Pedregosa et al., JMLR 2011)",
+    "l1_logistic": ("L1-penalised multinomial logistic regression (scikit-learn's objective; solved along a path of C with "
+                    "working sets and a KKT check over every gene, as in glmnet: Friedman et al., J. Stat. Softw. 2010)"),
     "limma": ("the top genes by limma's moderated t/F statistic (Smyth 2004; Ritchie et al., Nucleic Acids Res. "
               "2015) followed by an RBF support vector machine"),
 }

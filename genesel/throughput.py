@@ -1,6 +1,6 @@
 """Rates the plan turns cost into seconds with, measured in a few seconds on this machine.
 
-Each kind of work in :mod:`genesel.costs` (an SGD epoch, a proximal step of the κ path, a saga epoch, HSIC
+Each kind of work in :mod:`genesel.costs` (an SGD epoch, a proximal step of the κ path, the L1-logistic path, HSIC
 kernels, limma's fits, numpy passes) is timed by running the real code on small random problems of two
 sizes: the small one gives the fixed cost of a step (Python, kernel launches), the larger one the work per
 second. Torch kinds run on the device the methods would use (CUDA when present). The rates are cached for a
@@ -24,8 +24,8 @@ import numpy as np
 from genesel.costs import Phase
 
 #: bump when what is measured changes, so an old cache is not read
-VERSION = 2
-CPU_KINDS = ("signal", "saga", "limma", "numpy")
+VERSION = 3
+CPU_KINDS = ("signal", "l1path", "limma", "numpy")
 DEVICE_KINDS = ("sgd", "sgd_check", "path", "path_linear", "elementwise", "hsic")
 
 
@@ -184,20 +184,15 @@ def _measure_signal() -> list[float]:
     return [0.0, B * S * K * n * (C + 8) / seconds]
 
 
-def _measure_saga() -> list[float]:
-    import warnings
+def _measure_l1path() -> list[float]:
+    from genesel.costs import l1_path_work
+    from genesel.l1path import l1_logistic_path
 
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
-    def run(n: int, p: int, epochs: int) -> tuple[float, float, float]:
+    def run(n: int, p: int, Cs: tuple) -> tuple[float, float, float]:
         X, y = _data(n, p, 3, 6)
-        model = LogisticRegression(l1_ratio=1.0, solver="saga", C=0.1, max_iter=epochs, tol=0.0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return _timed(lambda: model.fit(X.astype(np.float64), y)), 1, epochs * n * p * 3
+        return _timed(lambda: l1_logistic_path(X.astype(np.float64), y, Cs)), len(Cs), l1_path_work(len(Cs), n, p, 3)
 
-    return _solve([run(30, 20, 5), run(100, 2000, 10)])
+    return _solve([run(60, 2000, (0.1,)), run(120, 20000, (0.03, 0.1, 0.3, 1.0))])
 
 
 def _measure_hsic(device: str) -> list[float]:
@@ -265,10 +260,13 @@ def measure(device: str = "auto", threads: int | None = None, refresh: bool = Fa
                 return cached
         except (TypeError, ValueError):
             pass
+    from threadpoolctl import threadpool_limits
+
     saved = torch.get_num_threads()
     torch.set_num_threads(threads)
-    try:
-        throughput = _measure_all(dev, name, threads)
+    try:  # numpy's BLAS on the fitting jobs' threads too (genesel select sets OMP_NUM_THREADS; 2 BLAS threads on
+        with threadpool_limits(limits=threads):  # the L1 path's small products ran 4-30x slower under load)
+            throughput = _measure_all(dev, name, threads)
     finally:
         torch.set_num_threads(saved)
     throughput.memory_bytes = memory_budget()
@@ -283,7 +281,7 @@ def measure(device: str = "auto", threads: int | None = None, refresh: bool = Fa
 
 
 def _measure_all(dev: str, name: str, threads: int) -> Throughput:
-    cpu = {"signal": _measure_signal(), "saga": _measure_saga(), "limma": _measure_limma(), "numpy": _measure_numpy(),
+    cpu = {"signal": _measure_signal(), "l1path": _measure_l1path(), "limma": _measure_limma(), "numpy": _measure_numpy(),
            "hsic": _measure_hsic("cpu")}
     gpu = {}
     for device, table, scale in (("cpu", cpu, 1), ("cuda", gpu, 8)):
