@@ -2,7 +2,8 @@
 resolver of accession-or-path.
 
 Downloads go through :mod:`pooch` (retries with backoff, streaming to a temporary file
-that is moved into the cache only once it is complete and verified as gzip).
+that is moved into the cache only once it is complete and verified as gzip). Each download leaves
+a record beside its file (:mod:`genesel.sources.cache`): a reader that finds it damaged removes it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from genesel.errors import DownloadError, NotOnGeoError
+from genesel.sources.cache import record_download
 
 DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo"
 GEO_URL_ENV = "GENESEL_GEO_URL"
@@ -161,7 +163,9 @@ def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float,
     hint = f"without network access, download {target.name} elsewhere and give its local path"
     logging.getLogger("pooch").setLevel(logging.WARNING)
     try:
-        return Path(fetcher.fetch(target.name, downloader=downloader))
+        path = Path(fetcher.fetch(target.name, downloader=downloader))
+        record_download(path, url)  # what lets a reader that finds it damaged remove it (sources.cache)
+        return path
     except DownloadError:
         raise
     except requests.Timeout:
