@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -119,9 +120,11 @@ def test_downloaded_file_in_geos_layout_is_read(local_geo, gds_bytes, tmp_path):
     assert data.n_samples == 60 and data.name == "GDS1816"
 
 
-def test_download_killed_mid_file_leaves_nothing_under_the_final_name(local_geo, gds_bytes, tmp_path):
-    """A ``genesel fetch`` killed (SIGKILL: no clean-up runs) while half the file has arrived: the
-    partial bytes lie in a temporary file, never under the name a reader or Snakemake looks for."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["KILL", "TERM", "INT"])
+def test_download_stopped_mid_file_leaves_nothing_under_the_final_name(local_geo, gds_bytes, tmp_path, sig):
+    """A fetch stopped while half the file has arrived never leaves it under the name a reader or
+    Snakemake looks for. SIGTERM (a scheduler's limit) and SIGINT (Ctrl-C) delete the partial temporary
+    file too; SIGKILL runs no clean-up and leaves it, under a temporary name."""
     half_sent, release = threading.Event(), threading.Event()
 
     def stall(wfile):
@@ -140,13 +143,17 @@ def test_download_killed_mid_file_leaves_nothing_under_the_final_name(local_geo,
         deadline = time.monotonic() + 30
         while not any(p.stat().st_size for p in cache.glob("*")) and time.monotonic() < deadline:
             time.sleep(0.02)
-        child.kill()
-        child.wait()
+        assert any(p.stat().st_size for p in cache.glob("*")), "no partial file to stop the download in"
+        child.send_signal(sig)
+        child.wait(30)
     finally:
         release.set()
     left = list(cache.iterdir())
-    assert [p.stat().st_size > 0 for p in left] == [True]  # killed mid-file: one partial temporary file
-    assert not (cache / "GDS3952_full.soft.gz").exists() and not left[0].name.startswith("GDS3952")
+    assert not (cache / "GDS3952_full.soft.gz").exists()
+    if sig == signal.SIGKILL:
+        assert [p.stat().st_size > 0 for p in left] == [True] and not left[0].name.startswith("GDS3952")
+    else:
+        assert left == [] and child.returncode != 0
     local_geo.route("GDS3952", ok(gds_bytes))
     assert fetch_geo("GDS3952", cache, base_url=local_geo.url, retries=0).read_bytes() == gds_bytes
 

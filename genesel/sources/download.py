@@ -8,12 +8,16 @@ a record beside its file (:mod:`genesel.sources.cache`): a reader that finds it 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -163,7 +167,8 @@ def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float,
     hint = f"without network access, download {target.name} elsewhere and give its local path"
     logging.getLogger("pooch").setLevel(logging.WARNING)
     try:
-        path = Path(fetcher.fetch(target.name, downloader=downloader))
+        with _sigterm_unwinds():
+            path = Path(fetcher.fetch(target.name, downloader=downloader))
         record_download(path, url)  # what lets a reader that finds it damaged remove it (sources.cache)
         return path
     except DownloadError:
@@ -179,6 +184,24 @@ def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float,
         raise DownloadError(accession, f"download from {host} failed after {retries + 1} attempts: {exc}") from None
     except OSError as exc:
         raise DownloadError(accession, f"cannot write to cache folder {cache_dir}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (a scheduler's time limit, ``kill``) unwinds a download as Ctrl-C does, so that pooch
+    deletes the partial temporary file; SIGKILL cannot be caught and leaves it (never under the final name)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _short_reason(exc: BaseException) -> str:
