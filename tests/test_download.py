@@ -258,3 +258,26 @@ def test_a_wrong_label_never_removes_a_good_download(local_geo, tmp_path):
         load_dataset("GSE19161", "no such characteristic", cache_dir=cache, base_url=local_geo.url)
     assert not isinstance(info.value, DamagedFileError)
     assert path.read_bytes() == shared_file(OVARIAN).read_bytes() and record_path(path).is_file()
+
+
+def test_snakemake_rerun_downloads_a_damaged_file_again(local_geo, tmp_path):
+    """The whole way a user meets it: ``snakemake`` downloads GSE19161's matrix, which GEO's server
+    sent cut before its end marker; prepare stops with the one line and the file leaves the cache,
+    so the user's second ``snakemake`` downloads it again and prepares the dataset."""
+    from tests.test_faults import TINY
+    from tests.test_pipeline import snakemake, write_config
+
+    good = shared_file(OVARIAN).read_bytes()
+    bad = gzip_text(MATRIX_FAULTS["no end marker"][0](_text(OVARIAN)))
+    route = local_geo.route("GSE19161", lambda hit: (200, bad if hit == 1 else good, {}))
+    config = dict(TINY, datasets={"GSE19161": {"label": {"characteristic": "event indicator"}}},
+                  geo={"cache": "resources/geo", "base_url": local_geo.url})
+    args = ("results/GSE19161/dataset.npz", "--cores", "1", "--configfile",
+            str(write_config(tmp_path / "c.yaml", config)))
+    assert snakemake(tmp_path, *args, check=False).returncode != 0
+    last = (tmp_path / "logs/prepare/GSE19161.log").read_text().strip().splitlines()[-1]
+    assert last.startswith("genesel: error: GSE19161: GSE19161_series_matrix.txt.gz: ends inside the expression "
+                           "table") and last.endswith(REMOVED)
+    assert [p for p in (tmp_path / "resources").rglob("*") if p.is_file()] == []  # nor its record
+    snakemake(tmp_path, *args)
+    assert local_geo.hits(route) == 2 and (tmp_path / "results/GSE19161/dataset.npz").is_file()
