@@ -152,10 +152,28 @@ def test_download_stopped_mid_file_leaves_nothing_under_the_final_name(local_geo
     assert not (cache / "GDS3952_full.soft.gz").exists()
     if sig == signal.SIGKILL:
         assert [p.stat().st_size > 0 for p in left] == [True] and not left[0].name.startswith("GDS3952")
+        os.utime(left[0], (time.time() - 7200, time.time() - 7200))  # an hour later, the next download sweeps it
     else:
         assert left == [] and child.returncode != 0
     local_geo.route("GDS3952", ok(gds_bytes))
     assert fetch_geo("GDS3952", cache, base_url=local_geo.url, retries=0).read_bytes() == gds_bytes
+    assert sorted(p.name for p in cache.iterdir()) == ["GDS3952_full.soft.gz", "GDS3952_full.soft.gz.download.json"]
+
+
+def test_sweep_deletes_only_stale_partial_downloads(local_geo, gds_bytes, tmp_path):
+    """Only pooch's temporary names, empty or gzip, untouched for an hour go: never a live download's
+    file, a user's file or a cached download."""
+    old = time.time() - 7200
+    files = {"tmpk3j_9x2a": gds_bytes[:5000], "tmp0aa1bb2c": b"", "tmpzz99yy88": gds_bytes[:5000],
+             "tmpnotes.txt": b"mine", "tmpabcdefgh": b"my notes", "GDS1815_full.soft.gz": gds_bytes}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        if name != "tmpzz99yy88":  # a download still running
+            os.utime(tmp_path / name, (old, old))
+    local_geo.route("GDS1816", ok(gds_bytes))
+    fetch_geo("GDS1816", tmp_path, base_url=local_geo.url, retries=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        {*files, "GDS1816_full.soft.gz", "GDS1816_full.soft.gz.download.json"} - {"tmpk3j_9x2a", "tmp0aa1bb2c"})
 
 
 # -- a download that a reader finds damaged ------------------------------------------------------

@@ -7,7 +7,8 @@ cell or row counts), :func:`removing_damaged_downloads` deletes it, with its rec
 that genesel wrote these very bytes; the one-line error says so, and the next run downloads the file
 again instead of failing on the same bytes. A file without a record (a user's own ``path:`` or
 ``table:``, a file copied into the cache by hand, a download from before the records) and a file whose
-bytes changed since the download are never touched.
+bytes changed since the download are never touched. :func:`sweep_stale_partials` deletes the partial
+temporary file a download killed by SIGKILL leaves (SIGTERM and Ctrl-C delete it at once).
 
 Deleted rather than renamed to ``*.damaged``: the file is a copy of GEO's, one download restores it,
 and a quarantined copy would be a corrupt file left in the cache that nothing reads and that a
@@ -21,12 +22,41 @@ import datetime
 import hashlib
 import json
 import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from genesel.errors import DamagedFileError
 
 RECORD_SUFFIX = ".download.json"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+#: pooch's temporary download files (``tempfile``'s names): what a fetch killed by SIGKILL leaves behind
+_PARTIAL = re.compile(r"^tmp[a-z0-9_]{8}$")
+#: a partial file untouched this long belongs to no live download (each stalls out after its timeout)
+STALE_SECONDS = 3600.0
+
+
+def sweep_stale_partials(cache_dir: str | os.PathLike, timeout: float = 60.0) -> list[Path]:
+    """Delete what killed downloads left in ``cache_dir``: files named as pooch's temporary files,
+    empty or gzip, untouched for an hour (or twice the download timeout, if longer); a running
+    download writes its file at least once per timeout. Returns the files deleted."""
+    cutoff = time.time() - max(STALE_SECONDS, 2 * timeout)
+    removed = []
+    for path in Path(cache_dir).iterdir():
+        try:
+            if not (_PARTIAL.match(path.name) and path.is_file() and path.stat().st_mtime < cutoff):
+                continue
+            with open(path, "rb") as handle:
+                head = handle.read(2)
+            if head in (b"", GZIP_MAGIC):
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone already (another job swept it), or not ours to read
+            continue
+    return removed
 
 
 def record_path(path: str | os.PathLike) -> Path:

@@ -22,13 +22,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from genesel.errors import DownloadError, NotOnGeoError
-from genesel.sources.cache import record_download
+from genesel.sources.cache import GZIP_MAGIC, record_download, sweep_stale_partials
 
 DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo"
 GEO_URL_ENV = "GENESEL_GEO_URL"
 ACCESSION_PATTERN = re.compile(r"^(GDS|GSE|GPL)\d+$")
 PLATFORM_PATTERN = re.compile(r"^GPL\d+$")
-GZIP_MAGIC = b"\x1f\x8b"
 #: accession prefix -> GEO's folder for it, and the file kept there
 _TREE = {"GDS": "datasets", "GSE": "series", "GPL": "platforms"}
 
@@ -153,6 +152,7 @@ def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float,
         raise DownloadError(accession, f"cannot create cache folder {cache_dir}: {exc.strerror}") from None
     if not os.access(cache_dir, os.W_OK):
         raise DownloadError(accession, f"cache folder {cache_dir} is not writable")
+    sweep_stale_partials(cache_dir, timeout)
     if progressbar is None:
         progressbar = sys.stderr.isatty()
     fetcher = pooch.create(
