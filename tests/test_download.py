@@ -135,7 +135,8 @@ def test_download_stopped_mid_file_leaves_nothing_under_the_final_name(local_geo
 
     local_geo.route("GDS3952", lambda hit: (200, stall, {"Content-Length": str(len(gds_bytes))}))
     cache = tmp_path / "geo"
-    code = (f"from genesel.sources.download import fetch_geo; "
+    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # as in a terminal, even
+            "from genesel.sources.download import fetch_geo\n"  # where CI starts tests with SIGINT ignored
             f"fetch_geo('GDS3952', {str(cache)!r}, base_url={local_geo.url!r}, retries=0, timeout=60)")
     child = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
@@ -148,6 +149,9 @@ def test_download_stopped_mid_file_leaves_nothing_under_the_final_name(local_geo
         child.wait(30)
     finally:
         release.set()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     left = list(cache.iterdir())
     assert not (cache / "GDS3952_full.soft.gz").exists()
     if sig == signal.SIGKILL:
