@@ -12,7 +12,7 @@ _EXPORTS = {
     "Design": "genesel.sources.design", "read_series": "genesel.sources.series", "read_h5ad": "genesel.sources.h5ad",
     "read_annotation": "genesel.sources.annotation", "collapse_to_genes": "genesel.sources.annotation",
     "DatasetError": "genesel.errors", "DownloadError": "genesel.errors", "GeneselError": "genesel.errors",
-    "NotOnGeoError": "genesel.errors",
+    "NotOnGeoError": "genesel.errors", "DamagedFileError": "genesel.errors",
     "PAPER_DATASETS": "genesel.sources.gds", "load_dataset": "genesel.sources.load", "read_gds": "genesel.sources.gds",
     "fetch_geo": "genesel.sources.download",
     "make_preprocessor": "genesel.preprocess", "simulate_gds": "genesel.simulate",

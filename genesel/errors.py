@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class GeneselError(Exception):
     """A user-facing error: one line that names the dataset and the problem.
@@ -18,6 +21,16 @@ class GeneselError(Exception):
 
 class DatasetError(GeneselError):
     """The input data (file, table, labels) is unusable."""
+
+
+class DamagedFileError(DatasetError):
+    """The file's bytes are damaged (cut short, NUL bytes, a table without its end marker, rows of the
+    wrong width, fewer samples or rows than its header declares): a fresh copy of the same file can
+    read, unlike a file whose content is unusable. ``path`` is the damaged file."""
+
+    def __init__(self, dataset: str | None, problem: str, path: str | os.PathLike | None = None) -> None:
+        super().__init__(dataset, problem)
+        self.path = None if path is None else Path(path)
 
 
 class DownloadError(GeneselError):

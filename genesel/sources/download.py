@@ -2,27 +2,32 @@
 resolver of accession-or-path.
 
 Downloads go through :mod:`pooch` (retries with backoff, streaming to a temporary file
-that is moved into the cache only once it is complete and verified as gzip).
+that is moved into the cache only once it is complete and verified as gzip). Each download leaves
+a record beside its file (:mod:`genesel.sources.cache`): a reader that finds it damaged removes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 from genesel.errors import DownloadError, NotOnGeoError
+from genesel.sources.cache import GZIP_MAGIC, record_download, sweep_stale_partials
 
 DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo"
 GEO_URL_ENV = "GENESEL_GEO_URL"
 ACCESSION_PATTERN = re.compile(r"^(GDS|GSE|GPL)\d+$")
 PLATFORM_PATTERN = re.compile(r"^GPL\d+$")
-GZIP_MAGIC = b"\x1f\x8b"
 #: accession prefix -> GEO's folder for it, and the file kept there
 _TREE = {"GDS": "datasets", "GSE": "series", "GPL": "platforms"}
 
@@ -147,6 +152,7 @@ def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float,
         raise DownloadError(accession, f"cannot create cache folder {cache_dir}: {exc.strerror}") from None
     if not os.access(cache_dir, os.W_OK):
         raise DownloadError(accession, f"cache folder {cache_dir} is not writable")
+    sweep_stale_partials(cache_dir, timeout)
     if progressbar is None:
         progressbar = sys.stderr.isatty()
     fetcher = pooch.create(
@@ -161,7 +167,10 @@ def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float,
     hint = f"without network access, download {target.name} elsewhere and give its local path"
     logging.getLogger("pooch").setLevel(logging.WARNING)
     try:
-        return Path(fetcher.fetch(target.name, downloader=downloader))
+        with _sigterm_unwinds():
+            path = Path(fetcher.fetch(target.name, downloader=downloader))
+        record_download(path, url)  # what lets a reader that finds it damaged remove it (sources.cache)
+        return path
     except DownloadError:
         raise
     except requests.Timeout:
@@ -175,6 +184,24 @@ def _fetch(accession: str, url: str, target: Path, retries: int, timeout: float,
         raise DownloadError(accession, f"download from {host} failed after {retries + 1} attempts: {exc}") from None
     except OSError as exc:
         raise DownloadError(accession, f"cannot write to cache folder {cache_dir}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (a scheduler's time limit, ``kill``) unwinds a download as Ctrl-C does, so that pooch
+    deletes the partial temporary file; SIGKILL cannot be caught and leaves it (never under the final name)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _short_reason(exc: BaseException) -> str:

@@ -24,7 +24,7 @@ from genesel.dataset import Dataset, check_matrix, empty_arrays, encode_labels
 from genesel.errors import DatasetError
 from genesel.sources.design import Design, ReadOptions, apply_design, patient_keys
 from genesel.sources.download import GZIP_MAGIC
-from genesel.sources.integrity import parse_values, scan_text
+from genesel.sources.integrity import damaged, parse_values, scan_text
 from genesel.sources.sniff import sniff
 
 PAPER_DATASETS = ("GDS1815", "GDS1816", "GDS3268", "GDS3952", "GDS4761", "GDS5027")
@@ -74,7 +74,7 @@ def scan_soft(path: str | os.PathLike, name: str | None = None) -> SoftSummary:
     try:
         _check_kind(path, name)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DatasetError(name, f"{path.name} is a truncated or corrupt gzip file ({exc})") from None
+        raise damaged(name, path, f"a truncated or corrupt gzip file ({exc})") from None
     scanned = scan_text(path, name)
     table = scanned.table("dataset")
     if table is None or not table.header:

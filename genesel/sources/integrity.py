@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genesel.errors import DatasetError
+from genesel.errors import DamagedFileError, DatasetError
 from genesel.sources.sniff import open_text
 
 #: GEO's spellings of a missing value
@@ -47,6 +47,12 @@ _GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 def fail(name: str | None, path: str | os.PathLike, problem: str) -> DatasetError:
     """The one-line error naming the dataset, the file and the problem."""
     return DatasetError(name, f"{Path(path).name}: {problem}")
+
+
+def damaged(name: str | None, path: str | os.PathLike, problem: str) -> DamagedFileError:
+    """:func:`fail` for damaged bytes (a fresh copy would read): cut, NUL, no end marker, wrong widths or
+    counts; a file genesel downloaded is then removed from its cache (:mod:`genesel.sources.cache`)."""
+    return DamagedFileError(name, f"{Path(path).name}: {problem}", path)
 
 
 @dataclass
@@ -114,10 +120,9 @@ def scan_text(path: str | os.PathLike, name: str | None, keep: tuple[str, ...] =
             for number, raw in enumerate(handle, start=1):
                 line = raw.rstrip("\r\n")
                 if scanned.tables and scanned.tables[-1].bad_row:
-                    raise fail(name, path, scanned.tables[-1].bad_row)
+                    raise damaged(name, path, scanned.tables[-1].bad_row)
                 if "\x00" in line:
-                    raise fail(name, path, f"NUL bytes in line {number} (a damaged download or disk write): "
-                                           "download the file again")
+                    raise damaged(name, path, f"NUL bytes in line {number} (a damaged download or disk write)")
                 if current is not None:
                     current = _table_line(name, path, scanned, current, line)
                     continue
@@ -132,11 +137,11 @@ def scan_text(path: str | os.PathLike, name: str | None, keep: tuple[str, ...] =
                 elif line[:1] in ("!", "^", "#"):
                     scanned.lines.append(line)
     except _GZIP_ERRORS as exc:
-        raise fail(name, path, f"a truncated or corrupt gzip file ({exc})") from None
+        raise damaged(name, path, f"a truncated or corrupt gzip file ({exc})") from None
     if scanned.tables and scanned.tables[-1].bad_row and current is None:
-        raise fail(name, path, scanned.tables[-1].bad_row)
+        raise damaged(name, path, scanned.tables[-1].bad_row)
     if current is not None:
-        raise fail(name, path, f"ends inside {current.describe()} (no !{current.kind}_table_end): truncated?")
+        raise damaged(name, path, f"ends inside {current.describe()} (no !{current.kind}_table_end): truncated?")
     _check_declared(name, path, scanned)
     return scanned
 
@@ -155,7 +160,7 @@ def _table_line(name, path: Path, scanned: Scanned, table: Table, line: str) -> 
         table.ended = True
         return None
     if line.startswith("^") or _begins(line):
-        raise fail(name, path, f"{table.describe()} has no end marker (!{table.kind}_table_end) before "
+        raise damaged(name, path, f"{table.describe()} has no end marker (!{table.kind}_table_end) before "
                                f"{line[:30]!r}: the file was cut or spliced")
     if not line.strip():
         return table
@@ -188,7 +193,7 @@ def _check_declared(name, path: Path, scanned: Scanned) -> None:
     if dataset is not None and declared:
         found = sum(1 for c in dataset.header if c.startswith("GSM"))
         if found < declared[0]:
-            raise fail(name, path, f"the data table has {found} sample columns, the header declares {declared[0]} "
+            raise damaged(name, path, f"the data table has {found} sample columns, the header declares {declared[0]} "
                                    "(!dataset_sample_count)")
     _check_row_counts(name, path, scanned)
     samples = scanned.values("!Series_sample_id")
@@ -197,7 +202,7 @@ def _check_declared(name, path: Path, scanned: Scanned) -> None:
     if ids and scanned.table("sample") is not None:  # a family file holds every sample of the series
         absent = [s for s in ids if s not in entries]
         if absent:
-            raise fail(name, path, f"holds {len(entries)} of the {len(ids)} samples the header declares "
+            raise damaged(name, path, f"holds {len(entries)} of the {len(ids)} samples the header declares "
                                    f"(!Series_sample_id); first absent: {', '.join(absent[:3])}: truncated?")
 
 
@@ -215,13 +220,13 @@ def _check_row_counts(name, path: Path, scanned: Scanned) -> None:
                 counts[owner] = int(value)
     for table in scanned.tables:
         if table.kind in ("platform", "sample") and table.owner in counts and table.n_rows < counts[table.owner]:
-            raise fail(name, path, f"{table.describe()} has {table.n_rows} rows, the header declares "
+            raise damaged(name, path, f"{table.describe()} has {table.n_rows} rows, the header declares "
                                    f"{counts[table.owner]} (!{table.kind.title()}_data_row_count): truncated or damaged")
     matrix = scanned.table("series_matrix")
     if matrix is not None and matrix.header:
         declared = _declared_int(name, path, scanned, "!Sample_data_row_count")
         if declared and matrix.n_rows < max(declared):
-            raise fail(name, path, f"the series matrix table has {matrix.n_rows} rows, an array's header declares "
+            raise damaged(name, path, f"the series matrix table has {matrix.n_rows} rows, an array's header declares "
                                    f"{max(declared)} (!Sample_data_row_count): truncated or damaged")
 
 
@@ -260,10 +265,10 @@ def read_delimited(name: str | None, path: str | os.PathLike) -> pd.DataFrame:
         with open_text(path) as handle:
             text = handle.read()
     except _GZIP_ERRORS as exc:
-        raise fail(name, path, f"a truncated or corrupt gzip file ({exc})") from None
+        raise damaged(name, path, f"a truncated or corrupt gzip file ({exc})") from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise fail(name, path, f"NUL bytes in line {line} (a damaged download or disk write)")
+        raise damaged(name, path, f"NUL bytes in line {line} (a damaged download or disk write)")
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise fail(name, path, "is empty")
@@ -274,7 +279,7 @@ def read_delimited(name: str | None, path: str | os.PathLike) -> pd.DataFrame:
     for number, row in enumerate(rows[1:], start=1):
         row = _trim(row, len(header))
         if len(row) != len(header):
-            raise fail(name, path, f"row {number} ({row[0][:40]}) has {len(row)} fields, the header has {len(header)}")
+            raise damaged(name, path, f"row {number} ({row[0][:40]}) has {len(row)} fields, the header has {len(header)}")
         body.append(row)
     if len(set(header)) != len(header):
         raise fail(name, path, f"duplicated column(s): {', '.join(sorted({c for c in header if header.count(c) > 1})[:5])}")

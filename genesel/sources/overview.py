@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from genesel.preprocess import looks_unlogged
+from genesel.sources.cache import removing_damaged_downloads
 from genesel.sources.design import patient_keys
 from genesel.sources.gds import numeric_matrix, parse_gds
 from genesel.sources.series import parse_series
@@ -62,7 +63,8 @@ def summarize(path: str | os.PathLike, platform: str | None = None) -> dict:
     reader = READERS[kind]
     if reader.summarize is None:
         raise DatasetError(None, f"{os.fspath(path)}: inspect summarises GEO files; this is an {reader.what}")
-    return reader.summarize(path, **({"platform": platform} if kind == "series" else {}))
+    with removing_damaged_downloads():
+        return reader.summarize(path, **({"platform": platform} if kind == "series" else {}))
 
 
 def format_summary(summary: dict) -> str:

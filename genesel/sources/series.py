@@ -27,7 +27,7 @@ from genesel.errors import DatasetError
 from genesel.sources.annotation import annotate, normalise_annotation
 from genesel.sources.design import Design, ReadOptions, apply_design
 from genesel.sources.gds import read_with_geoparse
-from genesel.sources.integrity import MISSING, fail, parse_values, scan_text
+from genesel.sources.integrity import MISSING, damaged, parse_values, scan_text
 from genesel.sources.sniff import sniff
 
 #: the sample fields offered as labels besides the characteristics keys
@@ -117,7 +117,7 @@ def _check_series_kind(path: Path, name: str, kinds: tuple[str, ...]) -> None:
     try:
         sniffed = sniff(path)
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-        raise DatasetError(name, f"{path.name} is a truncated or corrupt gzip file ({exc})") from None
+        raise damaged(name, path, f"a truncated or corrupt gzip file ({exc})") from None
     if sniffed.kind not in kinds:
         what = sniffed.describe() if sniffed.kind else f"not a GEO file (first line {sniffed.first_line[:40]!r})"
         raise DatasetError(name, f"{path.name} is not a GEO series matrix or family SOFT file: it is a {what}")
@@ -168,7 +168,7 @@ def _check_declared_samples(name: str, path: Path, samples: pd.DataFrame, series
     declared = [s for value in series.get("sample_id", []) for s in value.split()]
     if declared and len(series.get("platform_id", [])) <= 1 and len(samples) < len(declared):
         absent = [s for s in declared if s not in set(samples.index)]
-        raise fail(name, path, f"holds {len(samples)} of the {len(declared)} arrays the header declares "
+        raise damaged(name, path, f"holds {len(samples)} of the {len(declared)} arrays the header declares "
                                f"(!Series_sample_id); first absent: {', '.join(absent[:3])}")
 
 
