@@ -473,8 +473,7 @@ class _Sink:
 def flops_per_epoch(arch_variant: str, hidden: int | None, n: int, p: int, n_classes: int) -> float:
     """Forward + backward FLOPs of one full-batch epoch of one model (about 3x the forward)."""
     arch = make_architecture(arch_variant, hidden)
-    k_in = (n_classes if arch.linear_head else 0) + (arch.hidden[0] if arch.hidden else 0)
-    fwd = 2 * n * p * k_in
+    fwd = 2 * n * p * arch.first_layer_width(n_classes)
     widths = list(arch.hidden)
     for a, b in zip(widths[:-1], widths[1:]):
         fwd += 2 * n * a * b
