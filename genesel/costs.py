@@ -175,7 +175,8 @@ def sgd_grid(job: Job) -> JobCost:
     masked = _architecture(job.method, hidden).mask
     p_eff = p * (TYPICAL["sgd_pruned_share"] if masked and cfg.prune else 1.0)
     M = job.S * G
-    mean_epochs = min(cap, max(cfg.min_epochs, TYPICAL["sgd_epoch_share"][job.method] * cap))
+    share = TYPICAL["sgd_epoch_share"].get(job.method, 1.0)  # a variant not measured yet: every epoch (a bound)
+    mean_epochs = min(cap, max(cfg.min_epochs, share * cap))
     n_params = p * k_in + (p if masked else 0) + sum(a * b for a, b in zip(widths[:-1], widths[1:])) + \
         (widths[-1] * C if widths else 0)
     per_model = 4 * (3 * n_params + n_tr * (2 * p + 2 * k_in + 4 * sum(widths))) + 4 * (n_va + n_te) * p
