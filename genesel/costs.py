@@ -135,14 +135,16 @@ def _grid(job: Job, key: str, values) -> tuple:
 
 # -- the spred family on the paper's SGD grid (genesel.train) --------------------------------------------------
 def _widths(method: str, hidden: int | None, C: int) -> tuple[int, tuple[int, ...]]:
-    """First-layer outputs per gene and the MLP head's hidden widths (genesel.models.make_architecture)."""
-    if method == "spred":
-        h = hidden or 1024
-        return C + h, (h, h)
-    if method == "spred_linear":
-        return C, ()
-    h = hidden or 4096
-    return h, (h,)
+    """First-layer outputs per gene and the MLP head's hidden widths, from the variant's row of
+    :data:`genesel.models.VARIANTS`."""
+    arch = _architecture(method, hidden)
+    return arch.first_layer_width(C), arch.hidden
+
+
+def _architecture(method: str, hidden: int | None):
+    from genesel.models import make_architecture
+
+    return make_architecture(method, hidden)
 
 
 def _deep_flop(n: int, widths: tuple[int, ...], C: int) -> float:
@@ -173,10 +175,11 @@ def sgd_grid(job: Job) -> JobCost:
     C, p = job.shape.classes, job.shape.p
     n_tr, n_va, n_te = job.shape.parts(job.fractions)
     k_in, widths = _widths(job.method, hidden, C)
-    masked = job.method.startswith("spred")
+    masked = _architecture(job.method, hidden).mask
     p_eff = p * (TYPICAL["sgd_pruned_share"] if masked and cfg.prune else 1.0)
     M = job.S * G
-    mean_epochs = min(cap, max(cfg.min_epochs, TYPICAL["sgd_epoch_share"][job.method] * cap))
+    share = TYPICAL["sgd_epoch_share"].get(job.method, 1.0)  # a variant not measured yet: every epoch (a bound)
+    mean_epochs = min(cap, max(cfg.min_epochs, share * cap))
     n_params = p * k_in + (p if masked else 0) + sum(a * b for a, b in zip(widths[:-1], widths[1:])) + \
         (widths[-1] * C if widths else 0)
     per_model = 4 * (3 * n_params + n_tr * (2 * p + 2 * k_in + 4 * sum(widths))) + 4 * (n_va + n_te) * p

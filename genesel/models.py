@@ -17,7 +17,7 @@ is the group lasso ``2 kappa sum_i |U_i| ||W_in[i, :]||`` over genes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -39,22 +39,29 @@ class Architecture:
         if not (self.linear_head or self.hidden):
             raise ValueError("a model needs a linear head, an MLP head, or both")
 
+    def first_layer_width(self, n_classes: int) -> int:
+        """Outputs of the first layer per gene: the linear head's classes and the MLP head's first width."""
+        return (n_classes if self.linear_head else 0) + (self.hidden[0] if self.hidden else 0)
+
+
+#: the paper's variants (Table 1) with their default widths, one row each: adding a variant touches only this
+#: table (the trainers build from it, :mod:`genesel.costs` counts from it)
+VARIANTS = {
+    "spred": Architecture(mask=True, linear_head=True, hidden=(1024, 1024), penalty="spred"),  # Eq. 8
+    "spred_linear": Architecture(mask=True, linear_head=True, hidden=(), penalty="spred"),  # f_l only
+    "mlp_wd": Architecture(mask=False, linear_head=False, hidden=(4096,), penalty="l2"),
+    "mlp_l1": Architecture(mask=False, linear_head=False, hidden=(4096,), penalty="l1"),
+}
+
 
 def make_architecture(variant: str, hidden: int | None = None) -> Architecture:
-    """The paper's variants: ``spred`` (Eq. 8), ``spred_linear`` (f_l only), ``mlp_wd``, ``mlp_l1``.
-
-    ``hidden`` overrides the width (1024 for spred's two hidden layers, 4096 for the MLPs).
-    """
-    if variant == "spred":
-        h = hidden or 1024
-        return Architecture(mask=True, linear_head=True, hidden=(h, h), penalty="spred")
-    if variant == "spred_linear":
-        return Architecture(mask=True, linear_head=True, hidden=(), penalty="spred")
-    if variant == "mlp_wd":
-        return Architecture(mask=False, linear_head=False, hidden=(hidden or 4096,), penalty="l2")
-    if variant == "mlp_l1":
-        return Architecture(mask=False, linear_head=False, hidden=(hidden or 4096,), penalty="l1")
-    raise ValueError(f"unknown variant {variant!r}; choose spred, spred_linear, mlp_wd or mlp_l1")
+    """The row of :data:`VARIANTS` named ``variant``; ``hidden`` overrides the width of every hidden layer
+    (1024 for spred's two, 4096 for the MLPs' one; a variant without an MLP head has none)."""
+    if variant not in VARIANTS:
+        *others, last = VARIANTS
+        raise ValueError(f"unknown variant {variant!r}; choose {', '.join(others)} or {last}")
+    arch = VARIANTS[variant]
+    return replace(arch, hidden=(hidden,) * len(arch.hidden)) if hidden else arch
 
 
 class HeldOutPredictions:

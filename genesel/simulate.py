@@ -175,15 +175,20 @@ def simulate_gds(
     lines += _table_lines(sample_ids, label_of, probe_ids, symbols, raw, missing)
     _write_gzip_atomic(soft_path, "\n".join(lines) + "\n")
 
-    truth = pd.DataFrame({
+    truth = _truth_table(planted, columns, probe_ids, symbols, class_names)
+    truth_path = write_table(truth, out_dir / f"{name}_truth.tsv", sep="\t")
+    return SimulatedGds(soft_path, truth_path, truth)
+
+
+def _truth_table(planted: list[dict], columns, probe_ids, symbols, class_names: list[str]) -> pd.DataFrame:
+    """One row per planted gene: its probe, symbol, kind, the class it marks and its XOR pair."""
+    return pd.DataFrame({
         "probe_id": [probe_ids[c] for c in columns],
         "gene_symbol": [symbols[c] for c in columns],
         "kind": [g["kind"] for g in planted],
         "target_class": [class_names[g["target_class"]] for g in planted],
         "pair": [g.get("pair", "") for g in planted],
     })
-    truth_path = write_table(truth, out_dir / f"{name}_truth.tsv", sep="\t")
-    return SimulatedGds(soft_path, truth_path, truth)
 
 
 def _add_patients(log2: np.ndarray, y: np.ndarray, columns, patient_effect: float, seed: int):

@@ -1,0 +1,50 @@
+"""Plan verbs: plan (the cost of a config before any work) and timing (predicted against measured)."""
+
+from __future__ import annotations
+
+import argparse
+
+from genesel.cli.common import write_atomic
+
+
+def _cmd_plan(args: argparse.Namespace) -> None:
+    import yaml
+
+    from genesel.plan import format_plan, over_budget, plan_config
+    from genesel.throughput import measure
+
+    with open(args.configfile) as fh:
+        config = yaml.safe_load(fh) or {}
+    throughput = measure(args.device or str(config.get("device", "auto")), args.threads, refresh=args.remeasure)
+    plan = plan_config(config, throughput)
+    print(format_plan(plan, throughput))
+    if args.out:
+        write_atomic(plan, args.out, sep="\t")
+    message = over_budget(plan, config, args.configfile, plan_file=args.out)
+    print(f"over budget: {message}" if message else "within budget_hours")
+
+
+def _cmd_timing(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from genesel.plan import timing_table
+
+    files = {(dataset, method, job): path for dataset, method, job, path in args.benchmark}
+    write_atomic(timing_table(pd.read_csv(args.plan, sep="\t"), files), args.out, sep="\t")
+
+
+def add_plan_verbs(sub) -> None:
+    p = sub.add_parser("plan", help="the cost of a config before any work: fits, FLOP, memory, time per job")
+    p.add_argument("--configfile", required=True, help="a workflow config (config/config.yaml, config/demo.yaml, ...)")
+    p.add_argument("--device", default=None, help="auto, cpu or cuda (default: the config's device)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of a fitting job (default: torch's)")
+    p.add_argument("--remeasure", action="store_true", help="measure the rates again rather than reuse today's")
+    p.add_argument("--out", default=None, help="TSV of every job's prediction")
+    p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("timing", help="each job's predicted time (plan.tsv) against its measured time")
+    p.add_argument("--plan", required=True, help="results/summary/plan.tsv written before the run")
+    p.add_argument("--benchmark", nargs=4, action="append", default=[], metavar=("DATASET", "METHOD", "JOB", "TSV"),
+                   help="a job's Snakemake benchmark file (JOB: select or stability); repeat")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_timing)
