@@ -121,6 +121,34 @@ def head_logits(arch: Architecture, C: int, P: dict, z: torch.Tensor) -> tuple[t
 
 
 
+def parameter_shapes(arch: Architecture, n_features: int, n_classes: int) -> dict[str, tuple[int, ...]]:
+    """The shape of each parameter of one model (``U`` only for a masked variant)."""
+    C, p, widths = n_classes, n_features, list(arch.hidden)
+    shapes = {"W_in": (p, arch.first_layer_width(C))}
+    if widths:
+        shapes["b_in"] = (widths[0],)
+        for i in range(1, len(widths)):
+            shapes[f"W_h{i}"] = (widths[i - 1], widths[i])
+            shapes[f"b_h{i}"] = (widths[i],)
+        shapes["W_out"] = (widths[-1], C)
+        shapes["b_out"] = (C,)
+    if arch.mask:
+        shapes["U"] = (p,)
+    return shapes
+
+
+def parameter_count(arch: Architecture, n_features: int, n_classes: int) -> int:
+    return sum(math.prod(shape) for shape in parameter_shapes(arch, n_features, n_classes).values())
+
+
+def training_bytes(arch: Architecture, n_features: int, n_classes: int, n_train: int) -> int:
+    """Rough training memory of one model: parameters, gradients, momentum, activations and one temporary of
+    ``W_in`` in the step (the L1 penalty's sign); counted from the shapes, nothing allocated."""
+    p, k = n_features, arch.first_layer_width(n_classes)
+    acts = n_train * (2 * p + 2 * k + 4 * sum(arch.hidden))
+    return 4 * (3 * parameter_count(arch, p, n_classes) + p * k + acts)
+
+
 class BatchedNet:
     """``M`` independent networks of one architecture, as plain tensors with a model dimension."""
 
@@ -149,17 +177,9 @@ class BatchedNet:
         Models of one group (one split) share their initial weights, drawn from that group's
         seed, so a model's start does not depend on how the grid is chunked.
         """
-        C, p = n_classes, n_features
-        k_in = (C if arch.linear_head else 0) + (arch.hidden[0] if arch.hidden else 0)
-        shapes = {"W_in": (p, k_in)}
-        widths = list(arch.hidden)
-        if widths:
-            shapes["b_in"] = (widths[0],)
-            for i in range(1, len(widths)):
-                shapes[f"W_h{i}"] = (widths[i - 1], widths[i])
-                shapes[f"b_h{i}"] = (widths[i],)
-            shapes["W_out"] = (widths[-1], C)
-            shapes["b_out"] = (C,)
+        p, widths = n_features, list(arch.hidden)
+        shapes = parameter_shapes(arch, p, n_classes)
+        shapes.pop("U", None)
         fan_in = {"W_in": p, "b_in": p, "W_out": widths[-1] if widths else 1, "b_out": widths[-1] if widths else 1}
         for i in range(1, len(widths)):
             fan_in[f"W_h{i}"] = fan_in[f"b_h{i}"] = widths[i - 1]
@@ -344,9 +364,5 @@ class BatchedNet:
         return ok
 
     def bytes_per_model(self, n_train: int) -> int:
-        """Rough training memory of one model: parameters, gradients, activations."""
-        n_params = sum(t[0].numel() for t in self.params.values())
-        p, k = self.params["W_in"].shape[1:]
-        acts = n_train * (2 * p + 2 * k + 4 * sum(self.arch.hidden))
-        # parameters, gradients, momentum, and one temporary of W_in in the step (the L1 penalty's sign)
-        return 4 * (3 * n_params + p * k + acts)
+        """Rough training memory of one model (see :func:`training_bytes`)."""
+        return training_bytes(self.arch, self.params["W_in"].shape[1], self.n_classes, n_train)
