@@ -14,7 +14,7 @@ from genesel import candidate_figures
 from genesel.dataset import Dataset
 from genesel.pages import DIRECTION_Q, contrast_q, direction, gene_link, geo_link, write_table_page
 from genesel.plots import log2_of
-from genesel.ranking import no_signal_note
+from genesel.ranking import NO_HALF, no_half_kept, no_signal_note
 
 #: the method whose rank, selection probability, stability and head the candidate table shows
 PRIMARY = "spred"
@@ -31,10 +31,10 @@ def primary_method(genes: dict[str, pd.DataFrame]) -> str:
 
 
 def _rank_text(rows: pd.DataFrame) -> list[str]:
-    """A gene's rank, none where no split selected it or (with stability selection) no half kept it."""
-    probability = rows.get("selection_probability", pd.Series(1.0, index=rows.index)).fillna(0.0)
-    return ["not selected" if pd.isna(r) else "no half kept it" if p == 0 else str(int(r))
-            for r, p in zip(rows["rank"], probability)]
+    """A gene's rank as the gene CSV gives it: none where no split selected it or (with stability selection)
+    no half kept it."""
+    return [NO_HALF if unkept else "not selected" if pd.isna(r) else str(int(r))
+            for r, unkept in zip(rows["rank"], no_half_kept(rows))]
 
 
 def _number(value: float) -> str:
@@ -55,7 +55,7 @@ def candidate_table(genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, dataset
     log2 fold change and one moderated q per contrast, each named."""
     primary = primary_method(genes)
     main = genes[primary].set_index("probe_id")
-    ranked = main[main["rank"].notna()]
+    ranked = main[main["rank"].notna() | no_half_kept(main)]  # the CSV's order: ranked genes, then those no half kept
     if "selection_probability" in ranked:  # genes some half kept first, by selection probability (stable sort)
         ranked = ranked.sort_values("selection_probability", ascending=False, kind="stable")
     ranked = ranked.index.tolist()

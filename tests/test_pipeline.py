@@ -78,8 +78,10 @@ def test_outputs_exist_and_parse(small_run):
             assert list(genes.columns[:7]) == ["rank", "status", "probe_id", "gene_symbol", "score",
                                                "selection_frequency", "median_rank"]
             chosen = genes.selection_frequency > 0
-            assert genes["rank"][chosen].tolist() == list(range(1, chosen.sum() + 1))
-            assert genes["rank"][~chosen].isna().all() and (genes.status[~chosen] == "not selected").all()
+            ranked = chosen & (genes.selection_probability > 0)  # no rank where no stability half kept the gene
+            assert genes["rank"][ranked].tolist() == list(range(1, ranked.sum() + 1))
+            assert genes["rank"][~ranked].isna().all() and (genes.status[~chosen] == "not selected").all()
+            assert (genes.status[chosen & ~ranked] == "no half kept it").all()
             assert genes.selection_frequency.between(0, 1).all() and genes.selection_probability.between(0, 1).all()
             assert (genes.stable == (genes.status == "stable")).all()
             assert genes.heldout_p.between(0, 1).all() and (genes.heldout_p[~chosen] == 1).all()

@@ -14,11 +14,14 @@ from genesel.pages import gene_link, geo_link
 from genesel.registry import label
 
 
-def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame:
+def gene_table(stable: dict[str, bool], ranks: dict[str, float], unkept: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A gene CSV as `genesel rank` writes it: a rank for the genes in ``ranks``; ``unkept``: some split selected
+    them but no stability half kept them (no rank); the others no split selected."""
     probes = ["a", "b", "c", "d", "e"]
+    frequency = [f if p in ranks or p in unkept else 0.0 for p, f in zip(probes, [0.9, 0.5, 0.1, 0.6, 0.2])]
     return pd.DataFrame({
         "rank": pd.array([ranks.get(p) for p in probes], dtype="Int64"), "probe_id": probes,
-        "gene_symbol": ["GA", "GB", "", "GD", "GE"], "selection_frequency": [0.9, 0.5, 0.1, 0.6, 0.0],
+        "gene_symbol": ["GA", "GB", "", "GD", "GE"], "selection_frequency": frequency,
         "selection_probability": [0.9 if stable.get(p) else 0.0 for p in probes],
         "stable": [bool(stable.get(p)) for p in probes],
         "log2fc_tumour_vs_normal": [1.5, -0.2, 0.0, -2.0, 0.1], "q_descriptive": [0.01, 0.5, 0.9, 0.001, 0.8],
@@ -28,7 +31,7 @@ def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame
 
 def genes() -> dict[str, pd.DataFrame]:
     return {
-        "spred": gene_table({"a": True, "b": True, "d": True}, {"a": 1, "b": 2, "d": 3, "e": 4}),
+        "spred": gene_table({"a": True, "b": True, "d": True}, {"a": 1, "b": 2, "d": 3}, unkept=("e",)),
         "l1_logistic": gene_table({"a": True, "c": True, "d": True}, {"a": 1, "c": 2, "d": 3}),
         "limma": gene_table({"a": True, "c": True}, {"a": 1, "c": 2}),
     }
