@@ -216,6 +216,7 @@ def test_report_front_page_starts_at_its_introduction(report_page, small_run):
         box = page.get_by_role("heading", name=heading, exact=True).bounding_box()
         assert box and 0 <= box["y"] < 768 - box["height"], heading
     text = page.inner_text("body")
+    assert f"with {len(SMALL['methods'])} methods ({', '.join(SMALL['methods'])})" in " ".join(text.split())
     assert "Shah & Samworth" in text and "Smyth" in text and "seed 3" in text and "snakemake 9." in text
     assert '"stability"' not in text and "level with it" in text
     page.get_by_role("link", name="Summary", exact=True).click()
@@ -309,6 +310,23 @@ def test_report_candidate_table_tools(report_page):
     overview = page.frame_locator("iframe").locator("body")
     overview.get_by_text("Headline").wait_for(timeout=15000)
     assert "GDSTINY1: genes to validate" in overview.inner_text() and "Holm p" in overview.inner_text()
+    # the overview (an iframe of a data URI) links to each dataset's candidate table, in the one-file report too
+    overview.locator(".genes-box", has_text="GDSTINY2: genes to validate").get_by_role("link", name="candidate table").click()
+    page.frame_locator("iframe").get_by_text("GDSTINY2: candidate genes").wait_for(timeout=15000)
+
+
+def test_report_gene_csvs_download_named_by_dataset_and_method(report_page):
+    """Every gene CSV the report offers downloads as {dataset}_{method}_genes.csv (they were all {method}.csv)."""
+    page = report_page
+    names = page.evaluate("Object.values(results).map(r => r.name).filter(n => n.endsWith('.csv'))")
+    wanted = {f"{d}_{m}_genes.csv" for d in SMALL["datasets"] for m in SMALL["methods"]}
+    assert wanted <= set(names) and not {f"{m}.csv" for m in SMALL["methods"]} & set(names)
+    page.get_by_role("link", name="GDSTINY2", exact=True).click()
+    page.get_by_text("Genes", exact=True).click()
+    row = page.locator("tr", has_text="ranked genes (CSV)").filter(has_text="limma")
+    with page.expect_download() as download:
+        row.locator("a").first.click()
+    assert download.value.suggested_filename == "GDSTINY2_limma_genes.csv"
 
 
 def test_own_expression_table_and_sample_sheet(tmp_path):

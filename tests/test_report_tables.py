@@ -220,3 +220,48 @@ def test_methods_paragraph_is_written_from_the_run():
     assert "weight decay" not in text  # mlp_wd is disabled
     assert "25 pairs" in text and "at most 0.95 false stable genes" in text and "q = 30 genes per half" in text
     assert "python 3.11.7, genesel 0.1.0, torch 2.13.0; run on cpu" in text
+
+
+def test_front_page_counts_only_the_methods_that_ran():
+    """The introduction is rendered as Snakemake renders the report's front page (jinja2, then docutils): a method
+    the config turns off (enabled: false) is neither counted nor named; without spred, spred is not mentioned."""
+    from pathlib import Path
+
+    import jinja2
+    import yaml
+    from docutils.core import publish_parts
+
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "workflow" / "report" / "workflow.rst").read_text()
+    config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
+
+    def intro(methods: dict) -> str:
+        class Snakemake:  # what the report passes: the workflow's config
+            pass
+        Snakemake.config = {**config, "methods": methods}
+        rst = jinja2.Environment(trim_blocks=True, lstrip_blocks=True).from_string(text).render(
+            snakemake=Snakemake, files=[], categories={})
+        return " ".join(publish_parts(rst, writer="html")["html_body"].split())
+
+    methods = {**config["methods"], "mlp_wd": {**config["methods"]["mlp_wd"], "enabled": False},
+               "mlp_l1": {**config["methods"]["mlp_l1"], "enabled": False}}
+    shown = intro(methods)
+    assert "with 5 methods (spred, spred_linear, hsic_lasso, l1_logistic, limma), among them spred" in shown
+    assert "mlp_wd" not in shown and "7 methods" not in shown
+    alone = intro({"limma": {"enabled": True}, "spred": {"enabled": False}})
+    assert "with 1 method (limma), on the same 5" in alone and "spred" not in alone
+
+
+def test_overview_links_open_the_candidate_table_in_the_report_and_on_disk(tmp_path):
+    """In the report the overview is an iframe of a data URI: its link posts the item's path to the front page,
+    whose listener opens it; from the results folder the same link goes to the file by a relative path."""
+    import html
+
+    from genesel.overview import frame_link, landing_html
+
+    link = frame_link("results/GSE1/report/candidates.html", "results/summary/overview.html", "candidate table")
+    assert 'href="../GSE1/report/candidates.html"' in link and ">candidate table</a>" in link
+    onclick = html.unescape(link.split('onclick="')[1].split('"')[0])
+    assert 'postMessage({"geneselOpen": "results/GSE1/report/candidates.html"}' in onclick and "return false" in onclick
+    landing = landing_html(["s"], [], "m")
+    assert 'id="genesel-listener"' in landing and "addEventListener(&#x27;message&#x27;" in landing
