@@ -107,7 +107,7 @@ OVERLAP_TOP = 50
 
 
 def top_lists(genes: dict[str, pd.DataFrame], top: int = OVERLAP_TOP) -> dict[str, list[str]]:
-    """Each method's first ``top`` ranked probes (never unselected ones), for the overlap figure."""
+    """Each method's first ``top`` ranked probes (never one without a rank), for the overlap figure."""
     return {method: table[table["rank"].notna()].head(top).probe_id.tolist() for method, table in genes.items()}
 
 
