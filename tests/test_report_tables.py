@@ -265,3 +265,34 @@ def test_overview_links_open_the_candidate_table_in_the_report_and_on_disk(tmp_p
     assert 'postMessage({"geneselOpen": "results/GSE1/report/candidates.html"}' in onclick and "return false" in onclick
     landing = landing_html(["s"], [], "m")
     assert 'id="genesel-listener"' in landing and "addEventListener(&#x27;message&#x27;" in landing
+
+
+def test_candidate_page_of_many_arrays_stays_openable_in_the_report():
+    """The report opens a page as a base64 data URL, which Chromium refuses above 2 MiB (the demo's GDSSIM3 page,
+    1,200 arrays' expression for 200 rows, showed blank): the expression data shrink to the rows that fit, and a
+    small study keeps all 200."""
+    import re
+
+    from genesel.candidates import EXPRESSION_ROWS, fitted_panel
+    from genesel.pages import MAX_PAGE_BYTES, table_page
+
+    rng = np.random.default_rng(0)
+
+    def page_of(n: int, p: int = 300) -> tuple[int, str]:
+        probes = [f"{200000 + j}_at" for j in range(p)]
+        data = Dataset("GDSBIG", rng.normal(8, 1, (n, p)).astype(np.float32), probes, [f"G{j}" for j in range(p)],
+                       [f"S{i}" for i in range(n)], rng.integers(0, 3, n), ["a", "b", "c"])
+        genes = pd.DataFrame({"rank": pd.array(range(1, p + 1), dtype="Int64"), "probe_id": probes,
+                              "gene_symbol": [f"G{j}" for j in range(p)], "selection_frequency": 1.0,
+                              "log2fc_b_vs_a": rng.normal(0, 1, p), "q_descriptive": rng.uniform(0, 1, p)})
+        table = candidate_table({"spred": genes}, pd.DataFrame({"probe_id": [], "tier": [], "found_by": []}), data)
+        bare = len(table_page(table, "t", "intro", "GDSBIG_spred_genes").encode())
+        panel = fitted_panel(data, probes, [f"G{j}" for j in range(p)], table.columns.get_loc("probe"), bare)
+        return bare + len(panel.encode()), panel
+
+    size, panel = page_of(1200)
+    rows = int(re.search(r"one of the first (\d+)", panel).group(1))
+    assert size <= MAX_PAGE_BYTES and 0 < rows < EXPRESSION_ROWS
+    assert 4 * size / 3 + 100 < 2 * 1024 * 1024  # as a base64 data URL, within Chromium's limit
+    size, panel = page_of(45)
+    assert f"one of the first {EXPRESSION_ROWS})" in panel and size < MAX_PAGE_BYTES
