@@ -12,9 +12,18 @@ import pandas as pd
 
 from genesel import candidate_figures
 from genesel.dataset import Dataset
-from genesel.pages import DIRECTION_Q, contrast_q, direction, gene_link, geo_link, write_table_page
+from genesel.pages import (
+    DIRECTION_Q,
+    MAX_PAGE_BYTES,
+    contrast_q,
+    direction,
+    gene_link,
+    geo_link,
+    table_page,
+    write_table_page,
+)
 from genesel.plots import log2_of
-from genesel.ranking import no_signal_note
+from genesel.ranking import NO_HALF, no_half_kept, no_signal_note
 
 #: the method whose rank, selection probability, stability and head the candidate table shows
 PRIMARY = "spred"
@@ -31,10 +40,10 @@ def primary_method(genes: dict[str, pd.DataFrame]) -> str:
 
 
 def _rank_text(rows: pd.DataFrame) -> list[str]:
-    """A gene's rank, none where no split selected it or (with stability selection) no half kept it."""
-    probability = rows.get("selection_probability", pd.Series(1.0, index=rows.index)).fillna(0.0)
-    return ["not selected" if pd.isna(r) else "no half kept it" if p == 0 else str(int(r))
-            for r, p in zip(rows["rank"], probability)]
+    """A gene's rank as the gene CSV gives it: none where no split selected it or (with stability selection)
+    no half kept it."""
+    return [NO_HALF if unkept else "not selected" if pd.isna(r) else str(int(r))
+            for r, unkept in zip(rows["rank"], no_half_kept(rows))]
 
 
 def _number(value: float) -> str:
@@ -55,7 +64,7 @@ def candidate_table(genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, dataset
     log2 fold change and one moderated q per contrast, each named."""
     primary = primary_method(genes)
     main = genes[primary].set_index("probe_id")
-    ranked = main[main["rank"].notna()]
+    ranked = main[main["rank"].notna() | no_half_kept(main)]  # the CSV's order: ranked genes, then those no half kept
     if "selection_probability" in ranked:  # genes some half kept first, by selection probability (stable sort)
         ranked = ranked.sort_values("selection_probability", ascending=False, kind="stable")
     ranked = ranked.index.tolist()
@@ -113,12 +122,13 @@ def candidates_intro(dataset: Dataset, stability: dict | None, has_title: bool, 
 
 #: draws one gene's log2 expression by class (dots and the median) in the panel under the table
 _EXPRESSION_JS = """
-<div id="expression" style="margin-top:1em"><i>Click a row to see the gene's expression by class.</i></div>
+<div id="expression" style="margin-top:1em"><i>Click a row (one of the first %d) to see the gene's expression by class.</i></div>
 <script>
 const EXPR = %s;
 function drawGene(probe) {
   const box = document.getElementById("expression"), v = EXPR.values[probe];
-  if (!v) { box.innerHTML = "<i>" + probe + ": expression not included (only the first rows are).</i>"; return; }
+  if (!v) { box.innerHTML = "<i>" + probe + ": expression not included (the page holds it for the first " +
+                             Object.keys(EXPR.values).length + " rows only).</i>"; return; }
   const k = EXPR.classes.length, W = 120 * k + 80, H = 260, lo = Math.min(...v.filter(isFinite)),
         hi = Math.max(...v.filter(isFinite)), y = x => 20 + (H - 60) * (hi - x) / ((hi - lo) || 1);
   let s = `<svg id="expression-figure" data-probe="${probe}" width="${W}" height="${H}" font-size="11">`;
@@ -150,7 +160,20 @@ def expression_panel(dataset: Dataset, probes: list[str], symbols: list[str], pr
             "values": {p: [None if not np.isfinite(v) else round(float(v), 2) for v in X[:, k]]
                        for k, p in enumerate(probes)},
             "names": {p: f"{s} ({p})" if s else p for p, s in zip(probes, symbols)}}
-    return _EXPRESSION_JS % (json.dumps(data).replace("</", "<\\/"), probe_column)
+    return _EXPRESSION_JS % (len(probes), json.dumps(data).replace("</", "<\\/"), probe_column)
+
+
+def fitted_panel(dataset: Dataset, probes: list[str], symbols: list[str], probe_column: int, page_bytes: int,
+                 limit: int = MAX_PAGE_BYTES) -> str:
+    """:func:`expression_panel` for the first rows (at most :data:`EXPRESSION_ROWS`) whose data keep a page of
+    ``page_bytes`` without it within ``limit`` bytes, so that the report can still open it (:data:`MAX_PAGE_BYTES`)."""
+    rows = min(EXPRESSION_ROWS, len(probes))
+    while True:
+        panel = expression_panel(dataset, probes[:rows], symbols[:rows], probe_column)
+        size = len(panel.encode("utf-8"))
+        if rows == 0 or page_bytes + size <= limit:
+            return panel
+        rows = max(0, min(rows - 1, int(rows * (limit - page_bytes) / size)))
 
 
 def write_candidates(dataset: Dataset, genes: dict[str, pd.DataFrame], tiers: pd.DataFrame, stability: dict,
@@ -161,10 +184,11 @@ def write_candidates(dataset: Dataset, genes: dict[str, pd.DataFrame], tiers: pd
     primary = primary_method(genes)
     probes = [html.unescape(p.split(">")[1].split("<")[0]) if ">" in p else html.unescape(p) for p in table.probe]
     symbols = genes[primary].set_index("probe_id").gene_symbol.reindex(probes).fillna("").tolist()
-    panel = expression_panel(dataset, probes[:EXPRESSION_ROWS], symbols[:EXPRESSION_ROWS],
-                             table.columns.get_loc("probe"))
-    write_table_page(table, f"{dataset.name}: candidate genes", candidates_intro(
-        dataset, stability.get(primary), "gene title" in table, no_signal_note(genes)), out["page"], f"{dataset.name}_{primary}_genes", panel)
+    title, download = f"{dataset.name}: candidate genes", f"{dataset.name}_{primary}_genes"
+    intro = candidates_intro(dataset, stability.get(primary), "gene title" in table, no_signal_note(genes))
+    bare = len(table_page(table, title, intro, download).encode("utf-8"))  # the page without the expression data
+    panel = fitted_panel(dataset, probes, symbols, table.columns.get_loc("probe"), bare)
+    write_table_page(table, title, intro, out["page"], download, panel)
     plain = genes[primary].merge(tiers[["probe_id", "tier"]], on="probe_id", how="left")
     ordered = plain.set_index("probe_id").loc[probes].reset_index()
     candidate_figures.plot_volcano(genes[primary], tiers, dataset, out["volcano"])

@@ -9,7 +9,7 @@ from sklearn.svm import SVC
 
 from genesel.errors import DatasetError
 from genesel.preprocess import StackedSplits
-from genesel.ranking import ranks
+from genesel.ranking import no_half_kept, ranks
 from genesel.results import MethodResult
 
 TOP_KS = (5, 10, 20, 50, 100)
@@ -107,7 +107,7 @@ OVERLAP_TOP = 50
 
 
 def top_lists(genes: dict[str, pd.DataFrame], top: int = OVERLAP_TOP) -> dict[str, list[str]]:
-    """Each method's first ``top`` ranked probes (never unselected ones), for the overlap figure."""
+    """Each method's first ``top`` ranked probes (never one without a rank), for the overlap figure."""
     return {method: table[table["rank"].notna()].head(top).probe_id.tolist() for method, table in genes.items()}
 
 
@@ -127,7 +127,9 @@ def planted_recovery(genes: dict[str, pd.DataFrame], truth: pd.DataFrame, datase
     ``genes``: method -> ranked gene table (``rank``, ``probe_id``); ``truth``: the simulator's
     truth table (``probe_id``, ``kind``). k is the number of planted genes, so a perfect
     selector recovers all of them. One row per method x kind, plus ``all``, with the best and
-    median consensus rank of that kind's planted genes and how many were never selected.
+    median consensus rank of that kind's planted genes, how many no split selected
+    (``never_selected``) and how many some split selected but no half of stability selection kept
+    (``no_half_kept``). A gene without a rank (either) is not in the top k.
     """
     missing = {"probe_id", "kind"} - set(truth.columns)
     if missing:
@@ -138,12 +140,15 @@ def planted_recovery(genes: dict[str, pd.DataFrame], truth: pd.DataFrame, datase
         absent = sorted(set(truth.probe_id) - set(table.probe_id))
         if absent:
             raise DatasetError(dataset, f"planted probe(s) {absent[:3]} are not in the {method} gene table")
-        rank = truth.probe_id.map(ranks(table))  # NaN: never selected
+        rank = truth.probe_id.map(ranks(table))  # NaN: never selected, or no stability half kept it
+        unkept = truth.probe_id.map(no_half_kept(table).set_axis(table.probe_id)).fillna(False).astype(bool)
         for kind in (*[kd for kd in PLANTED_KINDS if (truth.kind == kd).any()], "all"):
-            these = rank if kind == "all" else rank[truth.kind == kind]
-            rows.append({"method": method, "kind": kind, "planted": len(these), "k": k,
-                         "recovered_in_top_k": int((these <= k).sum()), "best_rank": these.min(),
-                         "median_rank": _median_rank(these), "never_selected": int(these.isna().sum())})
+            these = (truth.kind == kind) | (kind == "all")
+            rows.append({"method": method, "kind": kind, "planted": int(these.sum()), "k": k,
+                         "recovered_in_top_k": int((rank[these] <= k).sum()), "best_rank": rank[these].min(),
+                         "median_rank": _median_rank(rank[these]),
+                         "never_selected": int((rank[these].isna() & ~unkept[these]).sum()),
+                         "no_half_kept": int(unkept[these].sum())})
     table = pd.DataFrame(rows)
     table["best_rank"] = table["best_rank"].astype("Int64")
     return table

@@ -22,7 +22,7 @@ GENE_COLUMNS = ("probe_id", "gene_symbol", "entrez_id", "gene_title")
 def results_anndata(dataset: Dataset, splits: pd.DataFrame, genes: dict[str, pd.DataFrame]):
     """AnnData of one dataset: ``X`` log2 expression as analysed (before per-split scaling and
     imputation, which differ by split), ``layers["published"]`` the values as published; ``obs``
-    label, group and each split's part; ``var`` symbols, every method's rank (NaN: not selected),
+    label, group and each split's part; ``var`` symbols, every method's rank (NaN: no rank, see ``status``),
     status, score, selection frequency, median rank, selection probability, stable flag, held-out p
     and head, and the descriptive statistics of the gene tables."""
     import anndata

@@ -14,7 +14,7 @@ from genesel.registry import label
 
 
 def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, path, top: int = 30) -> Path:
-    """Selection frequency over the splits of the top genes (never a gene no split selected), with their
+    """Selection frequency over the splits of the top ranked genes (never one without a rank), with their
     stability-selection probability beside it where there is one."""
     head = genes[genes["rank"].notna()].head(top).iloc[::-1]
     if not len(head):
@@ -37,7 +37,7 @@ def plot_selection_frequency(genes: pd.DataFrame, method: str, dataset: str, pat
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return save(fig, path, "Green: the share of splits whose training arrays selected the gene. Orange: its selection "
                 "probability under stability selection (stable genes reach the threshold of the stability path). "
-                "Genes no split selected are never drawn.")
+                "Genes without a rank (no split selected them, or no half kept them) are never drawn.")
 
 
 def plot_heatmap(dataset: Dataset, genes: pd.DataFrame, method: str, path, top: int = 30) -> Path:

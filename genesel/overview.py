@@ -31,6 +31,36 @@ def report_link(path, text: str) -> str:
     return f'<a href="{html.escape(script, quote=True)}">{html.escape(text)}</a>'
 
 
+#: installs, on the report's front page, the listener that opens a report item a page in the report's iframe asks
+#: for (:func:`frame_link`): Snakemake shows an HTML item in an iframe of a data URI, which can reach the report
+#: only by a message, and the front page's HTML is inserted without running its scripts, so the listener is an
+#: image's onload handler (once per window)
+_LISTENER = ("if (!window.geneselListens) { window.geneselListens = true; window.addEventListener('message', e => { "
+             "const p = e.data && e.data.geneselOpen; if (typeof p === 'string' && window.results && results[p]) "
+             "app.setView({navbarMode: 'resultinfo', resultPath: p, content: 'html', contentPath: results[p].data_uri}); "
+             "}); }")
+#: a 1 x 1 transparent GIF: an image that loads, so that its onload handler runs
+_PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+
+def frame_listener() -> str:
+    """The (invisible) element of the front page that lets :func:`frame_link` links open report items."""
+    return f'<img id="genesel-listener" alt="" hidden src="{_PIXEL}" onload="{html.escape(_LISTENER, quote=True)}">'
+
+
+def frame_link(path, page_path, text: str) -> str:
+    """A link, on a page the Snakemake report shows in an iframe (the overview), to the report item at ``path``
+    (as the rule names its output): it asks the report's front page to open it (:func:`frame_listener`); opened
+    from the results folder itself, it goes to the file, relative to ``page_path``, the page's own path."""
+    import os
+
+    relative = os.path.relpath(str(path), os.path.dirname(str(page_path)) or ".")
+    message = json.dumps({"geneselOpen": str(path)})
+    script = f"if (window.parent !== window) {{ window.parent.postMessage({message}, '*'); return false; }}"
+    return (f'<a class="report-link" href="{html.escape(relative, quote=True)}" '
+            f'onclick="{html.escape(script, quote=True)}">{html.escape(text)}</a>')
+
+
 def selects_genes(summary: pd.DataFrame, datasets: list[Dataset]) -> pd.Series:
     """Per row of ``summary``: whether the method keeps at most ``SELECTING_SHARE`` of the dataset's probes on
     average (an MLP that keeps every gene gives no list, whatever its accuracy)."""
@@ -242,9 +272,10 @@ def headline_sentences(headline: pd.DataFrame, counts: dict[str, int], links: di
 
 def landing_html(sentences: list[str], boxes: list[str], methods: str) -> str:
     """The landing page's generated part (the report's front page includes it): the headline, the methods
-    paragraph to paste, then each dataset's genes to validate."""
+    paragraph to paste, then each dataset's genes to validate; and the listener that lets the overview's links
+    open report items (:func:`frame_listener`)."""
     return "\n".join([
-        "<h2>Headline</h2>", *[f"<p>{s}</p>" for s in sentences],
+        frame_listener(), "<h2>Headline</h2>", *[f"<p>{s}</p>" for s in sentences],
         "<h2>Methods</h2>", f'<p class="methods">{html.escape(methods)}</p>',
         "<h2>Genes to validate</h2>", *boxes,
     ]) + "\n"
@@ -261,24 +292,26 @@ def write_config(config: dict, path) -> Path:
 
 def write_landing(summary: pd.DataFrame, paired: pd.DataFrame | None, datasets: list[Dataset],
                   stability: pd.DataFrame, tiers: dict[str, pd.DataFrame], config: dict, versions: pd.DataFrame,
-                  links: dict[str, str], out: dict[str, Path]) -> None:
+                  candidates: dict[str, str], out: dict[str, Path]) -> None:
     """Everything the ``overview`` verb writes: the overview page, the landing page's generated part, the
     methods paragraph (text) and the config (YAML). ``stability``: one row per dataset and method (``dataset``,
-    ``method``, ``n_stable``, ``bound``, ``q``); ``tiers``: dataset -> its consensus tiers; ``links``: dataset ->
-    HTML link to its candidate table on the landing page; ``out``: ``overview``, ``landing``, ``methods``,
-    ``config`` -> path."""
+    ``method``, ``n_stable``, ``bound``, ``q``); ``tiers``: dataset -> its consensus tiers; ``candidates``:
+    dataset -> its candidate page's path as the rule names it (both pages link to it); ``out``: ``overview``,
+    ``landing``, ``methods``, ``config`` -> path."""
     from importlib.metadata import version
 
     from genesel.methods_paragraph import methods_paragraph
 
     tables = overview_tables(summary, datasets, stability[["dataset", "method", "n_stable", "bound"]], paired)
+    links = {name: report_link(path, "candidate table") for name, path in candidates.items()}
     boxes, landing_boxes, counts = [], [], {}
     for d in datasets:
         bounds = stability[stability.dataset == d.name].set_index("method").bound.to_dict()
         table, words = genes_to_validate(tiers.get(d.name, pd.DataFrame()), bounds,
                                          no_signal_methods(summary, d.name, config))
         counts[d.name] = len(table)
-        boxes.append(genes_box(d.name, table, words))
+        in_frame = frame_link(candidates[d.name], out["overview"], "candidate table") if d.name in candidates else ""
+        boxes.append(genes_box(d.name, table, words, in_frame))
         landing_boxes.append(genes_box(d.name, table, words, links.get(d.name, "")))
     write_overview(tables, boxes, version("genesel"), out["overview"])
     methods = methods_paragraph(config, datasets, stability, versions)

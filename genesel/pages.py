@@ -114,12 +114,22 @@ def datatable_html(table: pd.DataFrame, download: str, caption: str | None = Non
     return loader + setup + body
 
 
-def write_table_page(table: pd.DataFrame, title: str, intro: str, path, download: str, extra: str = "") -> Path:
+#: the most bytes a report page should have: the Snakemake report opens an HTML item as a base64 data URL (a
+#: third longer), and Chromium navigates to a URL of at most 2 MiB; a longer one leaves the item blank, even
+#: from the report's own buttons (the demo's GDSSIM3 candidate page, 1.7 MB with 1,200 arrays' expression)
+MAX_PAGE_BYTES = 1_500_000
+
+
+def table_page(table: pd.DataFrame, title: str, intro: str, download: str, extra: str = "") -> str:
     """A standalone HTML page: a title, an explanation, the sortable table (downloads named ``download``) and
     any ``extra`` HTML after it."""
+    return page(title, f"<p>{intro}</p>\n" + datatable_html(table, download, table_id="genes") + extra)
+
+
+def write_table_page(table: pd.DataFrame, title: str, intro: str, path, download: str, extra: str = "") -> Path:
+    """:func:`table_page` written to ``path``."""
     with atomic_path(Path(path)) as tmp:
-        tmp.write_text(page(title, f"<p>{intro}</p>\n" + datatable_html(table, download, table_id="genes") + extra),
-                       encoding="utf-8")
+        tmp.write_text(table_page(table, title, intro, download, extra), encoding="utf-8")
     return Path(path)
 
 

@@ -13,6 +13,9 @@ from genesel.limma import moderated_test
 from genesel.preprocess import display_log2
 
 NOT_SELECTED = "not selected"
+#: the status of a gene some split selected but no half of stability selection kept (selection probability 0):
+#: it has no rank and follows the ranked genes
+NO_HALF = "no half kept it"
 #: the status of a method's ranked genes where its test over splits (genesel.signal) found no signal
 NO_SIGNAL = "no evidence of class signal"
 
@@ -147,14 +150,22 @@ def _head_columns(linear_share: np.ndarray, selected: np.ndarray) -> pd.DataFram
 
 
 def ranks(table: pd.DataFrame) -> pd.Series:
-    """A gene table's ranks by probe id (NaN for genes never selected)."""
+    """A gene table's ranks by probe id (NaN for genes never selected, or that no stability half kept)."""
     return pd.to_numeric(table.set_index("probe_id")["rank"], errors="coerce").astype(float)
+
+
+def no_half_kept(table: pd.DataFrame) -> pd.Series:
+    """Genes some split selected but no half of stability selection kept (selection probability 0): no rank."""
+    if "selection_probability" not in table:
+        return pd.Series(False, index=table.index)
+    return (table["selection_frequency"] > 0) & (table["selection_probability"] == 0)
 
 
 def gene_table(result, dataset: Dataset, splits: pd.DataFrame | None = None, stability=None) -> pd.DataFrame:
     """The gene CSV of one method: :func:`rank_genes` with held-out p-values (from ``splits``), the head
     share (spred with both heads) and, from a :class:`~genesel.stability.StabilityResult`, each gene's
-    ``selection_probability`` and ``stable`` flag (``status`` then reads ``stable`` for those). A method with
+    ``selection_probability`` and ``stable`` flag (``status`` then reads ``stable`` for those). A gene no
+    stability half kept has no rank (:func:`_rank_kept`), as in the report's candidate table. A method with
     a test over splits (spred) adds its ``signal_p``; where that test found no signal, every gene it ranked
     reads :data:`NO_SIGNAL` in ``status``: the list is kept, to be treated as noise."""
     from genesel.splits import n_splits_in, split_indices
@@ -171,7 +182,19 @@ def gene_table(result, dataset: Dataset, splits: pd.DataFrame | None = None, sta
         table.insert(at, "selection_probability", probability)
         table.insert(at + 1, "stable", probability >= stability.threshold)
         table.loc[table.stable, "status"] = "stable"
+        table = _rank_kept(table)
     return _mark_signal(table, result.metrics)
+
+
+def _rank_kept(table: pd.DataFrame) -> pd.DataFrame:
+    """Ranks 1, 2, ... in consensus order for the genes with a selection probability above 0; the genes some
+    split selected but no half kept lose theirs, read :data:`NO_HALF` and follow the ranked genes."""
+    unkept = no_half_kept(table).to_numpy()
+    table.loc[unkept, "status"] = NO_HALF
+    ranked = table["rank"].notna().to_numpy() & ~unkept
+    table = pd.concat([table[ranked], table[~ranked]])
+    table["rank"] = pd.array([*range(1, ranked.sum() + 1), *[pd.NA] * (~ranked).sum()], dtype="Int64")
+    return table.reset_index(drop=True)
 
 
 def _mark_signal(table: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
@@ -180,7 +203,7 @@ def _mark_signal(table: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
         return table
     table.insert(table.columns.get_loc("status") + 1, "signal_p", float(metrics["signal_p"].dropna().iloc[0]))
     if "signal" in metrics and (metrics["signal"] == NO_SIGNAL).any():
-        table.loc[table["status"] != NOT_SELECTED, "status"] = NO_SIGNAL
+        table.loc[~table["status"].isin([NOT_SELECTED, NO_HALF]), "status"] = NO_SIGNAL
     return table
 
 

@@ -78,8 +78,10 @@ def test_outputs_exist_and_parse(small_run):
             assert list(genes.columns[:7]) == ["rank", "status", "probe_id", "gene_symbol", "score",
                                                "selection_frequency", "median_rank"]
             chosen = genes.selection_frequency > 0
-            assert genes["rank"][chosen].tolist() == list(range(1, chosen.sum() + 1))
-            assert genes["rank"][~chosen].isna().all() and (genes.status[~chosen] == "not selected").all()
+            ranked = chosen & (genes.selection_probability > 0)  # no rank where no stability half kept the gene
+            assert genes["rank"][ranked].tolist() == list(range(1, ranked.sum() + 1))
+            assert genes["rank"][~ranked].isna().all() and (genes.status[~chosen] == "not selected").all()
+            assert (genes.status[chosen & ~ranked] == "no half kept it").all()
             assert genes.selection_frequency.between(0, 1).all() and genes.selection_probability.between(0, 1).all()
             assert (genes.stable == (genes.status == "stable")).all()
             assert genes.heldout_p.between(0, 1).all() and (genes.heldout_p[~chosen] == 1).all()
@@ -214,6 +216,8 @@ def test_report_front_page_starts_at_its_introduction(report_page, small_run):
         box = page.get_by_role("heading", name=heading, exact=True).bounding_box()
         assert box and 0 <= box["y"] < 768 - box["height"], heading
     text = page.inner_text("body")
+    named = re.search(rf"with {len(SMALL['methods'])} methods \(([^)]*)\)", " ".join(text.split()))
+    assert named and set(named.group(1).split(", ")) == set(SMALL["methods"])  # the methods that ran
     assert "Shah & Samworth" in text and "Smyth" in text and "seed 3" in text and "snakemake 9." in text
     assert '"stability"' not in text and "level with it" in text
     page.get_by_role("link", name="Summary", exact=True).click()
@@ -307,6 +311,23 @@ def test_report_candidate_table_tools(report_page):
     overview = page.frame_locator("iframe").locator("body")
     overview.get_by_text("Headline").wait_for(timeout=15000)
     assert "GDSTINY1: genes to validate" in overview.inner_text() and "Holm p" in overview.inner_text()
+    # the overview (an iframe of a data URI) links to each dataset's candidate table, in the one-file report too
+    overview.locator(".genes-box", has_text="GDSTINY2: genes to validate").get_by_role("link", name="candidate table").click()
+    page.frame_locator("iframe").get_by_text("GDSTINY2: candidate genes").wait_for(timeout=15000)
+
+
+def test_report_gene_csvs_download_named_by_dataset_and_method(report_page):
+    """Every gene CSV the report offers downloads as {dataset}_{method}_genes.csv (they were all {method}.csv)."""
+    page = report_page
+    names = page.evaluate("Object.values(results).map(r => r.name).filter(n => n.endsWith('.csv'))")
+    wanted = {f"{d}_{m}_genes.csv" for d in SMALL["datasets"] for m in SMALL["methods"]}
+    assert wanted <= set(names) and not {f"{m}.csv" for m in SMALL["methods"]} & set(names)
+    page.get_by_role("link", name="GDSTINY2", exact=True).click()
+    page.get_by_text("Genes", exact=True).click()
+    row = page.locator("tr", has_text="ranked genes (CSV)").filter(has_text="limma")
+    with page.expect_download() as download:
+        row.locator("a").first.click()
+    assert download.value.suggested_filename == "GDSTINY2_limma_genes.csv"
 
 
 def test_own_expression_table_and_sample_sheet(tmp_path):

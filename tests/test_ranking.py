@@ -96,6 +96,32 @@ def test_gene_table_adds_stability_columns():
     assert "signal_p" not in table  # a method without the test over splits
 
 
+def test_a_gene_no_stability_half_kept_has_no_rank_and_follows_the_ranked_genes():
+    """As in the report's candidate table: selected in some split but selection probability 0 -> no rank, the
+    status says why, it is listed after every ranked gene and before the genes no split selected; the ranks of
+    the others close up (1, 2, 3 in consensus order); a method without the signal test's evidence keeps the why."""
+    from genesel.ranking import NO_HALF, NO_SIGNAL, NOT_SELECTED, ranks
+    from genesel.results import MethodResult
+    from genesel.stability import StabilityResult
+
+    data = toy()
+    scores = np.array([[0.9, 0.1, 0.0, 0.5, 0.0, 0.0], [0.8, 0.0, 0.0, 0.6, 0.2, 0.0]])
+    plain = gene_table(MethodResult("m", pd.DataFrame(), scores, scores > 0.05, pd.DataFrame(), pd.DataFrame()), data)
+    assert plain.probe_id.tolist()[:4] == ["p0", "p3", "p4", "p1"]  # consensus order, p4 ranked 3rd
+    stability = StabilityResult("m", np.array([0.9, 0.2, 0.0, 0.8, 0.0, 0.0]), np.zeros((2, 6)), 2, 2.0, 0.75, 1.0, 5, {})
+    table = gene_table(MethodResult("m", pd.DataFrame(), scores, scores > 0.05, pd.DataFrame(), pd.DataFrame()),
+                       data, stability=stability)
+    assert table.probe_id.tolist()[:4] == ["p0", "p3", "p1", "p4"]
+    assert table["rank"].tolist()[:3] == [1, 2, 3] and table["rank"].iloc[3:].isna().all()
+    assert table.status.tolist() == ["stable", "stable", "selected", NO_HALF, NOT_SELECTED, NOT_SELECTED]
+    assert ranks(table)[["p0", "p3", "p1"]].tolist() == [1.0, 2.0, 3.0] and ranks(table)[["p4", "p2", "p5"]].isna().all()
+    assert table.selection_frequency.iloc[3] == 0.5  # what the main splits did is still shown
+    metrics = pd.DataFrame({"split": [0, 1], "signal_p": [0.37, 0.37], "signal": [NO_SIGNAL] * 2})
+    noise = gene_table(MethodResult("m", metrics, scores, scores > 0.05, pd.DataFrame(), pd.DataFrame()), data,
+                       stability=stability)
+    assert noise.status.tolist() == [NO_SIGNAL] * 3 + [NO_HALF, NOT_SELECTED, NOT_SELECTED]
+
+
 def test_a_list_without_class_signal_stays_ranked_and_says_treat_it_as_noise():
     from genesel.ranking import NO_SIGNAL, NOT_SELECTED, no_signal_note
     from genesel.results import MethodResult
@@ -156,6 +182,17 @@ def test_planted_recovery_counts_each_kind_in_the_top_k():
     unranked = ranked.assign(rank=pd.array([1, 2, 3, 4, 5, 6, pd.NA, pd.NA], dtype="Int64"))
     table = planted_recovery({"m": unranked}, truth).set_index("kind")  # d never selected: not in the top 4
     assert table.loc["variance", "never_selected"] == 1 and pd.isna(table.loc["variance", "best_rank"])
+    assert table.loc["variance", "no_half_kept"] == 0
+    # a gene some split selected but no stability half kept has no rank either: not in the top k, counted apart
+    kept = pd.DataFrame({"rank": pd.array([1, 2, 3, 4, 5, 6, 7, pd.NA], dtype="Int64"),
+                         "probe_id": ["a", "x1", "x2", "b", "x3", "d", "x4", "c"],
+                         "selection_frequency": [1.0, 1.0, 0.9, 0.8, 0.8, 0.5, 0.1, 0.9],
+                         "selection_probability": [1.0, 0.5, 0.4, 0.9, 0.3, 0.2, 0.1, 0.0]})  # c: no half kept it
+    table = planted_recovery({"m": kept}, truth).set_index("kind")
+    assert table.loc["xor", "recovered_in_top_k"] == 0 and table.loc["xor", "no_half_kept"] == 1
+    assert table.loc["xor", "never_selected"] == 0 and pd.isna(table.loc["xor", "best_rank"])
+    assert table.loc["linear", "recovered_in_top_k"] == 2  # b moved up to rank 4 = k
+    assert table.loc["all", "no_half_kept"] == 1 and table.loc["all", "never_selected"] == 0
     with pytest.raises(DatasetError, match="SIM: planted probe.*'d'.* m gene table"):
         planted_recovery({"m": ranked[ranked.probe_id != "d"]}, truth, dataset="SIM")
 

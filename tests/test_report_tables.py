@@ -14,11 +14,14 @@ from genesel.pages import gene_link, geo_link
 from genesel.registry import label
 
 
-def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame:
+def gene_table(stable: dict[str, bool], ranks: dict[str, float], unkept: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A gene CSV as `genesel rank` writes it: a rank for the genes in ``ranks``; ``unkept``: some split selected
+    them but no stability half kept them (no rank); the others no split selected."""
     probes = ["a", "b", "c", "d", "e"]
+    frequency = [f if p in ranks or p in unkept else 0.0 for p, f in zip(probes, [0.9, 0.5, 0.1, 0.6, 0.2])]
     return pd.DataFrame({
         "rank": pd.array([ranks.get(p) for p in probes], dtype="Int64"), "probe_id": probes,
-        "gene_symbol": ["GA", "GB", "", "GD", "GE"], "selection_frequency": [0.9, 0.5, 0.1, 0.6, 0.0],
+        "gene_symbol": ["GA", "GB", "", "GD", "GE"], "selection_frequency": frequency,
         "selection_probability": [0.9 if stable.get(p) else 0.0 for p in probes],
         "stable": [bool(stable.get(p)) for p in probes],
         "log2fc_tumour_vs_normal": [1.5, -0.2, 0.0, -2.0, 0.1], "q_descriptive": [0.01, 0.5, 0.9, 0.001, 0.8],
@@ -28,7 +31,7 @@ def gene_table(stable: dict[str, bool], ranks: dict[str, float]) -> pd.DataFrame
 
 def genes() -> dict[str, pd.DataFrame]:
     return {
-        "spred": gene_table({"a": True, "b": True, "d": True}, {"a": 1, "b": 2, "d": 3, "e": 4}),
+        "spred": gene_table({"a": True, "b": True, "d": True}, {"a": 1, "b": 2, "d": 3}, unkept=("e",)),
         "l1_logistic": gene_table({"a": True, "c": True, "d": True}, {"a": 1, "c": 2, "d": 3}),
         "limma": gene_table({"a": True, "c": True}, {"a": 1, "c": 2}),
     }
@@ -217,3 +220,79 @@ def test_methods_paragraph_is_written_from_the_run():
     assert "weight decay" not in text  # mlp_wd is disabled
     assert "25 pairs" in text and "at most 0.95 false stable genes" in text and "q = 30 genes per half" in text
     assert "python 3.11.7, genesel 0.1.0, torch 2.13.0; run on cpu" in text
+
+
+def test_front_page_counts_only_the_methods_that_ran():
+    """The introduction is rendered as Snakemake renders the report's front page (jinja2, then docutils): a method
+    the config turns off (enabled: false) is neither counted nor named; without spred, spred is not mentioned."""
+    from pathlib import Path
+
+    import jinja2
+    import yaml
+    from docutils.core import publish_parts
+
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "workflow" / "report" / "workflow.rst").read_text()
+    config = yaml.safe_load((repo / "config" / "demo.yaml").read_text())
+
+    def intro(methods: dict) -> str:
+        class Snakemake:  # what the report passes: the workflow's config
+            pass
+        Snakemake.config = {**config, "methods": methods}
+        rst = jinja2.Environment(trim_blocks=True, lstrip_blocks=True).from_string(text).render(
+            snakemake=Snakemake, files=[], categories={})
+        return " ".join(publish_parts(rst, writer="html")["html_body"].split())
+
+    methods = {**config["methods"], "mlp_wd": {**config["methods"]["mlp_wd"], "enabled": False},
+               "mlp_l1": {**config["methods"]["mlp_l1"], "enabled": False}}
+    shown = intro(methods)
+    assert "with 5 methods (spred, spred_linear, hsic_lasso, l1_logistic, limma), among them spred" in shown
+    assert "mlp_wd" not in shown and "7 methods" not in shown
+    alone = intro({"limma": {"enabled": True}, "spred": {"enabled": False}})
+    assert "with 1 method (limma), on the same 5" in alone and "spred" not in alone
+
+
+def test_overview_links_open_the_candidate_table_in_the_report_and_on_disk(tmp_path):
+    """In the report the overview is an iframe of a data URI: its link posts the item's path to the front page,
+    whose listener opens it; from the results folder the same link goes to the file by a relative path."""
+    import html
+
+    from genesel.overview import frame_link, landing_html
+
+    link = frame_link("results/GSE1/report/candidates.html", "results/summary/overview.html", "candidate table")
+    assert 'href="../GSE1/report/candidates.html"' in link and ">candidate table</a>" in link
+    onclick = html.unescape(link.split('onclick="')[1].split('"')[0])
+    assert 'postMessage({"geneselOpen": "results/GSE1/report/candidates.html"}' in onclick and "return false" in onclick
+    landing = landing_html(["s"], [], "m")
+    assert 'id="genesel-listener"' in landing and "addEventListener(&#x27;message&#x27;" in landing
+
+
+def test_candidate_page_of_many_arrays_stays_openable_in_the_report():
+    """The report opens a page as a base64 data URL, which Chromium refuses above 2 MiB (the demo's GDSSIM3 page,
+    1,200 arrays' expression for 200 rows, showed blank): the expression data shrink to the rows that fit, and a
+    small study keeps all 200."""
+    import re
+
+    from genesel.candidates import EXPRESSION_ROWS, fitted_panel
+    from genesel.pages import MAX_PAGE_BYTES, table_page
+
+    rng = np.random.default_rng(0)
+
+    def page_of(n: int, p: int = 300) -> tuple[int, str]:
+        probes = [f"{200000 + j}_at" for j in range(p)]
+        data = Dataset("GDSBIG", rng.normal(8, 1, (n, p)).astype(np.float32), probes, [f"G{j}" for j in range(p)],
+                       [f"S{i}" for i in range(n)], rng.integers(0, 3, n), ["a", "b", "c"])
+        genes = pd.DataFrame({"rank": pd.array(range(1, p + 1), dtype="Int64"), "probe_id": probes,
+                              "gene_symbol": [f"G{j}" for j in range(p)], "selection_frequency": 1.0,
+                              "log2fc_b_vs_a": rng.normal(0, 1, p), "q_descriptive": rng.uniform(0, 1, p)})
+        table = candidate_table({"spred": genes}, pd.DataFrame({"probe_id": [], "tier": [], "found_by": []}), data)
+        bare = len(table_page(table, "t", "intro", "GDSBIG_spred_genes").encode())
+        panel = fitted_panel(data, probes, [f"G{j}" for j in range(p)], table.columns.get_loc("probe"), bare)
+        return bare + len(panel.encode()), panel
+
+    size, panel = page_of(1200)
+    rows = int(re.search(r"one of the first (\d+)", panel).group(1))
+    assert size <= MAX_PAGE_BYTES and 0 < rows < EXPRESSION_ROWS
+    assert 4 * size / 3 + 100 < 2 * 1024 * 1024  # as a base64 data URL, within Chromium's limit
+    size, panel = page_of(45)
+    assert f"one of the first {EXPRESSION_ROWS})" in panel and size < MAX_PAGE_BYTES

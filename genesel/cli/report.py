@@ -62,7 +62,7 @@ def _cmd_overview(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from genesel.dataset import Dataset
-    from genesel.overview import report_link, write_landing
+    from genesel.overview import write_landing
     from genesel.pages import write_glossary
     from genesel.stability import StabilityResult
 
@@ -70,7 +70,7 @@ def _cmd_overview(args: argparse.Namespace) -> None:
                               for name, f in key_value_pairs(args.stability, "--stability")],
                              columns=["dataset", "method", "n_stable", "bound", "q"])
     tiers = {name: pd.read_csv(f) for name, f in key_value_pairs(args.tiers, "--tiers")}
-    links = {name: report_link(f, "candidate table") for name, f in key_value_pairs(args.candidates, "--candidates")}
+    links = dict(key_value_pairs(args.candidates, "--candidates"))  # the candidate pages the overview links to
     paired = pd.read_csv(args.paired) if args.paired else None
     versions = pd.read_csv(args.run_info, sep="\t") if args.run_info else pd.DataFrame(columns=["item", "value"])
     write_landing(pd.read_csv(args.summary), paired, [Dataset.load(d) for d in args.datasets], stability, tiers,

@@ -150,6 +150,10 @@ def final_outputs():
         outputs += [f"results/{dataset}/genes/{method}.csv" for method in METHODS]
         outputs.append(f"results/{dataset}/topk.tsv")
         outputs.append(f"results/{dataset}/report/candidates.html")
+        outputs += [
+            f"results/{dataset}/report/{dataset}_{method}_genes.csv"
+            for method in METHODS
+        ]
         outputs.append(f"results/{dataset}/figures/accuracy.svg")
         outputs.append(f"results/{dataset}/{dataset}.h5ad")
         outputs += [

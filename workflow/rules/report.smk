@@ -1,6 +1,11 @@
 # The report's figures and pages, one genesel verb each: figures (accuracy, top-k, overlap, spred's training),
 # gene-figures (per method: frequency, heatmap, stability path), candidates (candidate page, volcano, boxplots,
-# gene pairs, confusion matrices) and overview (the landing page's text, overview, methods, config, glossary).
+# gene pairs, confusion matrices) and overview (the landing page's text, overview, methods, config, glossary);
+# gene_downloads puts each gene CSV in the report under a name that says what it is.
+
+
+localrules:
+    gene_downloads,
 
 
 rule dataset_figures:
@@ -132,3 +137,28 @@ rule overview:
         " --paired {input.paired:q} --run-info {input.info:q} --config {params.config:q}"
         " --out {output.page:q} --landing {output.landing:q} --methods {output.methods:q}"
         " --config-out {output.config:q} --glossary {output.glossary:q} > {log:q} 2>&1"
+
+
+# The report offers a file for download under its own name: {method}.csv from six datasets would all be
+# spred.csv on a user's disk, so the report carries a copy named {dataset}_{method}_genes.csv.
+rule gene_downloads:
+    input:
+        rules.rank_genes.output[0],
+    output:
+        report(
+            "results/{dataset}/report/{dataset}_{method}_genes.csv",
+            category="{dataset}",
+            subcategory="Genes",
+            labels={
+                "dataset": "{dataset}",
+                "method": "{method}",
+                "table": "ranked genes (CSV)",
+            },
+            caption="../report/genes.rst",
+        ),
+    log:
+        "logs/gene_downloads/{dataset}/{method}.log",
+    conda:
+        "../envs/genesel.yaml"
+    shell:
+        "cp {input:q} {output:q} > {log:q} 2>&1"

@@ -62,17 +62,7 @@ rule rank_genes:
         fit=rules.select.output.fit,
         stability=rules.stability.output[0],
     output:
-        report(
-            "results/{dataset}/genes/{method}.csv",
-            category="{dataset}",
-            subcategory="Genes",
-            labels={
-                "dataset": "{dataset}",
-                "method": "{method}",
-                "table": "ranked genes (CSV)",
-            },
-            caption="../report/genes.rst",
-        ),
+        "results/{dataset}/genes/{method}.csv",
     log:
         "logs/rank/{dataset}/{method}.log",
     conda:
