@@ -178,8 +178,12 @@ def sgd_grid(job: Job) -> JobCost:
     masked = _architecture(job.method, hidden).mask
     p_eff = p * (TYPICAL["sgd_pruned_share"] if masked and cfg.prune else 1.0)
     M = job.S * G
-    share = TYPICAL["sgd_epoch_share"].get(job.method, 1.0)  # a variant not measured yet: every epoch (a bound)
-    mean_epochs = min(cap, max(cfg.min_epochs, share * cap))
+    if cfg.early_stopping:  # a model stops `patience` epochs after its best check, from min_epochs on (the demo's and
+        # GDS scale's MLP baselines stopped at 110-250 epochs); stability halves train for the splits' median stop
+        mean_epochs, slowest = min(cap, cfg.min_epochs + cfg.patience), min(cap, cfg.min_epochs + 2 * cfg.patience)
+    else:
+        share = TYPICAL["sgd_epoch_share"].get(job.method, 1.0)  # a variant not measured yet: every epoch (a bound)
+        mean_epochs, slowest = min(cap, max(cfg.min_epochs, share * cap)), cap
     n_params = p * k_in + (p if masked else 0) + sum(a * b for a, b in zip(widths[:-1], widths[1:])) + \
         (widths[-1] * C if widths else 0)
     per_model = 4 * (3 * n_params + n_tr * (2 * p + 2 * k_in + 4 * sum(widths))) + 4 * (n_va + n_te) * p
@@ -189,8 +193,8 @@ def sgd_grid(job: Job) -> JobCost:
     chunks = math.ceil(M / chunk)
     flop = M * mean_epochs * sgd_model_flop(job.method, hidden, n_tr, n_va, p_eff, C, check) + M * 2 * n_te * p * k_in
     elementwise = M * mean_epochs * (TYPICAL["sgd_elementwise"] * n_params + 10 * n_tr * (k_in + sum(widths)))
-    phases = (Phase("sgd", chunks * cap, flop), Phase("elementwise", 0, elementwise),
-              Phase("sgd_check", chunks * cap / check * min(M, chunk) * mean_epochs / cap, 0.0))
+    phases = (Phase("sgd", chunks * slowest, flop), Phase("elementwise", 0, elementwise),
+              Phase("sgd_check", chunks * slowest / check * min(M, chunk) * mean_epochs / slowest, 0.0))
     grid = "fixed lr and kappa" if job.fixed else f"{len(lrs)} lr x {len(kappas)} kappa"
     detail = f"{job.S} x {grid}, <= {cap} epochs" + _permutations(cfg.signal_alpha, cfg.signal_permutations)
     return JobCost(M, flop, data + min(M, chunk) * per_model, detail,

@@ -85,7 +85,8 @@ def job_rows(name: str, shape: Shape, method: str, settings: dict, config: dict,
             "classes": shape.classes, "size_from": shape.source, "estimated": shape.estimated, "fits": cost.fits,
             "detail": cost.detail, "flop": cost.flop, "peak_gb": (cost.peak_bytes + throughput.base_bytes) / 2**30,
             "device": throughput.device_name if device != "cpu" else "cpu",
-            "seconds": throughput.job_seconds + sum(throughput.seconds(ph, device) for ph in phases),
+            "seconds": (throughput.job_seconds if REGISTRY[method].on_device else throughput.light_job_seconds)
+            + sum(throughput.seconds(ph, device) for ph in phases),
         })
     return rows
 
