@@ -28,7 +28,7 @@ TYPICAL = {
     "sgd_epoch_share": {"spred": 0.7, "spred_linear": 0.7, "mlp_wd": 0.95, "mlp_l1": 0.85},
     "sgd_pruned_share": 0.8,  # genes left in the matmuls of a masked model, averaged over its epochs (demo 0.85-0.96)
     "sgd_elementwise": 20.0,  # passes over the parameters per epoch (gradients, momentum, decay, pruning)
-    "path_iterations": 40,  # proximal steps per κ, the slowest split's (demo: 28-90)
+    "path_iterations": 80,  # proximal steps per κ, the slowest split's (demo: 28-90 at 40-200 steps per κ cap; GDS scale: 500)
     "path_rounds": 1.2,  # solves per κ (KKT re-admission rounds)
     "path_elementwise": 30.0,  # passes over V per proximal step (FISTA copies, prox, backtracking)
     "path_dense_iterations": 0.8,  # share of max_iter the dense start takes (up the path, smallest κ)
@@ -315,7 +315,8 @@ def _estimator_settings(job: Job, selector) -> dict:
 def l1_path_work(n_Cs: int, n_tr: int, p: int, classes: int) -> float:
     """Work of the L1 path (:mod:`genesel.l1path`) over ``n_Cs`` values of C, in multiply-adds: a few KKT
     checks over every gene per C (``X^T R``) and proximal steps on a working set of at most a few hundred genes."""
-    return n_Cs * n_tr * classes * (TYPICAL["l1_kkt_checks"] * p + TYPICAL["l1_steps"] * TYPICAL["l1_working_set"])
+    working_set = min(p, TYPICAL["l1_working_set"])
+    return n_Cs * n_tr * classes * (TYPICAL["l1_kkt_checks"] * p + TYPICAL["l1_steps"] * working_set)
 
 
 def l1_logistic(job: Job) -> JobCost:
