@@ -8,8 +8,8 @@ The objective is scikit-learn's ``LogisticRegression(l1_ratio=1.0, C=C)`` (multi
 ``lam = 1 / (C n)``; the intercepts are not penalised. ``tests/test_l1path.py`` checks the solutions
 against scikit-learn's saga run to a tight tolerance.
 
-Why not saga at GDS scale: with 120 training arrays x 54,675 genes, saga over four C values ran over 6 CPU
-minutes for one split without converging (benchmarks/RESULTS.md); on a working set of a few hundred genes the
+Why not saga at GDS scale: with 120 training arrays x 54,675 genes, saga over four C values took 754 CPU s
+(12.6 minutes) for one split without converging (benchmarks/RESULTS.md); on a working set of a few hundred genes the
 accelerated proximal gradient costs ``n x |set| x K`` per step, and the KKT check one ``X^T R`` per round."""
 
 from __future__ import annotations
