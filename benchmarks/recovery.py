@@ -86,7 +86,7 @@ def spred_on_grid(variant: str, dataset: Dataset, stacked, args):
 def spred_on_path(variant: str, dataset: Dataset, stacked, args):
     """The certified kappa path (the product's default solver), as the pipeline runs it."""
     params = {"solver": "path", "hidden": args.hidden, "n_kappas": args.n_kappas, "kappa_ratio": args.kappa_ratio,
-              "max_iter": args.max_iter}
+              "max_iter": args.max_iter, **json.loads(args.path_params)}
     result = run_method(variant, dataset, stacked, params, device="auto", seed=args.seed)
     m = result.metrics
     kappas = [json.loads(h)["kappa"] for h in m.hyperparameters]
@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--n-kappas", type=int, default=20, help="solver path: path length")
     parser.add_argument("--kappa-ratio", type=float, default=0.02, help="solver path: the path ends at this x kappa_max")
     parser.add_argument("--max-iter", type=int, default=600, help="solver path: proximal steps per kappa")
+    parser.add_argument("--path-params", default="{}", help='solver path: more settings as JSON, e.g. \'{"blocks": "joint"}\'')
     args = parser.parse_args()
     designs = list(DESIGNS) if args.design == "all" else [args.design]
     solver = (f"lr {args.lr}, kappas {args.kappas}" if args.solver == "sgd" else

@@ -264,7 +264,8 @@ def kappa_path(job: Job) -> JobCost:
     detail += _permutations(cfg.signal_alpha, cfg.signal_permutations)
     signal = _signal(job, cfg.signal_alpha, cfg.signal_permutations, K, n_va, C)
     kind = "path" if widths else "path_linear"
-    per_step = S * (TYPICAL["path_elementwise"] * ws * k_in + 10 * TYPICAL["path_evals"] * n_tr * (k_in + sum(widths)))
+    params = ws * k_in + _deep_flop(1, widths, C) / 2  # V on the working set and the deeper layers' weights
+    per_step = S * (TYPICAL["path_elementwise"] * params + 10 * TYPICAL["path_evals"] * n_tr * (k_in + sum(widths)))
     elementwise = Phase("elementwise", 0, steps * per_step)
     return JobCost(S * K, flop + lipschitz, data + V + acts + recorded, detail,
                    (Phase(kind, steps, flop + lipschitz), elementwise) + signal)

@@ -27,6 +27,9 @@ class PathConfig:
     # exactly), 0.25 with the ReLU head (piecewise linear: first-order residuals floor at 0.1-0.2, measured)
     kkt_tol: float | None = None
     check_every: int = 10  # steps between KKT checks on the working set
+    # a model at a κ is done when its KKT residual is within kkt_tol and its objective changed by at most this share
+    # over the last check_every steps (the deeper layers have no certificate of their own: this settles them)
+    obj_tol: float = 1e-4
     screen: bool = True  # strong-rule screening and a growing working set (False: every gene in every matmul)
     ws_min: int = 100  # a working set holds the active genes plus at least this many candidates
     min_train_loss_ratio: float = 1e-3  # a model stops its path once its training loss is this share of the null loss

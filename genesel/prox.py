@@ -215,10 +215,6 @@ def _where(mask: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor
     return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
 
 
-def _dot(a: dict, b: dict) -> torch.Tensor:
-    return sum((a[k] * b[k]).flatten(1).sum(1) for k in a)
-
-
 class Fista:
     """Batched FISTA with backtracking and gradient restart on one block of a :class:`Problem`'s
     parameters (``names``); the other blocks are held fixed during its steps."""
@@ -233,6 +229,16 @@ class Fista:
         self.prev = {k: self.pb.params[k].clone() for k in self.names}
         self.t = torch.ones_like(self.step)
 
+    def _candidate(self, y: dict, g: dict, kappa: torch.Tensor) -> tuple[dict, torch.Tensor]:
+        """The proximal step from ``y`` and the quadratic model's increase ``gᵀd + ‖d‖²/2s``, ``(M,)``."""
+        cand = {k: torch.addcmul(y[k], _per_model(self.step, y[k]), g[k], value=-1) for k in y}
+        self.pb.prox(cand, self.step, kappa)
+        model = torch.zeros_like(self.step)
+        for k in y:
+            d = cand[k] - y[k]
+            model = model + _vdot(g[k], d) + _vdot(d, d) / (2 * self.step)
+        return cand, model
+
     @torch.no_grad()
     def iterate(self, kappa: torch.Tensor, live: torch.Tensor, max_backtracks: int = 40) -> None:
         """One accelerated proximal step for the models marked ``live``; the others do not move."""
@@ -241,27 +247,36 @@ class Fista:
         beta = torch.where(live, (self.t - 1) / t_next, torch.zeros_like(t_next))
         y = {k: x[k] + _per_model(beta, x[k]) * (x[k] - self.prev[k]) for k in x}
         f_y, g_y = pb.value_and_grad({**pb.params, **y}, self.names)
-        accepted = {k: v.clone() for k, v in x.items()}
-        pending = live.clone()
+        accepted, everyone, pending = dict(x), bool(live.all()), live.clone()
         for _ in range(max_backtracks):
-            cand = {k: y[k] - _per_model(self.step, y[k]) * g_y[k] for k in y}
-            pb.prox(cand, self.step, kappa)
+            cand, model = self._candidate(y, g_y, kappa)
             f_c = pb.loss({**pb.params, **cand})
-            d = {k: cand[k] - y[k] for k in y}
-            bound = f_y + _dot(g_y, d) + _dot(d, d) / (2 * self.step) + 1e-6 * f_y.abs()
-            ok = pending & torch.isfinite(f_c) & (f_c <= bound)
-            for k in accepted:
-                accepted[k] = _where(ok, cand[k], accepted[k])
+            ok = pending & torch.isfinite(f_c) & (f_c <= f_y + model + 1e-6 * f_y.abs())
+            if everyone and bool(ok.all()):  # every model accepts its first candidate: no copies
+                accepted, pending = cand, ~ok
+                break
+            everyone = False
+            if bool(ok.any()):
+                accepted = {k: _where(ok, cand[k], accepted[k]) for k in accepted}
             pending &= ~ok
             if not pending.any():
                 break
             self.step = torch.where(pending, self.step * 0.5, self.step)
         moved = live & ~pending
-        restart = _dot({k: y[k] - accepted[k] for k in y}, {k: accepted[k] - x[k] for k in x}) > 0
-        self.prev = {k: _where(moved, x[k], self.prev[k]) for k in x}
+        restart = sum(_vdot(y[k] - accepted[k], accepted[k] - x[k]) for k in x) > 0
+        self.prev = x if bool(moved.all()) else {k: _where(moved, x[k], self.prev[k]) for k in x}
         pb.params.update(accepted)
         self.t = torch.where(moved & ~restart, t_next, torch.ones_like(t_next))
         self.step = torch.where(moved, self.step * 1.25, self.step)  # let the step grow back
+
+
+def _vdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-model inner product ``(M,)`` of two batched tensors; on a CPU one BLAS dot per model, without a
+    temporary of their size (3x faster than a product and a sum for a 1,024 x 1,024 layer)."""
+    a, b = a.flatten(1), b.flatten(1)
+    if a.is_cuda:
+        return (a * b).sum(1)
+    return torch.stack([torch.dot(u, v) for u, v in zip(a, b)]) if len(a) else a.new_zeros(0)
 
 
 class full_precision:

@@ -29,6 +29,11 @@ start (``direction``), on every gene or, above 2,000 genes (``start_genes``), on
 cheap screens rank high, the others admitted by the KKT check over every gene at every κ
 (:mod:`genesel.screen`); a model that has learnt a gene can keep it beyond κ_max, so the path then climbs
 past κ_max until no model keeps a gene (``max_above``), and holds the sparse lists and the gene-free model.
+During a solve, once zero rows are most of the working set (the dense start's genes that the penalty has zeroed),
+they leave the matmuls; the KKT check over every gene at the end of the solve brings back any that should be in.
+A model is done at a κ when its residual is within ``kkt_tol`` and its objective has changed by at most ``obj_tol``
+(relative) over the last ``check_every`` steps: the deeper layers have no certificate of their own, and at 1e-6 the
+MLP head's slow drift kept most κ at the ``max_iter`` cap at GDS scale (``benchmarks/RESULTS.md``).
 Above 2,000 genes each split computes on its own working set (``working_sets``): the batch's matmuls gather
 ``(M, n, w)``, ``w`` the widest split's set, padded with columns that hold no gene, instead of the union of
 the splits' sets (for 20 screened starts of 2,000 genes at 54,675 probes, about 19,000); a gene outside a
@@ -93,7 +98,8 @@ class PathSolver:
         self.reference_step = 1.0 / lipschitz_linear(X).clamp_min(1e-6)  # also the residual's fixed step
         others = tuple(k for k in self.pb.params if k != "V")
         # one step size per block: the deeper layers' curvature must not throttle the genes' rows
-        self.blocks = [Fista(self.pb, self.reference_step.clone(), others), Fista(self.pb, self.reference_step.clone(), ("V",))]
+        # (both blocks from one gradient took 30% more steps at GDS scale for the few % a step it saves: RESULTS.md)
+        self.blocks = [Fista(self.pb, self.reference_step.clone(), block) for block in (others, ("V",))]
         self.start_size = check_start_genes(config.start_genes, p) if config.direction == "up" else None
         check_screens(config.screens)
         self.stopped = torch.zeros(M, dtype=torch.bool, device=X.device)
@@ -107,7 +113,7 @@ class PathSolver:
         for _ in range(20):  # rounds of re-admission; one or two in practice
             for block in self.blocks:
                 block.reset()
-            residual = self._solve_working_set(kappa, iterations)
+            residual = self._solve_working_set(kappa, iterations, shrink=readmit and cfg.screen)
             with full_precision():
                 gnorm = pb.full_group_grad_norms(pb.params)
             if not readmit:
@@ -126,7 +132,21 @@ class PathSolver:
             pb.set_working_set(pb.allowed_full() | violators)
         return iterations, residual, gnorm
 
-    def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray) -> torch.Tensor:
+    def _shrink(self, G: dict) -> None:
+        """Drop zero rows from the matmuls once they are most of the working set (the dense start's genes that
+        the penalty has zeroed), keeping the active genes and the ``ws_min`` zero ones of largest gradient; the KKT
+        check over every gene at the end of the solve re-admits any gene that should be in."""
+        cfg, pb = self.config, self.pb
+        active = (pb.params["V"].norm(dim=2) > 0) & pb.valid
+        if pb.cols.shape[1] <= 2 * (int(active.sum(1).max()) + cfg.ws_min):
+            return
+        zero = pb.allowed & ~active
+        near = top_per_model(torch.where(zero, G["V"].norm(dim=2), torch.zeros_like(G["V"][..., 0])), cfg.ws_min)
+        pb.set_working_set(pb.to_full(active | (zero & near)))
+        for block in self.blocks:
+            block.reset()
+
+    def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray, shrink: bool = False) -> torch.Tensor:
         cfg, pb = self.config, self.pb
         live = ~self.stopped
         prev_obj = torch.full_like(kappa, float("inf"))
@@ -142,11 +162,13 @@ class PathSolver:
                 f, G = pb.value_and_grad(pb.params)
                 residual = torch.where(live, pb.kkt_residual(pb.params, G, kappa, self.reference_step), residual)
             obj = f + pb.penalty(pb.params, kappa)
-            still = (prev_obj - obj).abs() <= 1e-6 * obj.abs().clamp_min(1e-12)
+            still = (prev_obj - obj).abs() <= cfg.obj_tol * obj.abs().clamp_min(1e-12)
             prev_obj = obj
             live = live & ~((residual <= cfg.kkt_tol) & still)
             if not live.any():
                 break
+            if shrink:
+                self._shrink(G)
         iterations += steps.cpu().numpy()
         return residual
 
