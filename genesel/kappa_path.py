@@ -1,5 +1,6 @@
-"""The κ path's settings (:class:`PathConfig`), its result (:class:`PathResult`) and the choice of κ on
-validation (:func:`choose_kappa`); :mod:`genesel.solver` computes the path."""
+"""The κ path's settings (:class:`PathConfig`), its result (:class:`PathResult`), what each κ's models leave in it
+(:class:`PathRecorder`) and the choice of κ on validation (:func:`choose_kappa`); :mod:`genesel.solver` computes
+the path."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from genesel.models import HeldOutPredictions
+from genesel.prox import Problem
 from genesel.screen import SCREENS
 from genesel.signal import CLASS_PRIOR, NO_MODEL, SignalTested, ValidationScores
 
@@ -188,3 +191,73 @@ def path_kappas(cfg: PathConfig, kappa_max: float) -> tuple[np.ndarray, int]:
     return np.concatenate([kappas[0] * (kappas[0] / kappas[1]) ** np.arange(n_above, 0, -1), kappas]), n_above
 
 
+@torch.no_grad()
+def _evaluate(pb: Problem, X: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Class probabilities per head and their mean (``ensemble``) on held-out arrays ``X (M, n, p)``."""
+    lin, mlp = pb.logits_from_z(pb.params, pb.first_layer(pb.params, pb.gather(X)))
+    out = {name: torch.softmax(h, -1) for name, h in (("linear", lin), ("mlp", mlp)) if h is not None}
+    out["ensemble"] = sum(out.values()) / len(out)
+    return out
+
+
+class PathRecorder:
+    """Collects each split's model at every κ of the path."""
+
+    def __init__(self, S: int, K: int, p: int, n_val: int, n_test: int, C: int) -> None:
+        self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
+        self.val_proba = np.full((S, K, n_val, C), np.nan, dtype=np.float32)
+        self.head_test_proba = {h: np.full((S, K, n_test, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
+        self.head_val_proba = {h: np.full((S, K, n_val, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
+        self.n_selected = np.zeros((S, K), dtype=int)
+        self.scores = np.zeros((S, K, p), dtype=np.float32)
+        self.linear_share = np.full((S, K, p), np.nan, dtype=np.float32)
+        self.kkt_residual = np.full((S, K), np.nan)
+        self.iterations = np.zeros((S, K), dtype=int)
+        self.n_computed = np.zeros(K, dtype=int)
+        self.diverged = np.zeros((S, K), dtype=bool)
+        self.grad_ratio = np.full((S, K, p), np.nan, dtype=np.float16)
+        self.models: dict = {}
+
+    def keep(self, k: int, pb: Problem) -> None:
+        """Store each split's model at κ index ``k`` on the CPU, V as its non-zero rows only."""
+        for m in range(pb.M):
+            V = pb.params["V"][m]
+            rows = torch.nonzero(V.norm(dim=1) > 0).squeeze(1)
+            params = {name: t[m].detach().cpu() for name, t in pb.params.items() if name != "V"}
+            params["V"] = V.index_select(0, rows).cpu()
+            self.models[(m, k)] = {"genes": pb.cols[m, rows].cpu(), "params": params}
+
+    def record(self, k: int, pb: Problem, live: np.ndarray, held_out: dict, iterations, residual) -> None:
+        V = pb.params["V"]
+        norms = V.norm(dim=2)
+        m, j = (t.cpu().numpy() for t in torch.nonzero(pb.valid, as_tuple=True))  # each model's own genes
+        genes = pb.cols.cpu().numpy()[m, j]
+        self.scores[m, k, genes] = norms.cpu().numpy()[m, j]
+        lin_sq = V[..., : pb.C].pow(2).sum(2) if pb.arch.linear_head else torch.zeros_like(norms)
+        share = (lin_sq / norms.pow(2).clamp_min(1e-30)).cpu().numpy()
+        self.linear_share[m, k, genes] = np.where(norms.cpu().numpy() > 0, share, np.nan)[m, j]
+        self.n_selected[:, k] = (norms > 0).sum(1).cpu().numpy()
+        self.kkt_residual[:, k] = residual.cpu().numpy()
+        self.iterations[:, k] = iterations
+        self.n_computed[k] = pb.cols.shape[1]
+        # a model whose weights or optimality residual are not finite has diverged (overflow in its matmuls, say)
+        finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy() & ~(live & ~np.isfinite(self.kkt_residual[:, k]))
+        self.diverged[:, k] = ~finite
+        test, val = _evaluate(pb, held_out["test"]), _evaluate(pb, held_out["val"])
+        ok = live & finite
+        self.val_proba[ok, k] = val["ensemble"].cpu().numpy()[ok]
+        self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
+        for head in ("linear", "mlp"):
+            if head in test:
+                self.head_test_proba[head][ok, k] = test[head].cpu().numpy()[ok]
+                self.head_val_proba[head][ok, k] = val[head].cpu().numpy()[ok]
+
+    def trim(self, start: int) -> None:
+        """Drop the κ before index ``start`` (never visited)."""
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(self, name, value[start:] if value.ndim == 1 else value[:, start:])
+        for heads in (self.head_test_proba, self.head_val_proba):
+            for head in heads:
+                heads[head] = heads[head][:, start:]
+        self.models = {(m, k - start): model for (m, k), model in self.models.items() if k >= start}

@@ -40,6 +40,22 @@ class Problem:
         self.params["V"] = torch.zeros(M, 0, K, device=X.device)
         self.XW = self.gather(X)
 
+    def take(self, idx: torch.Tensor) -> Problem:
+        """The models ``idx`` as a problem of their own on their current working sets, for proximal steps on
+        fewer models (the expression matrix stays here: no working-set change or full KKT check there);
+        :meth:`put` writes their parameters back."""
+        sub = object.__new__(Problem)
+        sub.arch, sub.C, sub.per_split, sub.X = self.arch, self.C, self.per_split, None
+        sub.M, sub.n, sub.p = len(idx), self.n, self.p
+        sub.y, sub.XW, sub.cols, sub.valid, sub.allowed = (t[idx] for t in (self.y, self.XW, self.cols, self.valid, self.allowed))
+        sub.params = {k: v[idx] for k, v in self.params.items()}
+        sub.radius = {k: v[idx] for k, v in self.radius.items()}
+        return sub
+
+    def put(self, idx: torch.Tensor, sub: Problem) -> None:
+        """Write the parameters of the models ``idx`` back from :meth:`take`'s problem."""
+        self.params = {k: v.index_copy(0, idx, sub.params[k]) for k, v in self.params.items()}
+
     # -- forward -----------------------------------------------------------------------------
     def logits_from_z(self, P: dict, z: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         return head_logits(self.arch, self.C, P, z)
@@ -228,6 +244,17 @@ class Fista:
         """Forget momentum (a new κ, or a changed working set)."""
         self.prev = {k: self.pb.params[k].clone() for k in self.names}
         self.t = torch.ones_like(self.step)
+
+    def take(self, idx: torch.Tensor, sub: Problem) -> Fista:
+        """This block's state for the models ``idx``, stepping on ``sub`` (:meth:`Problem.take`)."""
+        out = object.__new__(Fista)
+        out.pb, out.names, out.step, out.t = sub, self.names, self.step[idx], self.t[idx]
+        out.prev = {k: v[idx] for k, v in self.prev.items()}
+        return out
+
+    def put(self, idx: torch.Tensor, sub: Fista) -> None:
+        """Take the step sizes of the models ``idx`` back from :meth:`take`'s block (momentum is reset anyway)."""
+        self.step = self.step.index_copy(0, idx, sub.step)
 
     def _candidate(self, y: dict, g: dict, kappa: torch.Tensor) -> tuple[dict, torch.Tensor]:
         """The proximal step from ``y`` and the quadratic model's increase ``gᵀd + ‖d‖²/2s``, ``(M,)``."""

@@ -62,7 +62,16 @@ import numpy as np
 import torch
 
 from genesel.device import resolve_device
-from genesel.kappa_path import CLASS_PRIOR, NO_MODEL, PathConfig, PathResult, choose_kappa, kappa_path, path_kappas
+from genesel.kappa_path import (
+    CLASS_PRIOR,
+    NO_MODEL,
+    PathConfig,
+    PathRecorder,
+    PathResult,
+    choose_kappa,
+    kappa_path,
+    path_kappas,
+)
 from genesel.models import Architecture, first_layer, head_logits, make_architecture
 from genesel.progress import progress
 from genesel.prox import Fista, Problem, full_precision, lipschitz_linear, top_per_model
@@ -70,6 +79,8 @@ from genesel.screen import AUTO_START, check_screens, check_start_genes, start_s
 from genesel.signal import class_prior
 
 log = logging.getLogger(__name__)
+#: once this share of a batch's models (or fewer) still steps at a κ, they step as a batch of their own
+COMPACT = 0.5
 __all__ = ["CLASS_PRIOR", "NO_MODEL", "PathConfig", "PathResult", "PathSolver", "choose_kappa", "kappa_path",
            "predict_proba", "solve_path"]
 
@@ -147,102 +158,53 @@ class PathSolver:
             block.reset()
 
     def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray, shrink: bool = False) -> torch.Tensor:
-        cfg, pb = self.config, self.pb
-        live = ~self.stopped
-        prev_obj = torch.full_like(kappa, float("inf"))
-        residual = torch.full_like(kappa, float("inf"))
+        """Proximal steps at ``kappa (M,)`` until every live model is done or ``max_iter``; returns the residual.
+
+        A batch costs its widest model's matmuls whether a model is done or not, so once half the models that
+        step are done, the others step as a batch of their own (:meth:`Problem.take`)."""
+        cfg, pb, blocks = self.config, self.pb, self.blocks
+        idx = torch.arange(pb.M, device=kappa.device)  # the models of the whole batch that pb holds
+        live, kap, ref = ~self.stopped, kappa, self.reference_step
+        prev_obj, residual = torch.full_like(kappa, float("inf")), torch.full_like(kappa, float("inf"))
         steps = torch.zeros_like(live, dtype=torch.long)  # counted on the device: no host sync per step
+        done = {"residual": torch.full_like(kappa, float("inf")), "steps": torch.zeros_like(steps)}
         for it in range(1, cfg.max_iter + 1):
-            for block in self.blocks:
-                block.iterate(kappa, live)
+            for block in blocks:
+                block.iterate(kap, live)
             steps += live
             if it % cfg.check_every and it != cfg.max_iter:
                 continue
             with full_precision():
                 f, G = pb.value_and_grad(pb.params)
-                residual = torch.where(live, pb.kkt_residual(pb.params, G, kappa, self.reference_step), residual)
-            obj = f + pb.penalty(pb.params, kappa)
+                residual = torch.where(live, pb.kkt_residual(pb.params, G, kap, ref), residual)
+            obj = f + pb.penalty(pb.params, kap)
             still = (prev_obj - obj).abs() <= cfg.obj_tol * obj.abs().clamp_min(1e-12)
             prev_obj = obj
             live = live & ~((residual <= cfg.kkt_tol) & still)
             if not live.any():
                 break
-            if shrink:
+            if shrink and pb is self.pb:
                 self._shrink(G)
-        iterations += steps.cpu().numpy()
-        return residual
+            if int(live.sum()) <= COMPACT * len(idx) and it < cfg.max_iter:
+                self._put_back(idx, pb, blocks, done, residual, steps)
+                keep = torch.nonzero(live).squeeze(1)
+                pb = pb.take(keep)
+                blocks = [block.take(keep, pb) for block in blocks]
+                idx, live, kap, ref = idx[keep], live[keep], kap[keep], ref[keep]
+                prev_obj, residual, steps = prev_obj[keep], residual[keep], torch.zeros_like(steps[keep])
+        self._put_back(idx, pb, blocks, done, residual, steps)
+        iterations += done["steps"].cpu().numpy()
+        return done["residual"]
 
-
-@torch.no_grad()
-def _evaluate(pb: Problem, X: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Class probabilities per head and their mean (``ensemble``) on held-out arrays ``X (M, n, p)``."""
-    lin, mlp = pb.logits_from_z(pb.params, pb.first_layer(pb.params, pb.gather(X)))
-    out = {name: torch.softmax(h, -1) for name, h in (("linear", lin), ("mlp", mlp)) if h is not None}
-    out["ensemble"] = sum(out.values()) / len(out)
-    return out
-
-
-class _Recorder:
-    """Collects each split's model at every κ of the path."""
-
-    def __init__(self, S: int, K: int, p: int, n_val: int, n_test: int, C: int) -> None:
-        self.test_proba = np.full((S, K, n_test, C), np.nan, dtype=np.float32)
-        self.val_proba = np.full((S, K, n_val, C), np.nan, dtype=np.float32)
-        self.head_test_proba = {h: np.full((S, K, n_test, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
-        self.head_val_proba = {h: np.full((S, K, n_val, C), np.nan, dtype=np.float32) for h in ("linear", "mlp")}
-        self.n_selected = np.zeros((S, K), dtype=int)
-        self.scores = np.zeros((S, K, p), dtype=np.float32)
-        self.linear_share = np.full((S, K, p), np.nan, dtype=np.float32)
-        self.kkt_residual = np.full((S, K), np.nan)
-        self.iterations = np.zeros((S, K), dtype=int)
-        self.n_computed = np.zeros(K, dtype=int)
-        self.diverged = np.zeros((S, K), dtype=bool)
-        self.grad_ratio = np.full((S, K, p), np.nan, dtype=np.float16)
-        self.models: dict = {}
-
-    def keep(self, k: int, pb: Problem) -> None:
-        """Store each split's model at κ index ``k`` on the CPU, V as its non-zero rows only."""
-        for m in range(pb.M):
-            V = pb.params["V"][m]
-            rows = torch.nonzero(V.norm(dim=1) > 0).squeeze(1)
-            params = {name: t[m].detach().cpu() for name, t in pb.params.items() if name != "V"}
-            params["V"] = V.index_select(0, rows).cpu()
-            self.models[(m, k)] = {"genes": pb.cols[m, rows].cpu(), "params": params}
-
-    def record(self, k: int, pb: Problem, live: np.ndarray, held_out: dict, iterations, residual) -> None:
-        V = pb.params["V"]
-        norms = V.norm(dim=2)
-        m, j = (t.cpu().numpy() for t in torch.nonzero(pb.valid, as_tuple=True))  # each model's own genes
-        genes = pb.cols.cpu().numpy()[m, j]
-        self.scores[m, k, genes] = norms.cpu().numpy()[m, j]
-        lin_sq = V[..., : pb.C].pow(2).sum(2) if pb.arch.linear_head else torch.zeros_like(norms)
-        share = (lin_sq / norms.pow(2).clamp_min(1e-30)).cpu().numpy()
-        self.linear_share[m, k, genes] = np.where(norms.cpu().numpy() > 0, share, np.nan)[m, j]
-        self.n_selected[:, k] = (norms > 0).sum(1).cpu().numpy()
-        self.kkt_residual[:, k] = residual.cpu().numpy()
-        self.iterations[:, k] = iterations
-        self.n_computed[k] = pb.cols.shape[1]
-        # a model whose weights or optimality residual are not finite has diverged (overflow in its matmuls, say)
-        finite = torch.isfinite(V).flatten(1).all(1).cpu().numpy() & ~(live & ~np.isfinite(self.kkt_residual[:, k]))
-        self.diverged[:, k] = ~finite
-        test, val = _evaluate(pb, held_out["test"]), _evaluate(pb, held_out["val"])
-        ok = live & finite
-        self.val_proba[ok, k] = val["ensemble"].cpu().numpy()[ok]
-        self.test_proba[ok, k] = test["ensemble"].cpu().numpy()[ok]
-        for head in ("linear", "mlp"):
-            if head in test:
-                self.head_test_proba[head][ok, k] = test[head].cpu().numpy()[ok]
-                self.head_val_proba[head][ok, k] = val[head].cpu().numpy()[ok]
-
-    def trim(self, start: int) -> None:
-        """Drop the κ before index ``start`` (never visited)."""
-        for name, value in vars(self).items():
-            if isinstance(value, np.ndarray):
-                setattr(self, name, value[start:] if value.ndim == 1 else value[:, start:])
-        for heads in (self.head_test_proba, self.head_val_proba):
-            for head in heads:
-                heads[head] = heads[head][:, start:]
-        self.models = {(m, k - start): model for (m, k), model in self.models.items() if k >= start}
+    def _put_back(self, idx, pb: Problem, blocks: list, done: dict, residual, steps) -> None:
+        """Models ``idx`` stepped on ``pb`` (a :meth:`Problem.take` of the batch, or the batch itself): their
+        parameters, step sizes, residuals and step counts into the whole batch's."""
+        if pb is not self.pb:
+            self.pb.put(idx, pb)
+            for whole, block in zip(self.blocks, blocks):
+                whole.put(idx, block)
+        done["residual"][idx] = residual
+        done["steps"][idx] += steps
 
 
 def solve_path(
@@ -271,7 +233,7 @@ def solve_path(
     _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
     kappa_max = (gnorm.max(1).values / 2).cpu().numpy()
     kappas, n_above = path_kappas(cfg, float(kappa_max.max()))
-    rec = _Recorder(S, len(kappas), p, X_val.shape[1], X_test.shape[1], n_classes)
+    rec = PathRecorder(S, len(kappas), p, X_val.shape[1], X_test.shape[1], n_classes)
     walk = _Walk(solver, kappas, rec, {"val": as_t(X_val), "test": as_t(X_test)}, keep_models)
     start = None
     if cfg.direction == "up":
@@ -321,7 +283,7 @@ class _Walk:
     """Solves a :class:`PathSolver`'s models at each κ of the path, down from the empty model or up from a dense
     one, warm-started, and records them."""
 
-    def __init__(self, solver: PathSolver, kappas: np.ndarray, rec: _Recorder, held_out: dict, keep_models: bool) -> None:
+    def __init__(self, solver: PathSolver, kappas: np.ndarray, rec: PathRecorder, held_out: dict, keep_models: bool) -> None:
         self.solver, self.kappas, self.rec, self.held_out, self.keep_models = solver, kappas, rec, held_out, keep_models
         self.certified = np.zeros((solver.pb.M, len(kappas)), dtype=bool)
         self.null_loss = solver.pb.loss(solver.pb.params)

@@ -129,6 +129,28 @@ def test_the_dense_start_drops_zero_rows_from_its_matmuls_and_the_kkt_check_rest
     assert up.certified.all()
 
 
+def test_models_done_early_leave_the_batch_and_the_others_step_on_unchanged(monkeypatch):
+    """A batch's matmuls cost its widest model's whether a model is done or not, so once half the models are
+    done the others step as a batch of their own: the same steps, to the same models, as in the whole batch."""
+    import genesel.solver
+    from genesel.prox import Problem
+
+    taken = []
+    take = Problem.take
+    monkeypatch.setattr(Problem, "take", lambda self, idx: taken.append(len(idx)) or take(self, idx))
+    data = [three_class_data(n=90, p=120, seed=s) for s in range(4)]
+    X = np.stack([d[0] for d in data]).astype(np.float32)
+    y = np.stack([d[1] for d in data])
+    config = PathConfig(variant="spred", hidden=16, n_kappas=4, kappa_ratio=0.1, max_iter=150, max_above=1,
+                        signal_alpha=None, device="cpu")
+    compacted = solve_path(X, y, X, y, None, 3, config)
+    assert taken and min(taken) < 4  # some models finished first
+    monkeypatch.setattr(genesel.solver, "COMPACT", 0.0)
+    whole = solve_path(X, y, X, y, None, 3, config)
+    assert np.array_equal(whole.iterations, compacted.iterations) and np.array_equal(whole.certified, compacted.certified)
+    np.testing.assert_allclose(whole.scores, compacted.scores, rtol=1e-4, atol=1e-6)
+
+
 def test_kappa_max_keeps_no_gene_and_the_path_opens_below_it():
     X, y = three_class_data(seed=3)
     Xs = X[None].astype(np.float32)
