@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genesel.cli.fitting import keep_freed_memory
 from genesel.device import resolve_device
 from genesel.hadamard import GroupMask, kappa_param_groups
 from genesel.simulate import simulate_expression
@@ -173,6 +174,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_memory()  # as genesel select does
 
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()} threads"

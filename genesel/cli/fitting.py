@@ -6,6 +6,25 @@ import argparse
 import sys
 
 
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed memory for reuse rather than return it to the kernel. The κ path frees and
+    allocates tensors of the same sizes at every step; by default each one over 32 MB is a fresh ``mmap`` whose
+    pages fault in again, which made a third of the path's CPU time the kernel's at GDS scale
+    (``benchmarks/RESULTS.md``). PyTorch's CPU tuning guide suggests jemalloc or tcmalloc for the same reason; this
+    needs neither. A no-op where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_max = -1, -4  # glibc's malloc.h
+    mallopt(m_mmap_max, 0)
+    mallopt(m_trim_threshold, 2**31 - 1)
+
+
 def _fit_inputs(args: argparse.Namespace):
     """select and stability: torch threads set, the dataset, the method's settings and its preprocessing."""
     import json
@@ -19,6 +38,7 @@ def _fit_inputs(args: argparse.Namespace):
             os.environ[variable] = str(args.threads)
         if "torch" in sys.modules:  # already loaded (main() called in-process); limma and L1 never load it
             sys.modules["torch"].set_num_threads(args.threads)
+    keep_freed_memory()
     params = json.loads(args.params) if args.params else {}
     return Dataset.load(args.dataset), params, params.pop("preprocess", {})
 
