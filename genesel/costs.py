@@ -245,7 +245,8 @@ def kappa_path(job: Job) -> JobCost:
     S, deep = job.S, _deep_flop(n_tr, widths, C)
     step = lambda w: path_step_flop(job.method, hidden, n_tr, w, C, S)  # noqa: E731
     full_check = S * (2 * n_tr * p * k_in + deep)  # the KKT check: X_iᵀ δ for every gene
-    steps = TYPICAL["path_iterations"] * K * TYPICAL["path_rounds"]
+    warm = cfg.warm_iter if cfg.warm_iter is None else _number(job, "warm_iter", cfg.warm_iter, 1, True)
+    steps = min(TYPICAL["path_iterations"], warm or max_iter) * K * TYPICAL["path_rounds"]
     flop = steps * step(ws) + K * TYPICAL["path_rounds"] * full_check
     first = min(p, dense_start_genes(cfg, p)) if up else ws
     if up:

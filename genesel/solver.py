@@ -115,7 +115,8 @@ class PathSolver:
         check_screens(config.screens)
         self.stopped = torch.zeros(M, dtype=torch.bool, device=X.device)
 
-    def solve(self, kappa: torch.Tensor, readmit: bool = True) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+    def solve(self, kappa: torch.Tensor, readmit: bool = True, max_iter: int | None = None,
+              ) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
         """Minimise at ``kappa (M,)`` from the current point; screened-out genes are re-admitted
         until none violates its optimality condition (``readmit``). Returns iterations, the
         relative KKT residual over every gene ``(M,)``, and the full group-gradient norms ``(M, p)``."""
@@ -124,7 +125,7 @@ class PathSolver:
         for _ in range(20):  # rounds of re-admission; one or two in practice
             for block in self.blocks:
                 block.reset()
-            residual = self._solve_working_set(kappa, iterations, shrink=readmit and cfg.screen)
+            residual = self._solve_working_set(kappa, iterations, readmit and cfg.screen, max_iter or cfg.max_iter)
             with full_precision():
                 gnorm = pb.full_group_grad_norms(pb.params)
             if not readmit:
@@ -157,7 +158,7 @@ class PathSolver:
         for block in self.blocks:
             block.reset()
 
-    def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray, shrink: bool = False) -> torch.Tensor:
+    def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray, shrink: bool, max_iter: int) -> torch.Tensor:
         """Proximal steps at ``kappa (M,)`` until every live model is done or ``max_iter``; returns the residual.
 
         A batch costs its widest model's matmuls whether a model is done or not, so once half the models that
@@ -168,11 +169,11 @@ class PathSolver:
         prev_obj, residual = torch.full_like(kappa, float("inf")), torch.full_like(kappa, float("inf"))
         steps = torch.zeros_like(live, dtype=torch.long)  # counted on the device: no host sync per step
         done = {"residual": torch.full_like(kappa, float("inf")), "steps": torch.zeros_like(steps)}
-        for it in range(1, cfg.max_iter + 1):
+        for it in range(1, max_iter + 1):
             for block in blocks:
                 block.iterate(kap, live)
             steps += live
-            if it % cfg.check_every and it != cfg.max_iter:
+            if it % cfg.check_every and it != max_iter:
                 continue
             with full_precision():
                 f, G = pb.value_and_grad(pb.params)
@@ -185,7 +186,7 @@ class PathSolver:
                 break
             if shrink and pb is self.pb:
                 self._shrink(G)
-            if int(live.sum()) <= COMPACT * len(idx) and it < cfg.max_iter:
+            if int(live.sum()) <= COMPACT * len(idx) and it < max_iter:
                 self._put_back(idx, pb, blocks, done, residual, steps)
                 keep = torch.nonzero(live).squeeze(1)
                 pb = pb.take(keep)
@@ -287,6 +288,7 @@ class _Walk:
         self.solver, self.kappas, self.rec, self.held_out, self.keep_models = solver, kappas, rec, held_out, keep_models
         self.certified = np.zeros((solver.pb.M, len(kappas)), dtype=bool)
         self.null_loss = solver.pb.loss(solver.pb.params)
+        self.visited = 0  # κ solved so far: every one after the first is warm-started
 
     def visit(self, k: int, allowed: torch.Tensor) -> torch.Tensor:
         """Solve at κ index ``k`` on the genes ``allowed (M, p)`` (plus any the KKT check re-admits); returns the
@@ -296,7 +298,8 @@ class _Walk:
         kappa = torch.full((S,), float(self.kappas[k]), device=solver.pb.X.device)
         solver.pb.set_working_set(allowed & ~solver.stopped.unsqueeze(1))
         live = (~solver.stopped).cpu().numpy()
-        iterations, residual, gnorm = solver.solve(kappa)
+        iterations, residual, gnorm = solver.solve(kappa, max_iter=cfg.warm_iter if self.visited else None)
+        self.visited += 1
         rec.record(k, solver.pb, live, self.held_out, iterations, residual)
         rec.grad_ratio[:, k] = (gnorm / (2 * kappa.unsqueeze(1))).clamp_max(1e4).cpu().numpy()
         if self.keep_models:

@@ -151,6 +151,23 @@ def test_models_done_early_leave_the_batch_and_the_others_step_on_unchanged(monk
     np.testing.assert_allclose(whole.scores, compacted.scores, rtol=1e-4, atol=1e-6)
 
 
+def test_every_kappa_after_the_first_takes_at_most_warm_iter_steps(monkeypatch):
+    """``warm_iter`` caps the steps of the κ warm-started from a neighbour; the first κ (the dense start up the
+    path) keeps ``max_iter``."""
+    from genesel.solver import PathSolver
+
+    caps = []
+    solve = PathSolver._solve_working_set
+    monkeypatch.setattr(PathSolver, "_solve_working_set", lambda self, kappa, it, shrink, max_iter:
+                        caps.append((self.pb.params["V"].shape[1] > 0, max_iter)) or solve(self, kappa, it, shrink, max_iter))
+    X, y = three_class_data(n=120, p=200, seed=4)
+    up = fit(X, y, np.geomspace(0.05, 0.01, 5), keep=False, direction="up", warm_iter=7, max_iter=300)
+    genes_in = [cap for has_genes, cap in caps if has_genes]
+    first_rounds = len(genes_in) - sum(1 for cap in genes_in if cap == 7)
+    assert genes_in[:first_rounds] == [300] * first_rounds and first_rounds >= 1 and len(genes_in) > first_rounds
+    assert up.iterations[0, -1] > 7 and up.certified[0, -1]  # the first κ took more steps than the cap
+
+
 def test_kappa_max_keeps_no_gene_and_the_path_opens_below_it():
     X, y = three_class_data(seed=3)
     Xs = X[None].astype(np.float32)
