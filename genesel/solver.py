@@ -29,8 +29,8 @@ start (``direction``), on every gene or, above 2,000 genes (``start_genes``), on
 cheap screens rank high, the others admitted by the KKT check over every gene at every κ
 (:mod:`genesel.screen`); a model that has learnt a gene can keep it beyond κ_max, so the path then climbs
 past κ_max until no model keeps a gene (``max_above``), and holds the sparse lists and the gene-free model.
-During a solve, once zero rows are most of the working set (the dense start's genes that the penalty has zeroed),
-they leave the matmuls; the KKT check over every gene at the end of the solve brings back any that should be in.
+During a solve, once zero rows are most of a split's own working set (the dense start's genes that the penalty
+has zeroed), they leave the matmuls; the KKT check over every gene at the end of the solve brings back any that should be in.
 A model is done at a κ when its residual is within ``kkt_tol`` and its objective has changed by at most ``obj_tol``
 (relative) over the last ``check_every`` steps: the deeper layers have no certificate of their own, and at 1e-6 the
 MLP head's slow drift kept most κ at the ``max_iter`` cap at GDS scale (``benchmarks/RESULTS.md``).
@@ -125,7 +125,10 @@ class PathSolver:
         for _ in range(20):  # rounds of re-admission; one or two in practice
             for block in self.blocks:
                 block.reset()
-            residual = self._solve_working_set(kappa, iterations, readmit and cfg.screen, max_iter or cfg.max_iter)
+            # each split on its own working set (above 2,000 genes) only: in the union of the splits' sets, zero rows
+            # rarely leave, and re-admitting them cost COLON's 50 stability halves 1.7x the time (RESULTS.md)
+            shrink = readmit and cfg.screen and pb.per_split
+            residual = self._solve_working_set(kappa, iterations, shrink, max_iter or cfg.max_iter)
             with full_precision():
                 gnorm = pb.full_group_grad_norms(pb.params)
             if not readmit:
