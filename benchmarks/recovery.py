@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--n-kappas", type=int, default=20, help="solver path: path length")
     parser.add_argument("--kappa-ratio", type=float, default=0.02, help="solver path: the path ends at this x kappa_max")
     parser.add_argument("--max-iter", type=int, default=600, help="solver path: proximal steps per kappa")
-    parser.add_argument("--path-params", default="{}", help='solver path: more settings as JSON, e.g. \'{"blocks": "joint"}\'')
+    parser.add_argument("--path-params", default="{}", help='solver path: more settings as JSON, e.g. \'{"warm_iter": 100}\'')
     args = parser.parse_args()
     designs = list(DESIGNS) if args.design == "all" else [args.design]
     solver = (f"lr {args.lr}, kappas {args.kappas}" if args.solver == "sgd" else

@@ -116,8 +116,9 @@ def test_a_path_run_up_from_a_dense_start_reaches_the_same_optima():
 
 def test_the_dense_start_drops_zero_rows_from_its_matmuls_and_the_kkt_check_restores_what_it_needs():
     """Up the path, each split on its own working set, the dense start's genes that the penalty zeroes leave the
-    matmuls during the solve (only the active genes and ``ws_min`` candidates stay); the KKT check over every gene at the end brings back any that
-    should be in, so the convex linear head still reaches the path down's optima, certified."""
+    matmuls during the solve (only the active genes and ``ws_min`` candidates stay); the KKT check over every gene
+    at the end brings back any that should be in, so the convex linear head still reaches the path down's optima,
+    certified."""
     X, y = three_class_data(n=120, p=400, seed=4)
     path = np.geomspace(0.05, 0.01, 5)
     down = fit(X, y, path, keep=False)
