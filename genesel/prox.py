@@ -174,14 +174,20 @@ class Problem:
         self.XW = self.gather(self.X)
 
     def full_group_grad_norms(self, P: dict, chunk: int = 4096) -> torch.Tensor:
-        """``‖∇_i CE‖`` for every gene, ``(M, p)``: one backward to ``z = X V``, then ``X_i^T δ`` in chunks."""
+        """``‖∇_i CE‖`` for every gene, ``(M, p)``: one backward to ``z = X V``, then ``‖X_i^T δ‖`` in chunks.
+
+        ``δ`` is ``(n, d)``, ``d`` the first layer's width (both heads). Where ``d > n`` (hidden 1024 on a
+        hundred arrays) the norms come from the triangular factor of ``δ^T = Q R``: ``‖δ^T x_i‖ = ‖R x_i‖``,
+        ``n`` numbers a gene instead of ``d``, a sum of squares as before (no Gram-matrix cancellation)."""
         with torch.enable_grad():
             z = self.first_layer(P, self.XW).detach().requires_grad_(True)
             (delta,) = torch.autograd.grad(self.cross_entropy(P, z, self.y).sum(), [z])
+        left = delta.transpose(1, 2)  # (M, d, n)
+        if left.shape[1] > left.shape[2]:
+            left = torch.linalg.qr(left.double(), mode="r").R.to(delta.dtype)  # (M, n, n)
         out = torch.empty(self.M, self.p, device=delta.device)
         for start in range(0, self.p, chunk):
-            Xc = self.X[:, :, start:start + chunk]
-            out[:, start:start + chunk] = torch.bmm(delta.transpose(1, 2), Xc).norm(dim=1)
+            out[:, start:start + chunk] = torch.bmm(left, self.X[:, :, start:start + chunk]).norm(dim=1)
         return out
 
     def kkt_residual(self, P: dict, G: dict, kappa: torch.Tensor, step: torch.Tensor) -> torch.Tensor:

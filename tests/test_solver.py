@@ -443,3 +443,25 @@ def test_per_split_working_sets_keep_each_splits_rows_when_the_sets_change():
     XW = pb.gather(X)  # each split's own columns of X
     for m in range(3):
         assert torch.equal(XW[m][:, pb.valid[m]], X[m][:, pb.cols[m, pb.valid[m]]])
+
+
+@pytest.mark.parametrize("hidden", [4, 64])
+def test_the_kkt_checks_gradient_norms_are_every_genes_gradient_norm(hidden):
+    """``full_group_grad_norms`` against autograd's gradient of the cross-entropy by each gene's row, with every
+    gene in: narrow heads (``d < n``) take ``‖δ^T x_i‖`` directly, wide ones (``d > n``) through ``δ^T = QR``."""
+    from genesel.prox import Problem
+
+    torch.manual_seed(0)
+    X = torch.randn(2, 20, 30)
+    y = torch.randint(0, 3, (2, 20))
+    pb = Problem(make_architecture("spred", hidden), 3, X, y, 0, per_split=True)
+    pb.dense_start(0, torch.rand(2, 30) < 0.5)  # half the genes in, random rows; the others have zero weight
+    with torch.enable_grad():
+        V_full = torch.zeros(2, 30, pb.params["V"].shape[2])
+        for m in range(2):
+            V_full[m, pb.cols[m, pb.valid[m]]] = pb.params["V"][m, pb.valid[m]]
+        V_full.requires_grad_(True)
+        z = torch.bmm(X, V_full)
+        (grad,) = torch.autograd.grad(pb.cross_entropy(pb.params, z, y).sum(), [V_full])
+    assert (hidden + 3 > 20) == (hidden == 64)
+    torch.testing.assert_close(pb.full_group_grad_norms(pb.params, chunk=7), grad.norm(dim=2), rtol=1e-4, atol=1e-6)
