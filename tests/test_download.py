@@ -269,6 +269,9 @@ def test_damaged_file_not_downloaded_as_is_stays_untouched(local_geo, tmp_path, 
     if where == "cache, changed since download":
         assert str(info.value).endswith(f"it changed since genesel downloaded it, so it is left as it is: "
                                         f"delete {path} to download it again")
+    else:
+        assert str(info.value).endswith("genesel has no record of downloading it (your own file, a copy, or a "
+                                        "download by an older genesel), so it is left as it is")
 
 
 def test_a_wrong_label_never_removes_a_good_download(local_geo, tmp_path):

@@ -107,7 +107,11 @@ def discard_damaged(error: DamagedFileError) -> DamagedFileError:
     path = error.path
     record = None if path is None else downloaded_record(path)
     if record is None:
-        return error
+        if path is None:
+            return error
+        return DamagedFileError(error.dataset, f"{error.problem}; genesel has no record of downloading it (your own "
+                                               "file, a copy, or a download by an older genesel), so it is left as it is",
+                                path)
     try:
         unchanged = is_unchanged_download(path, record)
     except FileNotFoundError:  # another job read the same file and removed it first
