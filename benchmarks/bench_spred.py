@@ -108,7 +108,7 @@ def bench_path(parts, args, device, name) -> None:
         config = PathConfig(variant=args.variant, hidden=args.hidden, n_kappas=args.n_kappas,
                             kappa_ratio=args.kappa_ratio, max_iter=args.max_iter, screen=screen, device=str(device),
                             kkt_tol=args.kkt_tol, start_genes=args.start_genes, max_above=args.max_above,
-                            working_sets=args.working_sets)
+                            working_sets=args.working_sets, warm_iter=args.warm_iter, obj_tol=args.obj_tol)
         _sync(device)
         start, cpu = time.perf_counter(), time.process_time()
         result = solve_path(*parts["train"], *parts["val"], parts["test"][0], args.classes, config)
@@ -120,7 +120,8 @@ def bench_path(parts, args, device, name) -> None:
     chosen = result.choose()
     S = len(chosen)
     print(f"device: {name}; {args.n_train} training arrays x {args.probes} probes, {args.variant}, hidden {args.hidden}, "
-          f"{args.classes} classes, {S} splits x {len(result.kappas)} kappas (ratio {args.kappa_ratio}), max_iter {args.max_iter}")
+          f"{args.classes} classes, {S} splits x {len(result.kappas)} kappas (ratio {args.kappa_ratio}), max_iter {args.max_iter}, "
+          f"warm_iter {args.warm_iter}, obj_tol {args.obj_tol}")
     steps = result.iterations.sum(1)
     start = "every gene" if result.start_set is None else f"{int(np.median(result.start_set.sum(1)))} screened genes"
     print(f"kappa path, screened: {wall:.1f} s wall for all {S} splits x {len(result.kappas)} kappas ({wall / S:.1f} s per "
@@ -170,6 +171,8 @@ def main() -> None:
     parser.add_argument("--working-sets", choices=["per_split", "union"],
                         help="each split computes on its own genes, or all on their union (default: the solver's)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--warm-iter", type=int, help="steps per warm-started kappa (default: the solver's)")
+    parser.add_argument("--obj-tol", type=float, default=PathConfig.obj_tol, help="a kappa's relative objective change")
     parser.add_argument("--kkt-tol", type=float, help="optimality tolerance relative to 2 kappa (default: the solver's)")
     args = parser.parse_args()
     if args.threads:

@@ -247,7 +247,8 @@ def kappa_path(job: Job) -> JobCost:
     ws = min(p, cfg.ws_min + 2 * active) if cfg.screen else p
     S, deep = job.S, _deep_flop(n_tr, widths, C)
     step = lambda w: path_step_flop(job.method, hidden, n_tr, w, C, S)  # noqa: E731
-    full_check = S * (2 * n_tr * p * k_in + deep)  # the KKT check: X_iᵀ δ for every gene
+    # the KKT check: ‖X_iᵀ δ‖ for every gene, through δᵀ's triangular factor where k_in > n_tr (genesel.prox)
+    full_check = S * (2 * n_tr * p * min(k_in, n_tr) + deep)
     warm = cfg.warm_iter if cfg.warm_iter is None else _number(job, "warm_iter", cfg.warm_iter, 1, True)
     steps = min(TYPICAL["path_iterations"], warm or max_iter) * K * TYPICAL["path_rounds"]
     flop = steps * step(ws) + K * TYPICAL["path_rounds"] * full_check

@@ -26,7 +26,8 @@ class PathConfig:
     kappa_ratio: float = 0.01  # the path ends at kappa_ratio * kappa_max
     kappas: tuple[float, ...] | None = None  # an explicit path (decreasing) instead of the above
     max_iter: int = 500  # proximal steps per kappa (and per re-admission round)
-    # proximal steps per κ warm-started from its neighbour on the path (every κ but the first); None: max_iter
+    # proximal steps per κ warm-started from its neighbour on the path (every κ but the first), over all its
+    # re-admission rounds; a model left with KKT violators when they are spent is not certified there. None: max_iter a round
     warm_iter: int | None = None
     # optimality residual relative to 2 * kappa; None: 0.01 for the linear head alone (convex, reached
     # exactly), 0.25 with the ReLU head (piecewise linear: first-order residuals floor at 0.1-0.2, measured)

@@ -115,20 +115,29 @@ class PathSolver:
         check_screens(config.screens)
         self.stopped = torch.zeros(M, dtype=torch.bool, device=X.device)
 
-    def solve(self, kappa: torch.Tensor, readmit: bool = True, max_iter: int | None = None,
+    def solve(self, kappa: torch.Tensor, readmit: bool = True, warm: bool = False,
               ) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
         """Minimise at ``kappa (M,)`` from the current point; screened-out genes are re-admitted
         until none violates its optimality condition (``readmit``). Returns iterations, the
-        relative KKT residual over every gene ``(M,)``, and the full group-gradient norms ``(M, p)``."""
+        relative KKT residual over every gene ``(M,)``, and the full group-gradient norms ``(M, p)``.
+
+        A round after the first steps only the models that re-admitted genes: the others are done. Each round may
+        take ``max_iter`` steps; a ``warm`` start (a κ after the first of a path) takes at most ``warm_iter`` over
+        all its rounds, and a model left with violators when they are spent is not certified at this κ."""
         cfg, pb = self.config, self.pb
         iterations = np.zeros(pb.M, dtype=int)
+        stepping = ~self.stopped
+        residual = torch.full_like(kappa, float("inf"))
+        budget = cfg.warm_iter if warm and cfg.warm_iter is not None else None
+        limit = cfg.max_iter if budget is None else budget
         for _ in range(20):  # rounds of re-admission; one or two in practice
             for block in self.blocks:
                 block.reset()
             # each split on its own working set (above 2,000 genes) only: in the union of the splits' sets, zero rows
             # rarely leave, and re-admitting them cost COLON's 50 stability halves 1.7x the time (RESULTS.md)
             shrink = readmit and cfg.screen and pb.per_split
-            residual = self._solve_working_set(kappa, iterations, shrink, max_iter or cfg.max_iter)
+            solved = self._solve_working_set(kappa, iterations, shrink, limit, stepping)
+            residual = torch.where(stepping, solved, residual)
             with full_precision():
                 gnorm = pb.full_group_grad_norms(pb.params)
             if not readmit:
@@ -138,12 +147,16 @@ class PathSolver:
             violation = ((gnorm - thr).clamp_min(0) * outside).max(1).values / thr.squeeze(1)
             violators = outside & (gnorm > thr * (1 + cfg.kkt_tol)) & ~self.stopped.unsqueeze(1)
             residual = torch.maximum(residual, violation)
-            if not violators.any():
+            stepping = violators.any(1)
+            if budget is not None:
+                limit = budget - int(iterations[stepping.cpu().numpy()].max(initial=0))
+            if not violators.any() or limit < cfg.check_every:
                 return iterations, residual, gnorm
             # the worst violators first, in batches the size of the working set (skglm / celer style)
-            budget = cfg.ws_min + int(pb.allowed.sum(1).max())
-            violators &= top_per_model(torch.where(violators, gnorm, torch.zeros_like(gnorm)), budget)
-            log.info("kappa path: %d screened-out genes violate the KKT conditions; re-admitted", int(violators.sum()))
+            size = cfg.ws_min + int(pb.allowed.sum(1).max())
+            violators &= top_per_model(torch.where(violators, gnorm, torch.zeros_like(gnorm)), size)
+            log.info("kappa path: %d screened-out genes in %d models violate the KKT conditions; re-admitted",
+                     int(violators.sum()), int(stepping.sum()))
             pb.set_working_set(pb.allowed_full() | violators)
         return iterations, residual, gnorm
 
@@ -161,18 +174,28 @@ class PathSolver:
         for block in self.blocks:
             block.reset()
 
-    def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray, shrink: bool, max_iter: int) -> torch.Tensor:
-        """Proximal steps at ``kappa (M,)`` until every live model is done or ``max_iter``; returns the residual.
+    def _solve_working_set(self, kappa: torch.Tensor, iterations: np.ndarray, shrink: bool, max_iter: int,
+                           live: torch.Tensor) -> torch.Tensor:
+        """Proximal steps at ``kappa (M,)`` until every ``live`` model is done or ``max_iter``; returns the residual
+        (infinite for the models that did not step).
 
         A batch costs its widest model's matmuls whether a model is done or not, so once half the models that
         step are done, the others step as a batch of their own (:meth:`Problem.take`)."""
         cfg, pb, blocks = self.config, self.pb, self.blocks
         idx = torch.arange(pb.M, device=kappa.device)  # the models of the whole batch that pb holds
-        live, kap, ref = ~self.stopped, kappa, self.reference_step
+        kap, ref = kappa, self.reference_step
         prev_obj, residual = torch.full_like(kappa, float("inf")), torch.full_like(kappa, float("inf"))
         steps = torch.zeros_like(live, dtype=torch.long)  # counted on the device: no host sync per step
         done = {"residual": torch.full_like(kappa, float("inf")), "steps": torch.zeros_like(steps)}
+        compact = bool(live.any()) and int(live.sum()) <= COMPACT * len(idx)  # a round that re-admits to a few models
         for it in range(1, max_iter + 1):
+            if compact:
+                self._put_back(idx, pb, blocks, done, residual, steps)
+                keep = torch.nonzero(live).squeeze(1)
+                pb = pb.take(keep)
+                blocks = [block.take(keep, pb) for block in blocks]
+                idx, live, kap, ref = idx[keep], live[keep], kap[keep], ref[keep]
+                prev_obj, residual, steps = prev_obj[keep], residual[keep], torch.zeros_like(steps[keep])
             for block in blocks:
                 block.iterate(kap, live)
             steps += live
@@ -189,13 +212,7 @@ class PathSolver:
                 break
             if shrink and pb is self.pb:
                 self._shrink(G)
-            if int(live.sum()) <= COMPACT * len(idx) and it < max_iter:
-                self._put_back(idx, pb, blocks, done, residual, steps)
-                keep = torch.nonzero(live).squeeze(1)
-                pb = pb.take(keep)
-                blocks = [block.take(keep, pb) for block in blocks]
-                idx, live, kap, ref = idx[keep], live[keep], kap[keep], ref[keep]
-                prev_obj, residual, steps = prev_obj[keep], residual[keep], torch.zeros_like(steps[keep])
+            compact = int(live.sum()) <= COMPACT * len(idx)
         self._put_back(idx, pb, blocks, done, residual, steps)
         iterations += done["steps"].cpu().numpy()
         return done["residual"]
@@ -301,7 +318,7 @@ class _Walk:
         kappa = torch.full((S,), float(self.kappas[k]), device=solver.pb.X.device)
         solver.pb.set_working_set(allowed & ~solver.stopped.unsqueeze(1))
         live = (~solver.stopped).cpu().numpy()
-        iterations, residual, gnorm = solver.solve(kappa, max_iter=cfg.warm_iter if self.visited else None)
+        iterations, residual, gnorm = solver.solve(kappa, warm=self.visited > 0)
         self.visited += 1
         rec.record(k, solver.pb, live, self.held_out, iterations, residual)
         rec.grad_ratio[:, k] = (gnorm / (2 * kappa.unsqueeze(1))).clamp_max(1e4).cpu().numpy()
