@@ -317,17 +317,24 @@ def test_report_candidate_table_tools(report_page):
 
 
 def test_report_gene_csvs_download_named_by_dataset_and_method(report_page):
-    """Every gene CSV the report offers downloads as {dataset}_{method}_genes.csv (they were all {method}.csv)."""
+    """Every gene CSV the report offers downloads as {dataset}_{method}_genes.csv (they were all {method}.csv), and
+    each dataset's tables as {dataset}_tiers.csv and {dataset}_planted_recovery.csv (both simulated here)."""
     page = report_page
     names = page.evaluate("Object.values(results).map(r => r.name).filter(n => n.endsWith('.csv'))")
     wanted = {f"{d}_{m}_genes.csv" for d in SMALL["datasets"] for m in SMALL["methods"]}
-    assert wanted <= set(names) and not {f"{m}.csv" for m in SMALL["methods"]} & set(names)
+    wanted |= {f"{d}_{table}.csv" for d in SMALL["datasets"] for table in ("tiers", "planted_recovery")}
+    plain = {f"{m}.csv" for m in SMALL["methods"]} | {"tiers.csv", "planted_recovery.csv"}
+    assert wanted <= set(names) and not plain & set(names)
     page.get_by_role("link", name="GDSTINY2", exact=True).click()
     page.get_by_text("Genes", exact=True).click()
     row = page.locator("tr", has_text="ranked genes (CSV)").filter(has_text="limma")
     with page.expect_download() as download:
         row.locator("a").first.click()
     assert download.value.suggested_filename == "GDSTINY2_limma_genes.csv"
+    row = page.locator("tr", has_text="evidence tiers (CSV)")
+    with page.expect_download() as download:
+        row.locator("a").first.click()
+    assert download.value.suggested_filename == "GDSTINY2_tiers.csv"
 
 
 def test_own_expression_table_and_sample_sheet(tmp_path):

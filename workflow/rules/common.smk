@@ -159,9 +159,28 @@ def final_outputs():
         outputs += [
             f"results/{dataset}/figures/frequency_{method}.svg" for method in METHODS
         ]
-        if dataset_settings(dataset).get("simulate") is not None:
-            outputs.append(f"results/{dataset}/planted_recovery.csv")
+        outputs += [
+            f"results/{dataset}/report/{dataset}_{table}.csv"
+            for table in dataset_tables(dataset)
+        ]
     return outputs
+
+
+# The per-dataset tables the report offers for download (beside the gene CSVs): name -> (file, what it is).
+# The report names a download after its file, so each is linked as results/{dataset}/report/{dataset}_{name}.csv.
+DATASET_TABLES = {
+    "tiers": ("results/{dataset}/genes/tiers.csv", "evidence tiers (CSV)"),
+    "planted_recovery": (
+        "results/{dataset}/planted_recovery.csv",
+        "planted genes recovered (CSV, simulated data)",
+    ),
+}
+
+
+def dataset_tables(dataset):
+    """The names of DATASET_TABLES that a dataset has (planted genes: simulated datasets only)."""
+    simulated = dataset_settings(dataset).get("simulate") is not None
+    return [name for name in DATASET_TABLES if simulated or name != "planted_recovery"]
 
 
 def gpu_claim(wildcards):

@@ -1,11 +1,13 @@
 # The report's figures and pages, one genesel verb each: figures (accuracy, top-k, overlap, spred's training),
 # gene-figures (per method: frequency, heatmap, stability path), candidates (candidate page, volcano, boxplots,
 # gene pairs, confusion matrices) and overview (the landing page's text, overview, methods, config, glossary);
-# gene_downloads puts each gene CSV in the report under a name that says what it is.
+# gene_downloads and table_downloads put each gene CSV and each per-dataset table (DATASET_TABLES) in the
+# report under a name that says what it is.
 
 
 localrules:
     gene_downloads,
+    table_downloads,
 
 
 rule dataset_figures:
@@ -162,4 +164,28 @@ rule gene_downloads:
         "../envs/genesel.yaml"
     shell:
         # a hard link: the download name without a second copy of the table (about 10 MB per method and GDS)
+        "ln -f {input:q} {output:q} 2> {log:q} || cp {input:q} {output:q} >> {log:q} 2>&1"
+
+
+rule table_downloads:
+    input:
+        lambda wc: DATASET_TABLES[wc.table][0].format(dataset=wc.dataset),
+    output:
+        report(
+            "results/{dataset}/report/{dataset}_{table}.csv",
+            category="{dataset}",
+            subcategory="Genes",
+            labels=lambda wc: {
+                "dataset": wc.dataset,
+                "table": DATASET_TABLES[wc.table][1],
+            },
+            caption="../report/dataset_table.rst",
+        ),
+    log:
+        "logs/table_downloads/{dataset}/{table}.log",
+    wildcard_constraints:
+        table="|".join(DATASET_TABLES),
+    conda:
+        "../envs/genesel.yaml"
+    shell:
         "ln -f {input:q} {output:q} 2> {log:q} || cp {input:q} {output:q} >> {log:q} 2>&1"

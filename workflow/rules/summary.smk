@@ -57,13 +57,7 @@ rule compare:
         genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
     output:
         topk="results/{dataset}/topk.tsv",
-        tiers=report_item(
-            "results/{dataset}/genes/tiers.csv",
-            "tiers",
-            "{dataset}",
-            "Genes",
-            table="evidence tiers (CSV)",
-        ),
+        tiers="results/{dataset}/genes/tiers.csv",
     log:
         "logs/compare/{dataset}.log",
     conda:
@@ -81,13 +75,7 @@ rule planted_recovery:
         truth=rules.simulate.output.truth,
         genes=expand(rules.rank_genes.output[0], method=METHODS, allow_missing=True),
     output:
-        report_item(
-            "results/{dataset}/planted_recovery.csv",
-            "planted_recovery",
-            "{dataset}",
-            "Genes",
-            table="planted genes recovered (simulated data)",
-        ),
+        "results/{dataset}/planted_recovery.csv",
     log:
         "logs/planted_recovery/{dataset}.log",
     conda:
