@@ -4,6 +4,7 @@ and the certified kappa path (genesel.solver).
     python benchmarks/bench_spred.py                       # GDS scale: 120 x 54,675, hidden 1024, 5 classes, 20 splits
     python benchmarks/bench_spred.py --probes 5000 --splits 4   # what 2 CPU cores finish in minutes
     python benchmarks/bench_spred.py --path                # 20 splits x the whole kappa path (20 values), GDS scale
+    python benchmarks/bench_spred.py --path --threads 2 --device cpu --warm-iter 50   # config.yaml's setting, 2 CPU cores
     python benchmarks/bench_spred.py --path --probes 5000 --compare-unscreened   # screening changes no gene
     python benchmarks/bench_spred.py --path --splits 2 --hidden 128 --threads 2  # per-split cost, screened dense start
 
