@@ -189,7 +189,8 @@ class PathSolver:
         done = {"residual": torch.full_like(kappa, float("inf")), "steps": torch.zeros_like(steps)}
         compact = bool(live.any()) and int(live.sum()) <= COMPACT * len(idx)  # a round that re-admits to a few models
         for it in range(1, max_iter + 1):
-            if compact:
+            if compact:  # once: the models still live leave for a batch of their own
+                compact = False
                 self._put_back(idx, pb, blocks, done, residual, steps)
                 keep = torch.nonzero(live).squeeze(1)
                 pb = pb.take(keep)

@@ -136,9 +136,11 @@ def test_models_done_early_leave_the_batch_and_the_others_step_on_unchanged(monk
     import genesel.solver
     from genesel.prox import Problem
 
-    taken = []
-    take = Problem.take
+    taken, solves = [], []
+    take, solve = Problem.take, genesel.solver.PathSolver._solve_working_set
     monkeypatch.setattr(Problem, "take", lambda self, idx: taken.append(len(idx)) or take(self, idx))
+    monkeypatch.setattr(genesel.solver.PathSolver, "_solve_working_set",
+                        lambda self, *args: solves.append(1) or solve(self, *args))
     data = [three_class_data(n=90, p=120, seed=s) for s in range(4)]
     X = np.stack([d[0] for d in data]).astype(np.float32)
     y = np.stack([d[1] for d in data])
@@ -146,6 +148,7 @@ def test_models_done_early_leave_the_batch_and_the_others_step_on_unchanged(monk
                         signal_alpha=None, device="cpu")
     compacted = solve_path(X, y, X, y, None, 3, config)
     assert taken and min(taken) < 4  # some models finished first
+    assert len(taken) <= 2 * len(solves)  # each solve halves its 4 models at most twice, not once a step
     monkeypatch.setattr(genesel.solver, "COMPACT", 0.0)
     whole = solve_path(X, y, X, y, None, 3, config)
     assert np.array_equal(whole.iterations, compacted.iterations) and np.array_equal(whole.certified, compacted.certified)
