@@ -166,21 +166,31 @@ def final_outputs():
     return outputs
 
 
-# The per-dataset tables the report offers for download (beside the gene CSVs): name -> (file, what it is).
-# The report names a download after its file, so each is linked as results/{dataset}/report/{dataset}_{name}.csv.
+# The per-dataset tables the report offers for download (beside the gene CSVs): name -> the file, its label in the
+# report, and whether only simulated datasets have it. The report names a download after its file, so each is
+# linked as results/{dataset}/report/{dataset}_{name}.csv (rule table_downloads; caption report/dataset_table.rst).
 DATASET_TABLES = {
-    "tiers": ("results/{dataset}/genes/tiers.csv", "evidence tiers (CSV)"),
-    "planted_recovery": (
-        "results/{dataset}/planted_recovery.csv",
-        "planted genes recovered (CSV, simulated data)",
-    ),
+    "tiers": {
+        "path": "results/{dataset}/genes/tiers.csv",
+        "label": "evidence tiers (CSV)",
+        "simulated_only": False,
+    },
+    "planted_recovery": {
+        "path": "results/{dataset}/planted_recovery.csv",
+        "label": "planted genes recovered (CSV, simulated data)",
+        "simulated_only": True,
+    },
 }
 
 
 def dataset_tables(dataset):
-    """The names of DATASET_TABLES that a dataset has (planted genes: simulated datasets only)."""
+    """The names of DATASET_TABLES that a dataset has."""
     simulated = dataset_settings(dataset).get("simulate") is not None
-    return [name for name in DATASET_TABLES if simulated or name != "planted_recovery"]
+    return [
+        name
+        for name, table in DATASET_TABLES.items()
+        if simulated or not table["simulated_only"]
+    ]
 
 
 def gpu_claim(wildcards):

@@ -169,7 +169,7 @@ rule gene_downloads:
 
 rule table_downloads:
     input:
-        lambda wc: DATASET_TABLES[wc.table][0].format(dataset=wc.dataset),
+        lambda wc: DATASET_TABLES[wc.table]["path"].format(dataset=wc.dataset),
     output:
         report(
             "results/{dataset}/report/{dataset}_{table}.csv",
@@ -177,7 +177,7 @@ rule table_downloads:
             subcategory="Genes",
             labels=lambda wc: {
                 "dataset": wc.dataset,
-                "table": DATASET_TABLES[wc.table][1],
+                "table": DATASET_TABLES[wc.table]["label"],
             },
             caption="../report/dataset_table.rst",
         ),
