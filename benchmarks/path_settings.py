@@ -53,7 +53,9 @@ def compare(args) -> None:
     splits = sorted(set(a["genes"]) & set(b["genes"]), key=int)
     jaccard = [len(set(a["genes"][s]) & set(b["genes"][s])) / max(1, len(set(a["genes"][s]) | set(b["genes"][s])))
                for s in splits]
-    same = sum(abs(a["kappa"][s] - b["kappa"][s]) <= 1e-9 * a["kappa"][s] for s in splits)
+    # the same point of the path: κ_max comes from float32 gradients (two runs of different code differ in its 7th
+    # digit), neighbouring points differ by 10% or more
+    same = sum(abs(a["kappa"][s] - b["kappa"][s]) <= 1e-4 * a["kappa"][s] for s in splits)
     acc = lambda r: np.array([r["accuracy"][s] for s in splits])  # noqa: E731
     print(f"{a['settings']} against {b['settings']}: Jaccard of the chosen lists {np.round(jaccard, 2).tolist()}; "
           f"same kappa in {same}/{len(splits)} splits; test accuracy {acc(a).mean():.3f} / {acc(b).mean():.3f} "

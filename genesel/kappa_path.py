@@ -120,8 +120,10 @@ class PathResult(SignalTested, HeldOutPredictions):
         return self.validation.loss
 
     def usable(self) -> np.ndarray:
-        """``(S, K)``: the models with validation predictions (fitted, not diverged)."""
-        return np.isfinite(self.val_acc) & ~self.diverged
+        """``(S, K)``: the models with validation predictions (fitted, not diverged). A split where any model diverged
+        (its numbers overflow float32 once a gene is in) has none: its gene-free model at κ_max would otherwise be
+        chosen without a word, where the split is to be flagged as failed."""
+        return np.isfinite(self.val_acc) & ~self.diverged & ~self.diverged.any(1, keepdims=True)
 
     def beats_prior(self) -> np.ndarray:
         """``(S, K)``: the usable models whose validation log-likelihood exceeds the class prior's by more

@@ -66,22 +66,35 @@ class Problem:
     def cross_entropy(self, P: dict, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return heads_cross_entropy(self.logits_from_z(P, z), y)
 
-    def loss(self, P: dict) -> torch.Tensor:
-        """Per-model smooth loss ``(M,)`` on the training arrays: the sum over heads of the mean CE."""
-        return self.cross_entropy(P, self.first_layer(P, self.XW), self.y)
+    def loss(self, P: dict, z: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-model smooth loss ``(M,)`` on the training arrays: the sum over heads of the mean CE (``z``: the first
+        layer's output, where ``V`` is held fixed)."""
+        return self.cross_entropy(P, self.first_layer(P, self.XW) if z is None else z, self.y)
 
-    def value_and_grad(self, P: dict, names: tuple[str, ...] | None = None) -> tuple[torch.Tensor, dict]:
-        """Loss ``(M,)`` and its gradients with respect to the parameters ``names`` (default: all)."""
+    def value_and_grad(self, P: dict, names: tuple[str, ...] | None = None, z: torch.Tensor | None = None,
+                       ) -> tuple[torch.Tensor, dict]:
+        """Loss ``(M,)`` and its gradients with respect to the parameters ``names`` (default: all); ``z`` as in
+        :meth:`loss`, only where ``V`` is not among ``names``.
+
+        ``V``'s gradient is ``X_wᵀ δ``, ``δ`` the gradient at the first layer's output, computed in ``V``'s own
+        ``(M, w, K)`` layout: autograd's through :func:`first_layer` is its transpose, and the proximal step's
+        elementwise passes over two tensors of ``V``'s size in different layouts ran up to 10x slower at hidden
+        1,024 (``benchmarks/RESULTS.md``)."""
         names = tuple(P) if names is None else names
         with torch.enable_grad():
-            leaves = {k: v.detach().requires_grad_(k in names) for k, v in P.items()}
-            value = self.loss(leaves)
-            wanted = [leaves[k] for k in names]
+            leaves = {k: v.detach().requires_grad_(k in names) for k, v in P.items() if k != "V"}
+            z = (self.first_layer(P, self.XW) if z is None else z).detach().requires_grad_("V" in names)
+            value = self.cross_entropy(leaves, z, self.y)
+            wanted = [leaves[k] if k != "V" else z for k in names]
             if value.requires_grad:
                 grads = torch.autograd.grad(value.sum(), wanted, allow_unused=True)
-            else:  # no gene in the working set: the loss does not depend on V
+            else:  # nothing to differentiate (no gene in the working set, or no parameter asked for)
                 grads = [None] * len(wanted)
-        grads = {k: (g if g is not None else torch.zeros_like(leaves[k])) for k, g in zip(names, grads)}
+        grads = dict(zip(names, grads))
+        if "V" in grads:
+            delta = grads["V"]
+            grads["V"] = torch.bmm(self.XW.transpose(1, 2), delta) if delta is not None and P["V"].shape[1] else None
+        grads = {k: (g if g is not None else torch.zeros_like(P[k])) for k, g in grads.items()}
         return value.detach(), grads
 
     def penalty(self, P: dict, kappa: torch.Tensor) -> torch.Tensor:
@@ -262,45 +275,76 @@ class Fista:
         """Take the step sizes of the models ``idx`` back from :meth:`take`'s block (momentum is reset anyway)."""
         self.step = self.step.index_copy(0, idx, sub.step)
 
-    def _candidate(self, y: dict, g: dict, kappa: torch.Tensor) -> tuple[dict, torch.Tensor]:
-        """The proximal step from ``y`` and the quadratic model's increase ``gᵀd + ‖d‖²/2s``, ``(M,)``."""
-        cand = {k: torch.addcmul(y[k], _per_model(self.step, y[k]), g[k], value=-1) for k in y}
-        self.pb.prox(cand, self.step, kappa)
-        model = torch.zeros_like(self.step)
+    def _candidate(self, pb: Problem, y: dict, g: dict, kappa: torch.Tensor, step: torch.Tensor,
+                   ) -> tuple[dict, torch.Tensor]:
+        """The proximal step from ``y`` on ``pb``'s models and the quadratic model's increase ``gᵀd + ‖d‖²/2s``,
+        ``(M,)``."""
+        cand = {k: torch.addcmul(y[k], _per_model(step, y[k]), g[k], value=-1) for k in y}
+        pb.prox(cand, step, kappa)
+        model = torch.zeros_like(step)
         for k in y:
             d = cand[k] - y[k]
-            model = model + _vdot(g[k], d) + _vdot(d, d) / (2 * self.step)
+            model = model + _vdot(g[k], d) + _vdot(d, d) / (2 * step)
         return cand, model
 
     @torch.no_grad()
     def iterate(self, kappa: torch.Tensor, live: torch.Tensor, max_backtracks: int = 40) -> None:
-        """One accelerated proximal step for the models marked ``live``; the others do not move."""
+        """One accelerated proximal step for the models marked ``live``; the others do not move.
+
+        A backtracking round after the first computes only the models that still backtrack (a batch of their
+        own, :meth:`Problem.take`): each model's candidate and loss are its own, so the steps are the same."""
         pb, x = self.pb, {k: self.pb.params[k] for k in self.names}
         t_next = (1 + torch.sqrt(1 + 4 * self.t**2)) / 2
         beta = torch.where(live, (self.t - 1) / t_next, torch.zeros_like(t_next))
-        y = {k: x[k] + _per_model(beta, x[k]) * (x[k] - self.prev[k]) for k in x}
-        f_y, g_y = pb.value_and_grad({**pb.params, **y}, self.names)
-        accepted, everyone, pending = dict(x), bool(live.all()), live.clone()
-        for _ in range(max_backtracks):
-            cand, model = self._candidate(y, g_y, kappa)
-            f_c = pb.loss({**pb.params, **cand})
-            ok = pending & torch.isfinite(f_c) & (f_c <= f_y + model + 1e-6 * f_y.abs())
-            if everyone and bool(ok.all()):  # every model accepts its first candidate: no copies
-                accepted, pending = cand, ~ok
-                break
-            everyone = False
-            if bool(ok.any()):
-                accepted = {k: _where(ok, cand[k], accepted[k]) for k in accepted}
-            pending &= ~ok
-            if not pending.any():
-                break
-            self.step = torch.where(pending, self.step * 0.5, self.step)
+        # x + β (x - prev) in one pass; after a restart (every β zero) the point itself
+        y = dict(x) if not bool(beta.any()) else {k: torch.lerp(x[k], self.prev[k], _per_model(-beta, x[k])) for k in x}
+        # the deeper layers' steps hold V, so the first layer's output (most of a step's matmuls) is computed once
+        fixed = None if "V" in self.names else pb.first_layer(pb.params, pb.XW)
+        f_y, g_y = pb.value_and_grad({**pb.params, **y}, self.names, fixed)
+        cand, model = self._candidate(pb, y, g_y, kappa, self.step)
+        f_c = pb.loss({**pb.params, **cand}, fixed)
+        ok = live & _decrease(f_c, f_y, model)
+        pending = live & ~ok
+        if not pending.any():
+            accepted = cand if bool(ok.all()) else {k: _where(ok, cand[k], x[k]) for k in x}
+        else:
+            accepted, pending = self._backtrack(x, y, g_y, f_y, fixed, kappa, pending, ok, cand, max_backtracks - 1)
         moved = live & ~pending
         restart = sum(_vdot(y[k] - accepted[k], accepted[k] - x[k]) for k in x) > 0
         self.prev = x if bool(moved.all()) else {k: _where(moved, x[k], self.prev[k]) for k in x}
         pb.params.update(accepted)
         self.t = torch.where(moved & ~restart, t_next, torch.ones_like(t_next))
         self.step = torch.where(moved, self.step * 1.25, self.step)  # let the step grow back
+
+    def _backtrack(self, x: dict, y: dict, g: dict, f_y: torch.Tensor, fixed: torch.Tensor | None,
+                   kappa: torch.Tensor, pending: torch.Tensor, ok: torch.Tensor, cand: dict, rounds: int,
+                   ) -> tuple[dict, torch.Tensor]:
+        """Halve the step of the models ``pending`` until their candidates decrease the loss enough, for at most
+        ``rounds`` rounds; returns the accepted point of every model (``x`` where none was) and the models still
+        pending."""
+        accepted = {k: _where(ok, cand[k], x[k]) for k in x}
+        for _ in range(rounds):
+            self.step = torch.where(pending, self.step * 0.5, self.step)
+            idx = torch.nonzero(pending).squeeze(1)
+            sub = self.pb.take(idx)
+            cand, model = self._candidate(sub, {k: v[idx] for k, v in y.items()}, {k: v[idx] for k, v in g.items()},
+                                          kappa[idx], self.step[idx])
+            f_c = sub.loss({**sub.params, **cand}, None if fixed is None else fixed[idx])
+            ok = _decrease(f_c, f_y[idx], model)
+            if bool(ok.any()):
+                took = idx[ok]
+                accepted = {k: v.index_copy(0, took, cand[k][ok]) for k, v in accepted.items()}
+                pending = pending.index_fill(0, took, False)
+            if not pending.any():
+                break
+        else:  # the last round failed too: its models' steps are halved once more, as after every failed round
+            self.step = torch.where(pending, self.step * 0.5, self.step)
+        return accepted, pending
+
+
+def _decrease(f_c: torch.Tensor, f_y: torch.Tensor, model: torch.Tensor) -> torch.Tensor:
+    """Per model: the candidate's loss is finite and within the quadratic model's bound (sufficient decrease)."""
+    return torch.isfinite(f_c) & (f_c <= f_y + model + 1e-6 * f_y.abs())
 
 
 def _vdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

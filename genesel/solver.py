@@ -79,6 +79,8 @@ from genesel.screen import AUTO_START, check_screens, check_start_genes, start_s
 from genesel.signal import class_prior
 
 log = logging.getLogger(__name__)
+#: κ_max's relative margin over the largest gradient norm at V = 0 (float32 rounding of two products)
+KAPPA_MAX_MARGIN = 1e-5
 #: once this share of a batch's models (or fewer) still steps at a κ, they step as a batch of their own
 COMPACT = 0.5
 __all__ = ["CLASS_PRIOR", "NO_MODEL", "PathConfig", "PathResult", "PathSolver", "choose_kappa", "kappa_path",
@@ -253,7 +255,9 @@ def solve_path(
     solver = PathSolver(cfg, n_classes, as_t(X_train), as_t(y_train, torch.long))
     cfg = solver.config
     _, _, gnorm = solver.solve(torch.zeros(S, device=device), readmit=False)  # empty working set: intercepts only
-    kappa_max = (gnorm.max(1).values / 2).cpu().numpy()
+    # the check's gradient norms and the steps' come from different float32 products: a hair above their largest, so
+    # that rounding cannot let the top gene in at κ_max
+    kappa_max = (gnorm.max(1).values / 2 * (1 + KAPPA_MAX_MARGIN)).cpu().numpy()
     kappas, n_above = path_kappas(cfg, float(kappa_max.max()))
     rec = PathRecorder(S, len(kappas), p, X_val.shape[1], X_test.shape[1], n_classes)
     walk = _Walk(solver, kappas, rec, {"val": as_t(X_val), "test": as_t(X_test)}, keep_models)
