@@ -35,7 +35,11 @@ TYPICAL = {
     "path_rounds": 1.2,  # solves per κ (KKT re-admission rounds)
     "path_elementwise": 30.0,  # passes over V per proximal step (FISTA copies, prox, backtracking)
     "path_dense_iterations": 0.8,  # share of max_iter the dense start takes (up the path, smallest κ)
-    "path_evals": 7.0,  # first-layer forward passes per proximal step (2 blocks: gradients, backtracking)
+    # passes per proximal step, counted in genesel.prox: the first layer's (2 n w k_in) once for the deeper layers'
+    # block (held there), then forward, V's gradient and the candidate's loss in V's block, plus backtracking on the
+    # models still backtracking; the deeper layers' forward-pass equivalents: forward, backward and candidate in both
+    "path_first_evals": 4.5,
+    "path_deep_evals": 7.5,
     # the L1-logistic path per C (genesel.l1path at 120 x 54,675, 4 C: 250-530 steps, 1-3 checks, <= 200 genes)
     "l1_kkt_checks": 3,
     "l1_steps": 500,
@@ -270,17 +274,17 @@ def kappa_path(job: Job) -> JobCost:
     signal = _signal(job, cfg.signal_alpha, cfg.signal_permutations, K, n_va, C)
     kind = "path" if widths else "path_linear"
     params = ws * k_in + _deep_flop(1, widths, C) / 2  # V on the working set and the deeper layers' weights
-    per_step = S * (TYPICAL["path_elementwise"] * params + 10 * TYPICAL["path_evals"] * n_tr * (k_in + sum(widths)))
+    per_step = S * (TYPICAL["path_elementwise"] * params + 10 * TYPICAL["path_deep_evals"] * n_tr * (k_in + sum(widths)))
     elementwise = Phase("elementwise", 0, steps * per_step)
     return JobCost(S * K, flop + lipschitz, data + V + acts + recorded, detail,
                    (Phase(kind, steps, flop + lipschitz), elementwise) + signal)
 
 
 def path_step_flop(method: str, hidden: int | None, n_tr: int, w: float, C: int, S: int) -> float:
-    """FLOP of one proximal step of ``S`` models on a working set of ``w`` genes: ``path_evals`` forward passes
-    (gradients of both blocks, backtracking)."""
+    """FLOP of one proximal step of ``S`` models on a working set of ``w`` genes: the first layer's and the deeper
+    layers' passes of both blocks (gradients, candidates, backtracking)."""
     k_in, widths = _widths(method, hidden, C)
-    return TYPICAL["path_evals"] * S * (2 * n_tr * w * k_in + _deep_flop(n_tr, widths, C))
+    return S * (TYPICAL["path_first_evals"] * 2 * n_tr * w * k_in + TYPICAL["path_deep_evals"] * _deep_flop(n_tr, widths, C))
 
 
 def _permutations(alpha, permutations) -> str:
