@@ -61,7 +61,7 @@ def main() -> None:
     steps = [float(block.step.sum()) for block in solver.blocks]
     print(f"{M} splits x {args.arrays} x {p}, {args.genes} genes each, hidden {args.hidden}, "
           f"{torch.get_num_threads()} threads: a step {sum(seconds) / args.steps:.3f} s (deeper layers "
-          f"{seconds[0] / args.steps:.3f}, V {seconds[1] / args.steps:.3f}); checksum {checksum:.6g}, "
+          f"{seconds[0] / args.steps:.3f}, V {seconds[1] / args.steps:.3f}); checksum {checksum:.12g}, "
           f"step sizes {steps[0]:.6g} / {steps[1]:.6g}")
 
 

@@ -50,7 +50,7 @@ fi
 if [[ $STAGES == *bench* ]]; then
 # issue 29 item 3: 20 splits x the whole kappa path at 120 x 54,675 (target: under 30 s on a GPU)
 stamp "spred path, hidden 1024"
-# --warm-iter 50: config/config.yaml's setting at hidden 1024 (on 2 CPU cores, 2026-12-04: 10 min 15 s)
+# --warm-iter 50: config/config.yaml's setting at hidden 1024 (on 2 CPU cores, 2026-12-04: 10-13 min)
 timeout -k 10 $((120 * CAP)) $PY benchmarks/bench_spred.py --path --warm-iter 50 "${BENCH[@]}" >"$OUT/spred_path_1024.txt" 2>&1
 stamp "spred path, hidden 128 (rc $?)"
 timeout -k 10 $((60 * CAP)) $PY benchmarks/bench_spred.py --path --hidden 128 "${BENCH[@]}" >"$OUT/spred_path_128.txt" 2>&1
