@@ -335,8 +335,9 @@ def test_a_model_must_beat_the_class_prior_by_its_margin_to_be_chosen():
 
 def test_a_split_whose_numbers_overflow_is_flagged_not_chosen():
     """Values near float32's limit overflow the matmuls of split 1: its models are marked diverged, no κ
-    is chosen there, not even the gene-free model at κ_max (the pipeline flags the split as failed, with a warning), and split 0 is not (its κ path,
-from split 1's huge κ_max, keeps no gene, so it falls back to the class prior)."""
+    is chosen there, not even the gene-free model at κ_max (the pipeline flags the split as failed, with a
+    warning), and split 0 is not (its κ path, from split 1's huge κ_max, keeps no gene, so it falls back to the
+    class prior)."""
     X, y = three_class_data(n=60, p=20)
     Xs = np.stack([X, X]).astype(np.float32)
     Xs[1, :, 0] = 3e19
@@ -543,8 +544,11 @@ def test_a_batch_of_models_steps_as_each_model_would_alone():
                 block.iterate(kap, torch.ones(problem.M, dtype=torch.bool))
         return blocks
 
-    batch = run(pb, step, kappa)
-    assert len(set(batch[0].step.tolist())) == 4  # the models backtracked different numbers of times
+    taken, take = [], Problem.take
+    with pytest.MonkeyPatch.context() as patch:  # count the backtracking rounds that ran on part of the batch
+        patch.setattr(Problem, "take", lambda self, idx: taken.append(len(idx)) or take(self, idx))
+        batch = run(pb, step, kappa)
+    assert taken and min(taken) < 4  # some rounds ran on the models still backtracking only
     for m, problem in enumerate(alone):
         single = run(problem, step[m:m + 1], kappa[m:m + 1])
         for name, value in problem.params.items():
