@@ -232,23 +232,12 @@ def kappa_path(job: Job) -> JobCost:
     cfg = solver_settings(job, PathConfig)
     hidden = cfg.hidden if cfg.hidden is None else _number(job, "hidden", cfg.hidden, 1, True)
     max_iter = _number(job, "max_iter", cfg.max_iter, 1, True)
-    if cfg.kappas:
-        K = len(_grid(job, "kappas", cfg.kappas))
-    else:
-        K = _number(job, "n_kappas", cfg.n_kappas, 2, True)
-        _number(job, "kappa_ratio", cfg.kappa_ratio)
     C, p = job.shape.classes, job.shape.p
     n_tr, n_va, n_te = job.shape.parts(job.fractions)
     k_in, widths = _widths(job.method, hidden, C)
     up = (cfg.direction or ("up" if widths else "down")) == "up"
-    if job.fixed:  # stability: one κ from the empty model (down), or climbed to from a dense start (up)
-        from genesel.kappa_path import CLIMB_STEPS
-
-        K = 1 + (CLIMB_STEPS if up else 0)
-    elif up and not cfg.kappas:
-        K += cfg.max_above // 2  # the climb past κ_max stops once no model keeps a gene
-    active = min(p, n_tr)  # genes a model keeps along the path, at most
-    ws = min(p, cfg.ws_min + 2 * active) if cfg.screen else p
+    K = _path_points(job, cfg, up)
+    ws = min(p, cfg.ws_min + 2 * min(p, n_tr)) if cfg.screen else p  # a model keeps at most n_tr genes
     S, deep = job.S, _deep_flop(n_tr, widths, C)
     step = lambda w: path_step_flop(job.method, hidden, n_tr, w, C, S)  # noqa: E731
     # the KKT check: ‖X_iᵀ δ‖ for every gene, through δᵀ's triangular factor where k_in > n_tr (genesel.prox)
@@ -262,22 +251,45 @@ def kappa_path(job: Job) -> JobCost:
         steps += dense
         flop += dense * step(first)
     flop += K * S * (n_va + n_te) * (2 * ws * k_in + deep / n_tr)  # validation and test predictions per κ
-    lipschitz = S * 30 * 4 * n_tr * p
-    V = 4 * S * first * k_in * 8  # V, its FISTA copies, gradients
-    data = 4 * S * job.shape.n * p * 2  # the stacked splits and their copy on the device
-    acts = 4 * S * n_tr * (k_in + 4 * sum(widths)) * 3
-    recorded = 4 * S * K * (p * 2 + (n_va + n_te) * C * 4)
-    where = "from a dense start, up" if up else "down from no gene"
-    detail = f"{S} x {K} kappas up to the fixed one, {where}" if job.fixed and K > 1 else (
-        f"{S} x 1 fixed kappa, {where}" if job.fixed else f"{S} x {K} kappas, {where}")
-    detail += _permutations(cfg.signal_alpha, cfg.signal_permutations)
-    signal = _signal(job, cfg.signal_alpha, cfg.signal_permutations, K, n_va, C)
+    flop += S * 30 * 4 * n_tr * p  # the step sizes' power iterations
     kind = "path" if widths else "path_linear"
     params = ws * k_in + _deep_flop(1, widths, C) / 2  # V on the working set and the deeper layers' weights
     per_step = S * (TYPICAL["path_elementwise"] * params + 10 * TYPICAL["path_deep_evals"] * n_tr * (k_in + sum(widths)))
-    elementwise = Phase("elementwise", 0, steps * per_step)
-    return JobCost(S * K, flop + lipschitz, data + V + acts + recorded, detail,
-                   (Phase(kind, steps, flop + lipschitz), elementwise) + signal)
+    phases = (Phase(kind, steps, flop), Phase("elementwise", 0, steps * per_step))
+    detail = _path_detail(job, K, up) + _permutations(cfg.signal_alpha, cfg.signal_permutations)
+    return JobCost(S * K, flop, _path_memory(job, K, first, k_in, widths), detail,
+                   phases + _signal(job, cfg.signal_alpha, cfg.signal_permutations, K, n_va, C))
+
+
+def _path_points(job: Job, cfg, up: bool) -> int:
+    """κ values one split solves: the grid, plus the climb past κ_max up the path (it stops once no model keeps a
+    gene); the stability job's one fixed κ, climbed to from a dense start up the path."""
+    if cfg.kappas:
+        K = len(_grid(job, "kappas", cfg.kappas))
+    else:
+        K = _number(job, "n_kappas", cfg.n_kappas, 2, True)
+        _number(job, "kappa_ratio", cfg.kappa_ratio)
+    if job.fixed:
+        from genesel.kappa_path import CLIMB_STEPS
+
+        return 1 + (CLIMB_STEPS if up else 0)
+    return K + cfg.max_above // 2 if up and not cfg.kappas else K
+
+
+def _path_detail(job: Job, K: int, up: bool) -> str:
+    points = (f"{K} kappas up to the fixed one" if K > 1 else "1 fixed kappa") if job.fixed else f"{K} kappas"
+    return f"{job.S} x {points}, " + ("from a dense start, up" if up else "down from no gene")
+
+
+def _path_memory(job: Job, K: int, first: int, k_in: int, widths: tuple[int, ...]) -> float:
+    """Peak bytes: the stacked splits and their copy on the device, ``V`` at the widest working set with its
+    FISTA copies and gradients, the activations, and the path's recorded scores and predictions."""
+    S, (n_tr, n_va, n_te) = job.S, job.shape.parts(job.fractions)
+    data = 4 * S * job.shape.n * job.shape.p * 2
+    V = 4 * S * first * k_in * 8
+    acts = 4 * S * n_tr * (k_in + 4 * sum(widths)) * 3
+    recorded = 4 * S * K * (job.shape.p * 2 + (n_va + n_te) * job.shape.classes * 4)
+    return data + V + acts + recorded
 
 
 def path_step_flop(method: str, hidden: int | None, n_tr: int, w: float, C: int, S: int) -> float:
