@@ -4,6 +4,9 @@ divergence handling, reproducibility, and the scikit-learn selector."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -129,6 +132,38 @@ def test_seeded_and_reproducible(stacked):
     c = fit(stacked, lrs=(0.1,), kappas=(0.05,), max_epochs=200, seed=8)
     np.testing.assert_array_equal(a.scores, b.scores)
     assert not np.array_equal(a.scores, c.scores)
+
+
+THREAD_COUNT_CHECK = """
+import os
+import genesel, torch
+g = torch.Generator().manual_seed(0)
+# products of the κ path's shapes that MKL's default mode rounds differently on 1 and 2 threads (x86-64 AVX-512):
+# the KKT check's class scores over every gene, and a one-split batch's first layer
+pairs = [(torch.randn(120, 54675, generator=g), torch.randn(54675, 5, generator=g)),
+         (torch.randn(1, 120, 2000, generator=g), torch.randn(1, 2000, 1024, generator=g))]
+same = []
+for a, b in pairs:
+    torch.set_num_threads(1)
+    one = a @ b
+    torch.set_num_threads(2)
+    same.append(torch.equal(one, a @ b))
+print(os.environ.get("MKL_CBWR", "unset"), all(same))
+"""
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "AUTO,STRICT"), ("COMPATIBLE", "COMPATIBLE")])
+def test_cpu_products_do_not_depend_on_the_thread_count(preset, expected):
+    """``import genesel`` asks MKL for strict reproducibility, so a rerun that gets a different number of threads
+    computes the same path (a 20-split run had chosen neighbouring κ on some splits); a user's own setting is kept."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    if preset:
+        env["MKL_CBWR"] = preset
+    out = subprocess.run([sys.executable, "-c", THREAD_COUNT_CHECK], env=env, capture_output=True, text=True, check=True)
+    setting, same = out.stdout.split()
+    assert setting == expected
+    if preset is None:
+        assert same == "True"
 
 
 def test_ties_go_to_fewer_genes(stacked):
