@@ -8,8 +8,8 @@ from importlib import import_module
 
 # Intel oneMKL's strict conditional numerical reproducibility (its developer guide, "Reproducibility Conditions"):
 # PyTorch's CPU matrix products then give bitwise the same result on any number of threads. Without it, some of
-# them round differently on 1 and 2 threads, and spred's nonconvex κ path amplified that into a neighbouring κ on
-# some splits when a rerun got different threads (benchmarks/RESULTS.md). MKL reads this at its first call, so it
+# them round differently on 1 and 2 threads, and spred's nonconvex κ path can amplify that into a neighbouring κ
+# on some splits of a rerun that gets other threads (benchmarks/RESULTS.md). MKL reads this at its first call, so it
 # applies where genesel is imported before any CPU matrix product; a value the user set is kept.
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
