@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
 
 #: fixed rates: the plan's arithmetic without measuring this machine
-RATES = Throughput("cpu", "cpu", 1, {kind: [0.001, 1e9] for kind in ("signal", "l1path", "limma", "numpy") + DEVICE_KINDS},
+RATES = Throughput("cpu", "cpu", 1, {kind: [0.001, 1e9] for kind in ("signal", "l1path", "limma", "preprocess") + DEVICE_KINDS},
                    job_seconds=2.0, measured="test")
 
 
@@ -188,6 +188,6 @@ def test_rates_are_measured_on_a_machine_with_an_empty_cache(monkeypatch, tmp_pa
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     rates = measure(device="cpu", threads=1)
-    assert set(rates.cpu) >= {"signal", "l1path", "limma", "numpy", *DEVICE_KINDS}
+    assert set(rates.cpu) >= {"signal", "l1path", "limma", "preprocess", *DEVICE_KINDS}
     assert all(step >= 0 and rate > 0 for step, rate in rates.cpu.values())
     assert rates.job_seconds > 0 and rates.light_job_seconds > 0 and list((tmp_path / "genesel").glob("throughput-*.json"))
