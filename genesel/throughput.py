@@ -151,7 +151,7 @@ def _measure_sgd(device: str, rate: float) -> dict[str, list[float]]:
 
 
 def _path(device: str, variant: str, p: int, n: int, hidden: int, S: int, iters: int) -> tuple[float, float, float]:
-    from genesel.costs import path_step_flop
+    from genesel.pathcosts import path_step_flop
     from genesel.solver import PathConfig, solve_path
 
     X, y = _data(n, p, 3, 3, S)

@@ -93,12 +93,12 @@ def test_on_a_gpu_the_torch_methods_use_its_rates_and_the_estimators_stay_on_the
 
 
 def test_a_screened_dense_start_lowers_the_cost_of_spreds_path(monkeypatch):
-    import genesel.costs
+    import genesel.pathcosts
 
     config = copy.deepcopy(DEMO)
     config["methods"]["spred"] = {"solver": "path", "hidden": 64}
     full = plan(config)
-    monkeypatch.setattr(genesel.costs, "dense_start_genes", lambda cfg, p: min(p, 20))
+    monkeypatch.setattr(genesel.pathcosts, "dense_start_genes", lambda cfg, p: min(p, 20))
     screened = plan(config)
     pick = lambda t: t[(t.method == "spred") & (t.job == "select")].flop.sum()  # noqa: E731
     assert pick(screened) < pick(full)
