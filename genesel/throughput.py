@@ -294,8 +294,8 @@ def measure(device: str = "auto", threads: int | None = None, refresh: bool = Fa
 
 
 def _measure_all(dev: str, name: str, threads: int) -> Throughput:
-    cpu = {"signal": _measure_signal(), "l1path": _measure_l1path(), "limma": _measure_limma(), "preprocess": _measure_preprocessing(),
-           "hsic": _measure_hsic("cpu")}
+    cpu = {"signal": _measure_signal(), "l1path": _measure_l1path(), "limma": _measure_limma(),
+           "preprocess": _measure_preprocessing(), "hsic": _measure_hsic("cpu")}
     gpu = {}
     for device, table, scale in (("cpu", cpu, 1), ("cuda", gpu, 8)):
         if device == "cuda" and dev != "cuda":
