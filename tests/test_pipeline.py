@@ -96,6 +96,9 @@ def test_outputs_exist_and_parse(small_run):
     tested = paired.dropna(subset=["p"])  # no p where a difference is the same on both splits
     assert len(tested) and tested.p.between(0, 1).all() and (tested.ci_low <= tested.difference).all()
     assert paired.difference.notna().all()
+    timing = pd.read_csv(work / "results/summary/timing.tsv", sep="\t")  # every job, costed before and at its start
+    assert len(timing) == 2 * len(methods) * len(SMALL["datasets"])
+    assert (timing.predicted_s > 0).all() and (timing.at_start_s > 0).all() and (timing.measured_s > 0).all()
 
 
 def test_every_method_tested_on_the_same_arrays(small_run):

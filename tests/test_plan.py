@@ -145,6 +145,39 @@ def test_timing_table_compares_prediction_with_benchmark_files(tmp_path):
     assert timing.measured_over_predicted.iloc[0] == pytest.approx(12.5 / predicted, abs=0.006)
 
 
+def test_a_stability_job_is_costed_again_with_the_settings_its_select_job_fixed(tmp_path):
+    """The MLPs' halves train for the select job's median best epoch, which no plan knows before that job:
+    the timing table's ``at_start_s`` costs the job with the settings it ran with, and leaves select jobs alone."""
+    import json
+
+    from genesel.stability import fixed_settings
+
+    table = plan(DEMO)
+    files = {}
+    for job, name in (("select", "mlp_wd"), ("stability", "stability_mlp_wd"), ("stability", "stability_spred")):
+        files[("GDSSIM1", name.replace("stability_", ""), job)] = tmp_path / f"{name}.tsv"
+        files[("GDSSIM1", name.replace("stability_", ""), job)].write_text("s\n10.0\n")
+    predicted = {job: table.set_index(["dataset", "method", "job"]).seconds[("GDSSIM1", "mlp_wd", job)]
+                 for job in ("select", "stability")}
+
+    def at_start(epochs: int | None) -> pd.DataFrame:
+        chosen = {"lr": 0.1, "kappa": 0.01, **({"epochs": epochs} if epochs else {})}
+        metrics = pd.DataFrame({"hyperparameters": [json.dumps(chosen)] * 5, "failed": False})
+        settings = fixed_settings("mlp_wd", DEMO["methods"]["mlp_wd"], metrics, q=5)
+        prior = ({"model": "class prior"}, 10)
+        timing = timing_table(table, files, {("GDSSIM1", "mlp_wd"): (settings, 10), ("GDSSIM1", "spred"): prior},
+                              RATES)
+        return timing.set_index(["method", "job"])
+
+    short, long = at_start(10), at_start(800)
+    assert short.at_start_s[("mlp_wd", "select")] == long.at_start_s[("mlp_wd", "select")] == \
+        pytest.approx(predicted["select"], abs=0.06)
+    assert short.at_start_s[("mlp_wd", "stability")] < predicted["stability"] < long.at_start_s[("mlp_wd", "stability")]
+    assert short.measured_over_at_start[("mlp_wd", "stability")] > short.measured_over_predicted[("mlp_wd", "stability")]
+    # every split of spred chose the class prior: the job fits nothing and costs its start
+    assert short.at_start_s[("spred", "stability")] == RATES.job_seconds
+
+
 def test_cli_prints_the_plan(monkeypatch, capsys, tmp_path):
     import genesel.throughput
     from genesel.cli import main

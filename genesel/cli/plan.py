@@ -28,9 +28,16 @@ def _cmd_timing(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from genesel.plan import timing_table
+    from genesel.stability import StabilityResult
+    from genesel.throughput import measure
 
     files = {(dataset, method, job): path for dataset, method, job, path in args.benchmark}
-    write_atomic(timing_table(pd.read_csv(args.plan, sep="\t"), files), args.out, sep="\t")
+    fixed = {}
+    for dataset, method, path in args.stability:
+        result = StabilityResult.load(path)
+        fixed[(dataset, method)] = (result.settings, result.pairs)
+    throughput = measure(args.device, args.threads) if fixed else None
+    write_atomic(timing_table(pd.read_csv(args.plan, sep="\t"), files, fixed, throughput), args.out, sep="\t")
 
 
 def add_plan_verbs(sub) -> None:
@@ -46,5 +53,9 @@ def add_plan_verbs(sub) -> None:
     p.add_argument("--plan", required=True, help="results/summary/plan.tsv written before the run")
     p.add_argument("--benchmark", nargs=4, action="append", default=[], metavar=("DATASET", "METHOD", "JOB", "TSV"),
                    help="a job's Snakemake benchmark file (JOB: select or stability); repeat")
+    p.add_argument("--stability", nargs=3, action="append", default=[], metavar=("DATASET", "METHOD", "NPZ"),
+                   help="a stability result: its job is costed again with the settings it ran with; repeat")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda: the rates' device (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of a fitting job (default: torch's)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_timing)

@@ -25,5 +25,13 @@ rule timing:
             for m in METHODS
             for job, prefix in (("select", ""), ("stability", "stability_"))
         ),
+        stability=lambda wc: " ".join(
+            f"--stability {shlex.quote(d)} {m} {shlex.quote(f'results/{d}/stability/{m}.npz')}"
+            for d in DATASETS
+            for m in METHODS
+        ),
+        device=config["device"],
+        threads=fitting_threads(),
     shell:
-        "genesel timing --plan {input.plan:q} {params.jobs} --out {output:q} > {log:q} 2>&1"
+        "genesel timing --plan {input.plan:q} {params.jobs} {params.stability}"
+        " --device {params.device} --threads {params.threads} --out {output:q} > {log:q} 2>&1"
