@@ -204,7 +204,10 @@ def sgd_grid(job: Job) -> JobCost:
     phases = (Phase("sgd", chunks * slowest, flop), Phase("elementwise", 0, elementwise),
               Phase("sgd_check", chunks * slowest / check * min(M, chunk) * mean_epochs / slowest, 0.0))
     grid = "fixed lr and kappa" if job.fixed else f"{len(lrs)} lr x {len(kappas)} kappa"
-    detail = f"{job.S} x {grid}, <= {cap} epochs" + _permutations(cfg.signal_alpha, cfg.signal_permutations)
+    epochs = f"<= {cap} epochs"
+    if job.fixed and cfg.early_stopping:  # known once the select job has run (the timing table costs it then)
+        epochs = f"the select job's median best epoch (assumed {mean_epochs:g})"
+    detail = f"{job.S} x {grid}, {epochs}" + _permutations(cfg.signal_alpha, cfg.signal_permutations)
     return JobCost(M, flop, data + min(M, chunk) * per_model, detail,
                    phases + _signal(job, cfg.signal_alpha, cfg.signal_permutations, G, n_va, C))
 
