@@ -224,7 +224,7 @@ def run_stability(method: str, dataset: Dataset, params: dict, metrics: pd.DataF
     except (ValueError, DatasetError) as exc:  # too few arrays or groups of a class to halve
         problem = exc.problem if isinstance(exc, DatasetError) else str(exc)
         raise DatasetError(dataset.name, f"stability selection: the study is too small to halve: {problem}") from None
-    stacked = stack_splits(dataset, halves, **(preprocess or {}))
+    stacked = stack_splits(dataset, halves, **(preprocess or {}), unit="stability halves")
     fits = run_method(method, dataset, stacked, dict(settings), device=device, seed=seed, unit="stability halves")
     settings.pop("preprocess", None)
     return stability_from_fits(fits, q, threshold, max_false, pairs, settings)

@@ -66,10 +66,13 @@ def test_select_and_stability_logs_show_progress(tmp_path):
                  "--out", str(fit), *common, log=tmp_path / "l1.log")
     running = [RUNNING.fullmatch(line) for line in lines]
     assert [m["n"] for m in running if m and m["desc"] == "splits"] == ["1", "2"]
+    # preprocessing comes first: at GDS scale it is half a minute of every job (20 splits of 200 x 54,675)
+    assert [m["n"] for m in running if m and m["desc"] == "preprocessing splits"] == ["1", "2"]
     assert any(re.fullmatch(r"splits 3/3 done in \d\d:\d\d", line) for line in lines)
     lines = _run("stability", "--method", "l1_logistic", "--fit", str(fit), "--pairs", "2", "--out",
                  str(tmp_path / "st.npz"), *common, log=tmp_path / "st.log")
     assert [m["n"] for m in map(RUNNING.fullmatch, lines) if m and m["desc"] == "stability halves"] == ["1", "2", "3"]
+    assert any(re.fullmatch(r"preprocessing stability halves 4/4 done in \d\d:\d\d", line) for line in lines)
     lines = _run("select", "--method", "spred_linear", "--splits", str(splits), "--out", str(tmp_path / "sl.npz"),
                  "--params", json.dumps({"solver": "path", "n_kappas": 5}), *common, log=tmp_path / "sl.log")
     kappa = [m for m in map(RUNNING.fullmatch, lines) if m and m["desc"] == "kappa path"]
