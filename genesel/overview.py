@@ -104,21 +104,33 @@ def _versus_text(row) -> str:
             f"p {row.p_holm:.2g}{'' if row.level else ' (worse)'}")
 
 
-def _headline(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """One row per dataset: the best of the methods that select genes, and the ones level with it."""
+#: the headline's column of the methods that predict better than the best but keep most probes
+DENSER = "more accurate, keeping most probes"
+
+
+def _headline(table: pd.DataFrame, probes: dict[str, int]) -> pd.DataFrame:
+    """One row per dataset: the best of the methods that select genes, the ones level with it, and the methods
+    more accurate than it that keep more than half of the probes (named, so that "best" is not read as "most
+    accurate": on the demo's 99-probe set spred predicts far better than the best short list, with 55 probes)."""
     rows = []
-    for name in names:
-        mine = table[(table.dataset == name) & table.selecting]
-        if not len(mine):
+    for name, p in probes.items():
+        mine = table[table.dataset == name]
+        selecting = mine[mine.selecting]
+        top = selecting.accuracy_mean.max() if len(selecting) else -np.inf
+        denser = mine[~mine.selecting & (mine.accuracy_mean > top)].sort_values("accuracy_mean", ascending=False)
+        more = "; ".join(f"{r.method} {r.accuracy_mean:.3f} ({r.genes_selected_mean:.0f} of {p} probes per split)"
+                         for r in denser.itertuples())
+        if not len(selecting):
             rows.append({"dataset": name, "best method": "no method selected genes", "test accuracy": "",
-                         "majority class": "", "stable genes": "", "level with the best (paired test)": ""})
+                         "majority class": "", "stable genes": "", "level with the best (paired test)": "",
+                         DENSER: more})
             continue
-        best = mine.sort_values("accuracy_mean", ascending=False).iloc[0]
-        level = mine[mine.level.ne(False) & (mine.method != best.method)].method.tolist()
+        best = selecting.sort_values("accuracy_mean", ascending=False).iloc[0]
+        level = selecting[selecting.level.ne(False) & (selecting.method != best.method)].method.tolist()
         rows.append({"dataset": name, "best method": best.method,
                      "test accuracy": f"{best.accuracy_mean:.3f} ± {best.accuracy_sd:.3f}",
                      "majority class": round(best.majority_rate, 3), "stable genes": best.n_stable,
-                     "level with the best (paired test)": ", ".join(level) or "none"})
+                     "level with the best (paired test)": ", ".join(level) or "none", DENSER: more})
     return pd.DataFrame(rows)
 
 
@@ -141,7 +153,7 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
     table["versus"] = [_versus_text(r) for r in table.itertuples()]
     table["method"] = table["method"].map(label)
     table["best"] = table["best"].map(label)
-    headline = _headline(table, [d.name for d in datasets])
+    headline = _headline(table, {d.name: d.n_probes for d in datasets})
     results = pd.DataFrame({
         "dataset": table.dataset, "method": table.method,
         "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.accuracy_mean, table.accuracy_sd)],
@@ -256,8 +268,11 @@ def headline_sentences(headline: pd.DataFrame, counts: dict[str, int], links: di
     out = []
     for _, row in headline.iterrows():
         name, best = html.escape(row["dataset"]), row["best method"]
+        denser = row.get(DENSER, "")
+        denser = (f" More accurate, but keeping more than half of the probes (so no short gene list): "
+                  f"{html.escape(denser)}." if isinstance(denser, str) and denser else "")
         if best == "no method selected genes":
-            out.append(f"<b>{name}</b>: no method kept a short gene list.")
+            out.append(f"<b>{name}</b>: no method kept a short gene list.{denser}")
             continue
         level = row.get("level with the best (paired test)", "none")
         tie = ("no other method is level with it" if level in ("none", "") else
@@ -266,7 +281,7 @@ def headline_sentences(headline: pd.DataFrame, counts: dict[str, int], links: di
         out.append(f"<b>{name}</b>: best at predicting the classes among the methods that select genes is "
                    f"{html.escape(best)}, test accuracy {row['test accuracy']} (always guessing the commonest class: "
                    f"{row['majority class']}); {tie}. <b>{genes} gene{'s' if genes != 1 else ''} to validate</b>"
-                   + (f" ({link})" if link else "") + ".")
+                   + (f" ({link})" if link else "") + "." + denser)
     return out
 
 

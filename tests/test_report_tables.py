@@ -9,7 +9,7 @@ import pytest
 from genesel.candidates import candidate_table
 from genesel.compare import TIERS, consensus_tiers
 from genesel.dataset import Dataset
-from genesel.overview import overview_tables
+from genesel.overview import DENSER, headline_sentences, overview_tables
 from genesel.pages import gene_link, geo_link
 from genesel.registry import label
 
@@ -92,6 +92,10 @@ def test_overview_names_the_methods_level_with_the_best_and_the_worse_ones():
     assert versus[label("spred")] == "best" and versus[label("l1_logistic")] == "-0.020 [-0.040, +0.000], p 0.06"
     assert versus[label("hsic_lasso")].endswith("p 0.003 (worse)")
     assert versus[label("mlp_l1")] == "keeps most genes: not compared"
+    # "best" is not "most accurate": the headline names the more accurate method that keeps most probes
+    assert tables["headline"][DENSER].tolist() == [f"{label('mlp_l1')} 0.950 (100 of 100 probes per split)"]
+    sentence = headline_sentences(tables["headline"], {"D": 3}, {})[0]
+    assert "no short gene list" in sentence and f"{label('mlp_l1')} 0.950" in sentence
     untested = paired.assign(p=[np.nan, 0.04, 0.001, 0.5], se=[np.nan, 0.01, 0.01, 0.01])
     tables = overview_tables(summary, [dataset], stable, untested)
     versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
