@@ -193,7 +193,8 @@ def genes_to_validate(tiers: pd.DataFrame, bounds: dict[str, float],
     """The genes some method calls stable (``tiers``, written by ``compare``), most methods first, then by their
     highest selection probability: gene, selection probability per method that found it, the direction and size
     of the change, the methods. With the expected number of false ones in words: the sum of the bounds
-    (``bounds``, method -> expected false stable genes) of the methods that found any of them. A method in
+    (``bounds``, method -> expected false stable genes) of the methods that found any of them, and each such
+    method's own bound on its stable genes. A method in
     ``no_signal`` (its signal test found no evidence of class signal) is marked where it is named."""
     if not len(tiers):
         return pd.DataFrame(), false_in_words(0.0, 0)
@@ -216,11 +217,23 @@ def genes_to_validate(tiers: pd.DataFrame, bounds: dict[str, float],
                                   for m in methods if m in found[i]),
         })
     users = {m for f in found for m in f if m in bounds}
-    words = false_in_words(sum(bounds[m] for m in users), len(rows))
+    words = false_in_words(sum(bounds[m] for m in users), len(rows)) + _each_method(found, bounds, methods, users)
     if users & no_signal:
         words += (" Methods marked 'no evidence of class signal' did not predict the classes better than chance "
                   "on this dataset: a gene only they found is noise until shown otherwise.")
     return pd.DataFrame(rows), words
+
+
+def _each_method(found: list[set[str]], bounds: dict[str, float], methods: list[str], users: set[str]) -> str:
+    """Where several methods found the genes, each one's own guarantee: its stable genes (all in the list) and
+    its bound. The list's bound is their sum (the list is the union of their stable genes), which with several
+    methods reads as if every gene might be false; taken alone, each method's genes keep its own bound."""
+    if len(users) < 2:
+        return ""
+    counts = {m: sum(m in f for f in found) for m in methods if m in users}
+    return " Taken one method at a time: " + "; ".join(
+        f"{label(m)}: {n} stable gene{'s' if n != 1 else ''}, at most {bounds[m]:.2f} expected false"
+        for m, n in counts.items()) + "."
 
 
 def no_signal_methods(summary: pd.DataFrame, dataset: str, config: dict) -> frozenset[str]:

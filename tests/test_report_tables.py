@@ -113,6 +113,12 @@ def test_genes_to_validate_name_the_genes_and_the_expected_false_ones_in_words()
     assert table["selection probability"].iloc[0].startswith(f"{label('spred')} 0.90")
     assert table.change.iloc[0] == "up in tumour vs normal (log2 FC +1.50)"
     assert words.startswith("At most about 1 of these 4 is expected to be a false discovery")
+    # the list's bound sums the methods' bounds; each method's own stable genes keep its own
+    assert (f"Taken one method at a time: {label('spred')}: 3 stable genes, at most 0.60 expected false; "
+            f"{label('l1_logistic')}: 3 stable genes, at most 0.50 expected false; "
+            f"{label('limma')}: 2 stable genes, at most 0.20 expected false.") in words
+    _, alone = genes_to_validate(consensus_tiers({"spred": genes()["spred"]}), {"spred": 0.6})
+    assert "one method at a time" not in alone
     assert false_in_words(0.3, 4).startswith("Fewer than 1 of these 4")
     assert false_in_words(2.6, 12).startswith("At most about 3 of these 12 are expected to be false discoveries")
     assert false_in_words(5.0, 3).startswith("Up to all 3")
