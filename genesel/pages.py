@@ -139,7 +139,12 @@ GLOSSARY = {
               "random halves of the arrays, the method ranked it among its q best genes.",
     "bound (expected false stable genes)": "An upper bound on how many of a method's stable genes are expected to "
               "carry no signal at all (Shah & Samworth 2013). 'At most about 1 of these 4' means that, on average, "
-              "one of the four may be a false discovery.",
+              "one of the four may be a false discovery. A list that several methods found carries the sum of their "
+              "bounds; each method's own stable genes keep its own bound.",
+    "best method": "The most accurate of the methods that keep at most half of the probes per split (a short gene "
+              "list); 'level with it': not shown to be worse over the splits. A method keeping more than half can "
+              "predict better: the headline names it ('more accurate, keeping most probes'), but it gives no short "
+              "list.",
     "selection probability": "The share of random halves of the arrays in which the method kept the gene among its "
               "q best. 0 means no half kept it; such a gene gets no rank.",
     "selection frequency": "The share of the train/validation/test splits whose training arrays selected the gene.",
