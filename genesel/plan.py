@@ -219,7 +219,10 @@ def _at_start(row, settings: dict, pairs: int, throughput: Throughput) -> float:
     if settings.get("model") == "class prior":
         return throughput.job_seconds if REGISTRY[row.method].on_device else throughput.light_job_seconds
     shape = Shape(int(row.arrays), int(row.probes), int(row.classes))
-    return job_row(row.dataset, shape, row.method, settings, "stability", 2 * pairs, throughput)["seconds"]
+    try:
+        return job_row(row.dataset, shape, row.method, settings, "stability", 2 * pairs, throughput)["seconds"]
+    except PlanError:  # settings the cost model cannot read (a result of another version): the plan's figure
+        return float(row.seconds)
 
 
 def plan_run(config: dict, config_file: str | None, out: str | Path, threads: int | None = None,

@@ -176,6 +176,10 @@ def test_a_stability_job_is_costed_again_with_the_settings_its_select_job_fixed(
     assert short.measured_over_at_start[("mlp_wd", "stability")] > short.measured_over_predicted[("mlp_wd", "stability")]
     # every split of spred chose the class prior: the job fits nothing and costs its start
     assert short.at_start_s[("spred", "stability")] == RATES.job_seconds
+    # settings the cost model cannot read (a result written by another version): the plan's figure, no crash
+    odd = timing_table(table, files, {("GDSSIM1", "mlp_wd"): ({"no_such_setting": 1}, 10)}, RATES)
+    assert odd.set_index(["method", "job"]).at_start_s[("mlp_wd", "stability")] == \
+        pytest.approx(predicted["stability"], abs=0.06)
 
 
 def test_cli_prints_the_plan(monkeypatch, capsys, tmp_path):
