@@ -184,7 +184,7 @@ def write_candidates(dataset: Dataset, genes: dict[str, pd.DataFrame], tiers: pd
     primary = primary_method(genes)
     probes = [html.unescape(p.split(">")[1].split("<")[0]) if ">" in p else html.unescape(p) for p in table.probe]
     symbols = genes[primary].set_index("probe_id").gene_symbol.reindex(probes).fillna("").tolist()
-    title, download = f"{dataset.name}: candidate genes", f"{dataset.name}_{primary}_genes"
+    title, download = f"{dataset.name}: candidate genes", f"{dataset.name}_candidate_genes"  # not a gene CSV's name
     intro = candidates_intro(dataset, stability.get(primary), "gene title" in table, no_signal_note(genes))
     bare = len(table_page(table, title, intro, download).encode("utf-8"))  # the page without the expression data
     panel = fitted_panel(dataset, probes, symbols, table.columns.get_loc("probe"), bare)

@@ -109,7 +109,7 @@ def datatable_html(table: pd.DataFrame, download: str, caption: str | None = Non
                              display_logo_when_loading=False, classes="display compact", autoWidth=False,
                              columnDefs=[{"targets": wide, "width": "18em"}, {"targets": numeric, "type": "num"}],
                              buttons=buttons,
-                             layout={"topStart": "buttons"}, table_id=table_id,
+                             layout={"topStart": "buttons"}, table_id=table_id, maxBytes=0,  # every row: no downsampling
                              text_in_header_can_be_selected=False)  # a click on a header sorts
     return loader + setup + body
 

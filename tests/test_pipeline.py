@@ -270,7 +270,7 @@ def test_report_stability_figures_name_the_stable_genes(report_page, small_run):
 
 
 def test_report_candidate_table_tools(report_page):
-    """The candidate table: CSV / Excel / copy buttons, the CSV named by dataset and method, symbols linked to
+    """The candidate table: CSV / Excel / copy buttons, the CSV named by dataset, symbols linked to
     NCBI Gene, the search finds a symbol (the data has no title column), a click on a row draws that gene's
     expression by class, and a per-contrast column sorts."""
     from playwright.sync_api import expect
@@ -287,7 +287,7 @@ def test_report_candidate_table_tools(report_page):
         expect(frame.get_by_role("button", name=name, exact=True)).to_be_visible()
     with page.expect_download() as download:
         frame.get_by_role("button", name="CSV", exact=True).click()
-    assert download.value.suggested_filename == "GDSTINY1_spred_genes.csv"
+    assert download.value.suggested_filename == "GDSTINY1_candidate_genes.csv"  # not the gene CSV's name
     headers = [h.strip() for h in frame.locator("thead th[data-dt-column]").all_inner_texts()]
     assert "gene title" not in headers
     link = rows.first.locator("td").nth(headers.index("symbol")).locator("a")
