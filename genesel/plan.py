@@ -226,10 +226,12 @@ def _at_start(row, settings: dict, pairs: int, throughput: Throughput) -> float:
 
 
 def plan_run(config: dict, config_file: str | None, out: str | Path, threads: int | None = None,
-             done=None, root: str | Path = ".", cpu_config: str | Path | None = None) -> tuple[str, str | None]:
+             done=None, root: str | Path = ".", cpu_config: str | Path | None = None,
+             write: bool = True) -> tuple[str, str | None]:
     """What the workflow does before its first job: plan ``config``, mark the jobs ``done(dataset, method, job)``
-    says are finished, write the plan to ``out`` (only when it changed, so a rerun finds nothing new), and return
-    a one-line summary and the budget message (None within budget)."""
+    says are finished, write the plan to ``out`` (only when it changed, so a rerun finds nothing new; not at all
+    unless ``write``: a dry run keeps the plan made before the real run), and return a one-line summary and the
+    budget message (None within budget)."""
     from genesel.io import write_table
 
     throughput = measure(str(config.get("device", "auto")), threads)
@@ -237,7 +239,7 @@ def plan_run(config: dict, config_file: str | None, out: str | Path, threads: in
     plan["done"] = [bool(done and done(r.dataset, r.method, r.job)) for r in plan.itertuples()]
     out = Path(out)
     text = plan.to_csv(sep="\t", index=False)
-    if not out.exists() or out.read_text() != text:
+    if write and (not out.exists() or out.read_text() != text):
         write_table(plan, out)
     todo = plan[~plan.done]
     summary = (f"genesel plan: {len(todo)} of {len(plan)} fitting jobs to run, predicted {duration(todo.seconds.sum())} "

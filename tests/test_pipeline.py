@@ -118,7 +118,10 @@ def test_rerun_does_nothing_and_a_changed_method_reruns_alone(small_run, tmp_pat
     changed = yaml.safe_load(config.read_text())
     changed["methods"]["hsic_lasso"]["n_features"] = 4
     other = write_config(tmp_path / "changed.yaml", changed)
+    plan = (work / "results/summary/plan.tsv").read_bytes()
     out = snakemake(work, "-n", "--configfile", str(other)).stdout
+    # a dry run prints the plan but keeps the one made before the run (the report's timing table reads it)
+    assert (work / "results/summary/plan.tsv").read_bytes() == plan
     selects = [line for line in out.splitlines() if line.strip().startswith("wildcards:") and "method=" in line]
     assert selects and all("method=hsic_lasso" in line for line in selects)
 
@@ -168,7 +171,8 @@ def test_figures_and_tables(small_run):
 def built_report(small_run, tmp_path_factory):
     work, config = small_run
     report = tmp_path_factory.mktemp("report") / "report.html"
-    snakemake(work, "--report", str(report), "--configfile", str(config))
+    built = snakemake(work, "--report", str(report), "--configfile", str(config))
+    assert "genesel plan" not in built.stderr  # no job runs: no plan, and no budget stop for a finished run
     return report
 
 

@@ -220,7 +220,19 @@ def job_done(dataset, method, job):
     return os.path.exists(f"results/{dataset}/{folder}/{method}.npz")
 
 
-if workflow.is_main_process and "--lint" not in sys.argv:
+# the plan runs before real work: not for --lint or --report (no job runs), and a dry run (-n) prints it without
+# writing plan.tsv, which keeps the prediction made before the run for the report's timing table
+NO_PLAN = {"--lint", "--report"}
+DRY_RUN = {"-n", "--dry-run", "--dryrun"}
+
+
+def dry_run():
+    return workflow.dryrun or any(
+        a in DRY_RUN or re.fullmatch(r"-[a-zA-Z]*n[a-zA-Z]*", a) for a in sys.argv[1:]
+    )
+
+
+if workflow.is_main_process and not NO_PLAN & {a.split("=")[0] for a in sys.argv}:
     from genesel.errors import GeneselError
     from genesel.plan import plan_run
 
@@ -232,6 +244,7 @@ if workflow.is_main_process and "--lint" not in sys.argv:
             PLAN,
             threads=fitting_threads(),
             done=job_done,
+            write=not dry_run(),
             cpu_config=Path(str(workflow.current_basedir)).parents[1]
             / "config"
             / "cpu.yaml",
