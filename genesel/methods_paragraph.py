@@ -40,9 +40,10 @@ def _data(datasets: list[Dataset], config: dict) -> str:
         settings = config.get("datasets", {}).get(d.name, {})
         label_ = settings.get("label") or {"type": settings.get("label_type", "disease state")}
         classes = ", ".join(f"{c} (n = {n})" for c, n in d.class_counts().items())
-        group = settings.get("group")
-        group = group.get("key") if isinstance(group, dict) else group
-        grouped = f", arrays of one patient kept together (by '{group}')" if d.grouped and group else ""
+        group = settings.get("group")  # the key that grouped the arrays: the reader's (also when found unasked)
+        group = d.metadata.get("group") or (group.get("key") if isinstance(group, dict) else group)
+        by = f" (by '{group}')" if group and group not in ("auto", "none") else ""
+        grouped = f", arrays of one patient kept together{by}" if d.grouped else ""
         parts.append(f"{d.name} ({d.n_samples} arrays, {d.n_probes} probes; classes from "
                      f"'{next(iter(label_.values()))}': {classes}; reference {d.reference_class}{grouped})")
     return "; ".join(parts)

@@ -230,6 +230,10 @@ def test_methods_paragraph_is_written_from_the_run():
     assert "weight decay" not in text  # mlp_wd is disabled
     assert "25 pairs" in text and "at most 0.95 false stable genes" in text and "q = 30 genes per half" in text
     assert "python 3.11.7, genesel 0.1.0, torch 2.13.0; run on cpu" in text
+    # grouped by the reader unasked (no group in the config): the paragraph still says so, with the key it used
+    config["datasets"]["D"].pop("group")
+    data.metadata["group"] = "patient"
+    assert "arrays of one patient kept together (by 'patient')" in methods_paragraph(config, [data], stability, versions)
 
 
 def test_front_page_counts_only_the_methods_that_ran():
