@@ -23,7 +23,7 @@ from genesel.pages import (
     write_table_page,
 )
 from genesel.plots import log2_of
-from genesel.ranking import NO_HALF, no_half_kept, no_signal_note
+from genesel.ranking import NO_HALF, NO_SIGNAL, no_half_kept, no_signal_note
 
 #: the method whose rank, selection probability, stability and head the candidate table shows
 PRIMARY = "spred"
@@ -185,7 +185,7 @@ def write_candidates(dataset: Dataset, genes: dict[str, pd.DataFrame], tiers: pd
     probes = [html.unescape(p.split(">")[1].split("<")[0]) if ">" in p else html.unescape(p) for p in table.probe]
     symbols = genes[primary].set_index("probe_id").gene_symbol.reindex(probes).fillna("").tolist()
     title, download = f"{dataset.name}: candidate genes", f"{dataset.name}_candidate_genes"  # not a gene CSV's name
-    intro = candidates_intro(dataset, stability.get(primary), "gene title" in table, no_signal_note(genes))
+    intro = candidates_intro(dataset, stability.get(primary), "gene title" in table, _no_signal(genes, primary))
     bare = len(table_page(table, title, intro, download).encode("utf-8"))  # the page without the expression data
     panel = fitted_panel(dataset, probes, symbols, table.columns.get_loc("probe"), bare)
     write_table_page(table, title, intro, out["page"], download, panel)
@@ -195,6 +195,17 @@ def write_candidates(dataset: Dataset, genes: dict[str, pd.DataFrame], tiers: pd
     candidate_figures.plot_gene_boxplots(dataset, ordered, out["boxplots"])
     candidate_figures.plot_gene_pairs(dataset, genes.get("spred", genes[primary]), out["pairs"])
     candidate_figures.plot_confusion(predictions, dataset.class_names, dataset.name, out["confusion"])
+
+
+def _no_signal(genes: dict[str, pd.DataFrame], primary: str) -> str:
+    """The note on methods without evidence of class signal: the table's own method (its ranks fill the table)
+    first; another such method only concerns the genes whose "found by" names it."""
+    others = [SHORT.get(m, m) for m in genes if m != primary and no_signal_note({m: genes[m]})]
+    note = no_signal_note({primary: genes[primary]})
+    if others:
+        note += (f" {', '.join(others)} also showed {NO_SIGNAL}: a gene that only "
+                 f"{'it' if len(others) == 1 else 'they'} found is noise until shown otherwise.")
+    return note.strip()
 
 
 def method_of(path) -> str:

@@ -322,3 +322,18 @@ def test_a_sortable_table_keeps_every_row():
     page = datatable_html(table, "X_candidate_genes")
     assert all(f"probe{i:05d}_at" in page for i in (0, 1500, 2999))
     assert "downsampled" not in page.lower()
+
+
+def test_candidate_note_on_no_signal_names_whose_genes_it_concerns():
+    """The candidate table is the primary method's: another method without class signal gets a plain sentence
+    about the genes only it found, not the bold 'treat these genes as noise' (read as about the table's genes)."""
+    from genesel.candidates import _no_signal
+    from genesel.ranking import NO_SIGNAL
+
+    tables = genes()
+    tables["limma"] = tables["limma"].assign(status=NO_SIGNAL, signal_p=0.4)
+    note = _no_signal(tables, "spred")
+    assert not note.startswith("limma:") and "treat these genes as noise" not in note
+    assert "limma also showed no evidence of class signal: a gene that only it found is noise" in note
+    tables["spred"] = tables["spred"].assign(status=NO_SIGNAL, signal_p=0.3)
+    assert _no_signal(tables, "spred").startswith("spred: no evidence of class signal (signal p 0.3)")
