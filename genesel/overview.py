@@ -108,10 +108,12 @@ def _versus_text(row) -> str:
 DENSER = "more accurate, keeping most probes"
 
 
-def _headline(table: pd.DataFrame, probes: dict[str, int]) -> pd.DataFrame:
+def _headline(table: pd.DataFrame, probes: dict[str, int], no_signal: dict[str, set[str]]) -> pd.DataFrame:
     """One row per dataset: the best of the methods that select genes, the ones level with it, and the methods
     more accurate than it that keep more than half of the probes (named, so that "best" is not read as "most
-    accurate": on the demo's 99-probe set spred predicts far better than the best short list, with 55 probes)."""
+    accurate": on the demo's 99-probe set spred predicts far better than the best short list, with 55 probes).
+    A method level with the best whose signal test found no class signal (``no_signal``: dataset -> labels) is
+    marked: it predicts the commonest class, and the splits are too few to tell that from the best."""
     rows = []
     for name, p in probes.items():
         mine = table[table.dataset == name]
@@ -126,7 +128,8 @@ def _headline(table: pd.DataFrame, probes: dict[str, int]) -> pd.DataFrame:
                          DENSER: more})
             continue
         best = selecting.sort_values("accuracy_mean", ascending=False).iloc[0]
-        level = selecting[selecting.level.ne(False) & (selecting.method != best.method)].method.tolist()
+        level = [m + (" (no evidence of class signal)" if m in no_signal.get(name, ()) else "") for m in
+                 selecting[selecting.level.ne(False) & (selecting.method != best.method)].method]
         rows.append({"dataset": name, "best method": best.method,
                      "test accuracy": f"{best.accuracy_mean:.3f} ± {best.accuracy_sd:.3f}",
                      "majority class": round(best.majority_rate, 3), "stable genes": best.n_stable,
@@ -135,7 +138,8 @@ def _headline(table: pd.DataFrame, probes: dict[str, int]) -> pd.DataFrame:
 
 
 def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_counts: pd.DataFrame,
-                    paired: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+                    paired: pd.DataFrame | None = None,
+                    no_signal: dict[str, frozenset[str]] | None = None) -> dict[str, pd.DataFrame]:
     """The overview's tables: datasets, the headline (best method per dataset among the methods that select
     genes, with the methods level with it given ``paired``), every method's result (with its difference to
     the best)."""
@@ -153,7 +157,8 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
     table["versus"] = [_versus_text(r) for r in table.itertuples()]
     table["method"] = table["method"].map(label)
     table["best"] = table["best"].map(label)
-    headline = _headline(table, {d.name: d.n_probes for d in datasets})
+    quiet = {name: {label(m) for m in methods} for name, methods in (no_signal or {}).items()}
+    headline = _headline(table, {d.name: d.n_probes for d in datasets}, quiet)
     results = pd.DataFrame({
         "dataset": table.dataset, "method": table.method,
         "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.accuracy_mean, table.accuracy_sd)],
@@ -330,13 +335,13 @@ def write_landing(summary: pd.DataFrame, paired: pd.DataFrame | None, datasets: 
 
     from genesel.methods_paragraph import methods_paragraph
 
-    tables = overview_tables(summary, datasets, stability[["dataset", "method", "n_stable", "bound"]], paired)
+    no_signal = {d.name: no_signal_methods(summary, d.name, config) for d in datasets}
+    tables = overview_tables(summary, datasets, stability[["dataset", "method", "n_stable", "bound"]], paired, no_signal)
     links = {name: report_link(path, "candidate table") for name, path in candidates.items()}
     boxes, landing_boxes, counts = [], [], {}
     for d in datasets:
         bounds = stability[stability.dataset == d.name].set_index("method").bound.to_dict()
-        table, words = genes_to_validate(tiers.get(d.name, pd.DataFrame()), bounds,
-                                         no_signal_methods(summary, d.name, config))
+        table, words = genes_to_validate(tiers.get(d.name, pd.DataFrame()), bounds, no_signal[d.name])
         counts[d.name] = len(table)
         in_frame = frame_link(candidates[d.name], out["overview"], "candidate table") if d.name in candidates else ""
         boxes.append(genes_box(d.name, table, words, in_frame))

@@ -88,6 +88,10 @@ def test_overview_names_the_methods_level_with_the_best_and_the_worse_ones():
     # Holm over 3 methods: 0.001 -> 0.003 (worse); 0.03 -> 0.06 and 0.04 -> 0.06 (level, though each is below 0.05)
     level = tables["headline"]["level with the best (paired test)"].tolist()
     assert level == [f"{label('l1_logistic')}, {label('limma')}"]
+    # a method level with the best that showed no class signal (it predicts the commonest class) is marked
+    marked = overview_tables(summary, [dataset], stable, paired, {"D": frozenset({"limma"})})
+    assert marked["headline"]["level with the best (paired test)"].tolist() == \
+        [f"{label('l1_logistic')}, {label('limma')} (no evidence of class signal)"]
     versus = tables["results"].set_index("method")["against the best: difference [95% CI], Holm p"]
     assert versus[label("spred")] == "best" and versus[label("l1_logistic")] == "-0.020 [-0.040, +0.000], p 0.06"
     assert versus[label("hsic_lasso")].endswith("p 0.003 (worse)")
