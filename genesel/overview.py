@@ -24,10 +24,12 @@ BOX_ROWS = 15
 
 def report_link(path, text: str) -> str:
     """A link, on the Snakemake report's front page, that opens the HTML report item at ``path`` (as the rule
-    names its output) with its description, as the item's eye button does (the report's ``app.setView``)."""
+    names its output) with its description, as the item's eye button does (the report's ``app.setView``). The same
+    page is also a Summary item, shown in an iframe without ``app``: there the link asks the front page's listener
+    (:func:`frame_listener`), as :func:`frame_link` does."""
     key = json.dumps(str(path)).replace('"', "'")
-    script = (f"javascript:app.setView({{navbarMode: 'resultinfo', resultPath: {key}, content: 'html', "
-              f"contentPath: results[{key}].data_uri}})")
+    script = (f"javascript:void(window.app ? app.setView({{navbarMode: 'resultinfo', resultPath: {key}, content: 'html', "
+              f"contentPath: results[{key}].data_uri}}) : window.parent.postMessage({{geneselOpen: {key}}}, '*'))")
     return f'<a href="{html.escape(script, quote=True)}">{html.escape(text)}</a>'
 
 
