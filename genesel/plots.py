@@ -28,16 +28,23 @@ _CHARS_PER_INCH = 15
 def save(fig, path, caption: str = "") -> Path:
     """Write ``fig`` to ``path`` (format from the suffix, atomically), with ``caption`` under it."""
     if caption:
-        width = fig.get_size_inches()[0]
-        text = "\n".join(textwrap.wrap(caption, max(40, int(_CHARS_PER_INCH * width))))
-        fig.text(0.01, 0.0, text, ha="left", va="top", fontsize=8, color="#333333", gid="caption",
-                 transform=fig.transFigure)
+        add_caption(fig, caption)
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, bbox_inches="tight", format=Path(path).suffix.lstrip("."), metadata={"Date": None})
     finally:
         plt.close(fig)
     return Path(path)
+
+
+def add_caption(fig, caption: str):
+    """``caption``, wrapped to the figure's width, under everything drawn: rotated tick labels reach below the
+    figure's own edge, and a caption at its edge overprinted them (the accuracy figure's method names)."""
+    width = fig.get_size_inches()[0]
+    text = "\n".join(textwrap.wrap(caption, max(40, int(_CHARS_PER_INCH * width))))
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_size_inches()[1]
+    return fig.text(0.01, min(0.0, bottom) - 0.01, text, ha="left", va="top", fontsize=8, color="#333333",
+                    gid="caption", transform=fig.transFigure)
 
 
 def gene_label(probe: str, symbol: str) -> str:

@@ -341,3 +341,19 @@ def test_candidate_note_on_no_signal_names_whose_genes_it_concerns():
     assert "limma also showed no evidence of class signal: a gene that only it found is noise" in note
     tables["spred"] = tables["spred"].assign(status=NO_SIGNAL, signal_p=0.3)
     assert _no_signal(tables, "spred").startswith("spred: no evidence of class signal (signal p 0.3)")
+
+
+def test_a_caption_sits_under_rotated_tick_labels():
+    """The accuracy figure's method names, rotated, reach below the figure's edge; the caption went over them."""
+    import matplotlib.pyplot as plt
+
+    from genesel.plots import add_caption
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.boxplot([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])
+    ax.set_xticks([1, 2, 3], ["limma moderated t/F + SVC"] * 3, rotation=30, ha="right")
+    caption = add_caption(fig, "One point per split: " * 20)
+    renderer = fig.canvas.get_renderer()
+    lowest = min(label.get_window_extent(renderer).y0 for label in ax.get_xticklabels())
+    assert caption.get_window_extent(renderer).y1 <= lowest
+    plt.close(fig)
