@@ -44,7 +44,7 @@ def plot_volcano(genes: pd.DataFrame, tiers: pd.DataFrame, dataset: Dataset, pat
     for i in named[np.argsort(-logp[named])][:12]:
         ax.annotate(genes.gene_symbol.fillna("").iloc[i] or genes.probe_id.iloc[i], (fold[i], logp[i]), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")
-    what = folds[0][len("log2fc_"):].replace("_vs_", " vs ") if len(folds) == 1 else f"largest class vs {dataset.reference_class}"
+    what = folds[0][len("log2fc_"):].replace("_vs_", " vs ") if len(folds) == 1 else f"each gene's largest, of every class vs {dataset.reference_class}"
     ax.set_xlabel(f"log2 fold change ({what})")
     ax.set_ylabel("-log10 moderated p (limma, all arrays: descriptive)")
     ax.set_title(f"{dataset.name}: volcano plot")

@@ -221,7 +221,7 @@ def job_done(dataset, method, job):
 
 
 # the plan runs before real work: not for --lint or --report (no job runs), and a dry run (-n) prints it without
-# writing plan.tsv, which keeps the prediction made before the run for the report's timing table
+# replacing an existing plan.tsv, which keeps the prediction made before the run for the report's timing table
 NO_PLAN = {"--lint", "--report"}
 DRY_RUN = {"-n", "--dry-run", "--dryrun"}
 
@@ -244,7 +244,7 @@ if workflow.is_main_process and not NO_PLAN & {a.split("=")[0] for a in sys.argv
             PLAN,
             threads=fitting_threads(),
             done=job_done,
-            write=not dry_run(),
+            write=not (dry_run() and os.path.exists(PLAN)),
             cpu_config=Path(str(workflow.current_basedir)).parents[1]
             / "config"
             / "cpu.yaml",
