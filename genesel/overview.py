@@ -143,8 +143,8 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
                     paired: pd.DataFrame | None = None,
                     no_signal: dict[str, frozenset[str]] | None = None) -> dict[str, pd.DataFrame]:
     """The overview's tables: datasets, the headline (best method per dataset among the methods that select
-    genes, with the methods level with it given ``paired``), every method's result (with its difference to
-    the best)."""
+    genes, with the methods level with it given ``paired``, those of ``no_signal`` (dataset -> methods whose
+    signal test found no class signal) marked), every method's result (with its difference to the best)."""
     described = pd.DataFrame([{
         "dataset": d.name, "title": d.metadata.get("title", ""), "arrays": d.n_samples, "probes": d.n_probes,
         "classes": ", ".join(f"{c} ({n})" for c, n in d.class_counts().items()), "reference class": d.reference_class,

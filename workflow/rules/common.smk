@@ -227,7 +227,9 @@ DRY_RUN = {"-n", "--dry-run", "--dryrun"}
 
 
 def dry_run():
-    return workflow.dryrun or any(
+    """-n, --dry-run, or short flags with n (-np): read from the command line, since workflow.dryrun is still
+    False while the Snakefile is parsed (Snakemake 9.27)."""
+    return any(
         a in DRY_RUN or re.fullmatch(r"-[a-zA-Z]*n[a-zA-Z]*", a) for a in sys.argv[1:]
     )
 
