@@ -167,11 +167,13 @@ class LimmaSelector(_GeneSubsetClassifier):
     ``fit(..., scale=)`` takes the per-gene scale of standardised inputs, so the statistics are
     computed on the log2 values as limma sees them (its variance prior pools variances across
     genes, which standardising would flatten); the classifier sees the standardised arrays.
+    ``fit(..., groups=)``: each training array's patient; limma treats one patient's arrays as correlated.
+    Without ``X_val`` the validation part it holds back is not drawn by patient, and the patients are not used.
     ``classifier``: ``svc`` (RBF SVC, as HSIC-Lasso's) or ``logistic`` (L2 logistic regression).
     """
 
     _dtype = np.float64
-    split_fit_params = ("scale",)
+    split_fit_params = ("scale", "groups")
 
     @classmethod
     def fixed_settings(cls, params: dict, chosen: dict, q: int) -> dict:
@@ -193,7 +195,7 @@ class LimmaSelector(_GeneSubsetClassifier):
             return LogisticRegression(C=C, max_iter=2000)
         raise ValueError(f"unknown classifier {self.classifier!r}; choose svc or logistic")
 
-    def fit(self, X, y, X_val=None, y_val=None, scale=None):
+    def fit(self, X, y, X_val=None, y_val=None, scale=None, groups=None):
         from genesel.limma import moderated_test
 
         X, y = validate_data(self, X, y, dtype=np.float64)
@@ -201,7 +203,7 @@ class LimmaSelector(_GeneSubsetClassifier):
             X, y, test_size=self.val_fraction, stratify=y, random_state=self.random_state)
         codes = LabelEncoder().fit_transform(ytr)
         log2 = Xtr * (1.0 if scale is None else np.asarray(scale, dtype=np.float64))
-        fit = moderated_test(log2, codes)
+        fit = moderated_test(log2, codes, block=None if groups is None or X_val is None else np.asarray(groups))
         statistic = np.abs(fit.t[:, 0]) if fit.t.shape[1] == 1 else fit.F
         self.scores_ = np.nan_to_num(statistic, nan=0.0)
         self.pvalues_ = fit.p_value

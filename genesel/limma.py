@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from genesel.limma_blocks import duplicate_correlation, gls_fit, one_way_design, repeated
+
 
 @dataclass
 class ModeratedFit:
@@ -37,6 +39,8 @@ class ModeratedFit:
     df_prior: float
     s2_prior: float
     df_total: np.ndarray  # (p,)
+    #: the consensus intra-block correlation where arrays were blocked (``duplicateCorrelation``), else None
+    block_correlation: float | None = None
 
     @property
     def p_value(self) -> np.ndarray:
@@ -79,15 +83,19 @@ def fit_f_dist(s2: np.ndarray, df: np.ndarray) -> tuple[float, float]:
     return df_prior, s2_prior
 
 
-def moderated_test(X: np.ndarray, y: np.ndarray, n_classes: int | None = None) -> ModeratedFit:
+def moderated_test(X: np.ndarray, y: np.ndarray, n_classes: int | None = None,
+                   block: np.ndarray | None = None) -> ModeratedFit:
     """limma's moderated statistics of every gene (column of ``X``, log2 scale) for the classes ``y``
-    (codes, class 0 the reference)."""
+    (codes, class 0 the reference). ``block``: the patient (or other unit) of each array; where some patient
+    has several arrays, their correlation is estimated and the genes fitted by GLS (:mod:`genesel.limma_blocks`)."""
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     K = int(n_classes or y.max() + 1)
     present = np.isfinite(X)
     counts = np.stack([present[y == c].sum(axis=0) for c in range(K)], axis=1).astype(np.float64)  # (p, K)
     sums = np.stack([np.where(present[y == c], X[y == c], 0).sum(axis=0) for c in range(K)], axis=1)
+    if repeated(block):
+        return _blocked_test(X, y, K, np.asarray(block), counts, sums)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts
         squares = sum(np.where(present[y == c], (X[y == c] - means[:, c]) ** 2, 0).sum(axis=0) for c in range(K))
@@ -99,18 +107,42 @@ def moderated_test(X: np.ndarray, y: np.ndarray, n_classes: int | None = None) -
         lfc = means[:, 1:] - means[:, :1]
         t = lfc / np.sqrt(post[:, None] * (1 / counts[:, 1:] + 1 / counts[:, :1]))
         p_t = 2 * stats.t.sf(np.abs(t), df_total[:, None])
-        F, groups = _moderated_f(t, y, K, counts, sums, means, post)
+        F, groups = _moderated_f(t, one_way_cov(y, K), K, counts, sums, means, post)
         p_F = stats.f.sf(F, groups - 1, df_total)
     return ModeratedFit(lfc, np.nanmean(np.where(present, X, np.nan), axis=0), t, p_t, F, p_F, df, df_prior,
                         s2_prior, df_total)
 
 
-def _moderated_f(t, y, K, counts, sums, means, post) -> tuple[np.ndarray, np.ndarray]:
-    """limma's moderated F (``classifyTestsF``: ``t' R⁻¹ t / (K - 1)`` with ``R`` the correlation of the
-    class-vs-reference coefficients of the whole design) and the number of classes it compares; a gene
-    missing a whole class gets the between-class F of the classes it has."""
+def _blocked_test(X, y, K, block, counts, sums) -> ModeratedFit:
+    """``duplicateCorrelation`` -> ``lmFit(block=, correlation=)`` -> ``eBayes``: the moderated statistics of
+    arrays that share patients."""
+    design = one_way_design(y, K)
+    rho, _ = duplicate_correlation(X, design, block)
+    fit = gls_fit(X, design, block, rho)
+    df = fit.df_residual
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df_prior, s2_prior = fit_f_dist(fit.s2, df)
+        post = _squeeze(fit.s2, df, df_prior, s2_prior)
+        df_total = np.minimum(df + df_prior, np.nansum(df))
+        t = fit.coefficients[:, 1:] / (fit.stdev_unscaled[:, 1:] * np.sqrt(post)[:, None])
+        p_t = 2 * stats.t.sf(np.abs(t), df_total[:, None])
+        F, groups = _moderated_f(t, fit.cov_coefficients[1:, 1:], K, counts, sums, sums / counts, post)
+        p_F = stats.f.sf(F, groups - 1, df_total)
+    return ModeratedFit(fit.coefficients[:, 1:], np.nanmean(X, axis=0), t, p_t, F, p_F, df, df_prior, s2_prior,
+                        df_total, block_correlation=rho)
+
+
+def one_way_cov(y: np.ndarray, K: int) -> np.ndarray:
+    """The unscaled covariance of the class-vs-reference coefficients of a one-way design by least squares."""
     n = np.bincount(y, minlength=K).astype(np.float64)
-    cov = 1 / n[0] + np.diag(1 / n[1:])
+    return 1 / n[0] + np.diag(1 / n[1:])
+
+
+def _moderated_f(t, cov, K, counts, sums, means, post) -> tuple[np.ndarray, np.ndarray]:
+    """limma's moderated F (``classifyTestsF``: ``t' R⁻¹ t / (K - 1)`` with ``R`` the correlation of the
+    class-vs-reference coefficients of the whole design, ``cov`` their unscaled covariance) and the number of
+    classes it compares; a gene missing a whole class gets the between-class F of the classes it has (limma: NA;
+    with blocked arrays that F ignores the blocks)."""
     sd = np.sqrt(np.diag(cov))
     inverse = np.linalg.inv(cov / np.outer(sd, sd))
     F = np.einsum("pi,ij,pj->p", np.nan_to_num(t), inverse, np.nan_to_num(t)) / (K - 1)

@@ -49,6 +49,16 @@ def _data(datasets: list[Dataset], config: dict) -> str:
     return "; ".join(parts)
 
 
+def _blocks(datasets: list[Dataset]) -> str:
+    """How limma treated repeated arrays of one patient, where a dataset has them."""
+    grouped = [d.name for d in datasets if d.grouped]
+    if not grouped:
+        return ""
+    return (f"; in {', '.join(grouped)}, where patients gave several arrays, limma treated each patient as a block "
+            "of correlated arrays (duplicateCorrelation's consensus correlation, then generalised least squares; "
+            "Smyth, Michaud & Scott 2005), as did the limma method's selection and the held-out tests")
+
+
 def methods_paragraph(config: dict, datasets: list[Dataset], stability: pd.DataFrame, versions: pd.DataFrame) -> str:
     """One paragraph of plain text: data, preprocessing, splits, each method with its settings and citation,
     stability selection with its bound, software versions and seeds. ``stability``: one row per dataset and
@@ -83,7 +93,8 @@ def methods_paragraph(config: dict, datasets: list[Dataset], stability: pd.DataF
         f"of half-samples at each method's chosen regularisation; a gene is stable at selection probability >= "
         f"{sel.get('threshold', 0.75)}, with the number of genes per half set so that the expected number of false "
         f"stable genes is at most {sel.get('max_false', 1.0)}{bounds}. Statistics. Fold changes and moderated "
-        "p-values are limma's (Smyth 2004) on all arrays, Benjamini-Hochberg adjusted (descriptive); held-out "
+        "p-values are limma's (Smyth 2004) on all arrays, Benjamini-Hochberg adjusted (descriptive)"
+        + _blocks(datasets) + "; held-out "
         "p-values are multi-split p-values (Meinshausen, Meier & Bühlmann 2009) of a mean-shift test on each "
         "split's test arrays. Methods were compared with the corrected resampled t-test (Nadeau & Bengio 2003), "
         f"Holm-adjusted. Software. {software}" + (f"; run on {', '.join(devices)}" if devices else "")

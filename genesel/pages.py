@@ -153,8 +153,11 @@ GLOSSARY = {
               "combined as twice the median). It cannot see a gene that works through an interaction or a change "
               "of spread: such genes read 'not a mean effect'.",
     "moderated q (descriptive)": "limma's moderated test on all arrays, Benjamini-Hochberg adjusted. The arrays "
-              "that selected the gene are among them, so it describes the gene; it does not test the selection.",
-    "log2 FC X vs REF": "Mean log2 expression in class X minus that in the reference class (positive: higher in X).",
+              "that selected the gene are among them, so it describes the gene; it does not test the selection. "
+              "Where a patient gave several arrays, limma treats that patient's arrays as correlated "
+              "(duplicateCorrelation).",
+    "log2 FC X vs REF": "Mean log2 expression in class X minus that in the reference class (positive: higher in X); "
+              "where a patient gave several arrays, limma's estimate with the patients as blocks.",
     "signal p": "For spred on its κ path: whether the models chosen on validation predict the validation arrays "
               "better than always guessing the commonest class, pooled over every split's validation arrays and tested "
               "against the same question with shuffled labels. Above 0.05 there is no evidence of class signal for "

@@ -166,6 +166,8 @@ class StackedSplits:
     #: (S, p) each split's per-gene standard deviation of the log2 training values (1 where a probe
     #: is dropped): ``X * scale`` is back on the log2 scale, up to a per-gene shift
     scale: np.ndarray | None = None
+    #: (S, n_train) the patient of each training array where some patient has several arrays, else None
+    groups: np.ndarray | None = None
 
     @property
     def n_splits(self) -> int:
@@ -206,5 +208,5 @@ def stack_splits(dataset: Dataset, splits: pd.DataFrame, max_missing: float = 0.
     return StackedSplits(
         X={p: np.stack(v) for p, v in X.items()}, y={p: np.stack(v) for p, v in y.items()},
         index={p: np.stack(v) for p, v in index.items()}, kept=np.stack(kept), log2_applied=np.asarray(logged),
-        scale=np.stack(scales),
+        scale=np.stack(scales), groups=np.stack([dataset.groups[i] for i in index["train"]]) if dataset.grouped else None,
     )

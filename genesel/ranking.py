@@ -39,6 +39,12 @@ def bh(pvalues: np.ndarray) -> np.ndarray:
     return q
 
 
+def patient_blocks(dataset: Dataset) -> np.ndarray | None:
+    """Each array's patient where some patient has several arrays (limma then treats a patient's arrays as
+    correlated, :mod:`genesel.limma_blocks`), else None."""
+    return dataset.groups if dataset.grouped else None
+
+
 def class_statistics(dataset: Dataset) -> pd.DataFrame:
     """Descriptive per-gene statistics on log2 expression over **all** arrays (never used to select).
 
@@ -47,10 +53,11 @@ def class_statistics(dataset: Dataset) -> pd.DataFrame:
     with more than two classes each contrast's moderated t p-value and q-value (``p_`` / ``q_{class}_vs_{reference}``);
     limma's moderated t (two classes) or F (more), its p-value and Benjamini-Hochberg q-value,
     suffixed ``_descriptive``: the arrays that selected a gene are among them, so they do not test
-    a selection (see :func:`heldout_pvalues` for that).
+    a selection (see :func:`heldout_pvalues` for that). Where a patient gave several arrays, limma's fit treats
+    them as correlated (``duplicateCorrelation`` with the patient as block, then GLS).
     """
     X = _log2(dataset)
-    fit = moderated_test(X, dataset.y, len(dataset.class_names))
+    fit = moderated_test(X, dataset.y, len(dataset.class_names), block=patient_blocks(dataset))
     out = {}
     for c, name in enumerate(dataset.class_names):
         values = X[dataset.y == c]
@@ -92,7 +99,8 @@ def heldout_pvalues(dataset: Dataset, test_rows: list[np.ndarray], selected: np.
             continue
         present = np.unique(y)
         codes = np.searchsorted(present, y)  # classes absent from this test part drop out of the test
-        pvalue = moderated_test(X[rows], codes, len(present)).p_value
+        block = None if (blocks := patient_blocks(dataset)) is None else blocks[rows]
+        pvalue = moderated_test(X[rows], codes, len(present), block=block).p_value
         per_split[s, chosen] = np.minimum(1.0, np.nan_to_num(pvalue[chosen], nan=1.0) * chosen.sum())
     return np.minimum(1.0, 2 * np.median(per_split, axis=0))
 

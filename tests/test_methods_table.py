@@ -4,6 +4,7 @@ a row, every row can be run and fixed for stability selection, and the runner do
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import yaml
 
 from genesel import baselines, registry
 from genesel.experiment import RUNNERS
+from genesel.preprocess import StackedSplits
 from genesel.stability import FIXERS, fixed_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +43,8 @@ def test_every_row_can_be_run_and_fixed(name):
     if row.selector:
         cls = row.selector_class()
         assert issubclass(cls, baselines.SplitSelector)
-        assert set(cls.split_fit_params) <= {"scale"}  # what genesel.preprocess.StackedSplits carries per split
+        carried = {f.name for f in dataclasses.fields(StackedSplits)}  # what each split carries
+        assert set(cls.split_fit_params) <= carried - {"X", "y", "index", "kept", "log2_applied"}
 
 
 def test_an_unknown_solver_or_method_is_one_clear_line():
