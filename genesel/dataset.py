@@ -112,6 +112,11 @@ class Dataset:
         return self.class_names[0]
 
     @property
+    def simulated(self) -> bool:
+        """Whether the arrays come from ``genesel simulate`` (its GDS says so in its description): not biology."""
+        return "genesel simulate" in str(self.metadata.get("description", ""))
+
+    @property
     def grouped(self) -> bool:
         """Whether some group holds more than one array."""
         return len(np.unique(self.groups)) < self.n_samples

@@ -44,7 +44,8 @@ def _data(datasets: list[Dataset], config: dict) -> str:
         group = d.metadata.get("group") or (group.get("key") if isinstance(group, dict) else group)
         by = f" (by '{group}')" if group and group not in ("auto", "none") else ""
         grouped = f", arrays of one patient kept together{by}" if d.grouped else ""
-        parts.append(f"{d.name} ({d.n_samples} arrays, {d.n_probes} probes; classes from "
+        made = "simulated by genesel simulate with planted genes, not biological data; " if d.simulated else ""
+        parts.append(f"{d.name} ({made}{d.n_samples} arrays, {d.n_probes} probes; classes from "
                      f"'{next(iter(label_.values()))}': {classes}; reference {d.reference_class}{grouped})")
     return "; ".join(parts)
 

@@ -108,6 +108,7 @@ def _versus_text(row) -> str:
 
 #: the headline's column of the methods that predict better than the best but keep most probes
 DENSER = "more accurate, keeping most probes"
+ABOVE = "better than the commonest class"
 
 
 def _headline(table: pd.DataFrame, probes: dict[str, int], no_signal: dict[str, set[str]]) -> pd.DataFrame:
@@ -130,13 +131,30 @@ def _headline(table: pd.DataFrame, probes: dict[str, int], no_signal: dict[str, 
                          DENSER: more})
             continue
         best = selecting.sort_values("accuracy_mean", ascending=False).iloc[0]
-        level = [m + (" (no evidence of class signal)" if m in no_signal.get(name, ()) else "") for m in
-                 selecting[selecting.level.ne(False) & (selecting.method != best.method)].method]
+        level = [r.method + _level_mark(r, no_signal.get(name, ())) for r in
+                 selecting[selecting.level.ne(False) & (selecting.method != best.method)].itertuples()]
         rows.append({"dataset": name, "best method": best.method,
                      "test accuracy": f"{best.accuracy_mean:.3f} ± {best.accuracy_sd:.3f}",
-                     "majority class": round(best.majority_rate, 3), "stable genes": best.n_stable,
-                     "level with the best (paired test)": ", ".join(level) or "none", DENSER: more})
+                     "majority class": round(best.majority_rate, 3), ABOVE: _above(best),
+                     "stable genes": best.n_stable, "level with the best (paired test)": ", ".join(level) or "none",
+                     DENSER: more})
     return pd.DataFrame(rows)
+
+
+def _above(row) -> str:
+    """Whether a method's mean test accuracy is above always guessing the commonest class of each test part."""
+    return "yes" if row.accuracy_mean > row.majority_rate else "no"
+
+
+def _level_mark(row, no_signal) -> str:
+    if row.method in no_signal:
+        return " (no evidence of class signal)"
+    return "" if _above(row) == "yes" else " (not above guessing the commonest class)"
+
+
+def _accuracy_text(row) -> str:
+    text = f"{row.accuracy_mean:.3f} ± {row.accuracy_sd:.3f}"
+    return text if _above(row) == "yes" else f"{text} (not above the commonest class, {row.majority_rate:.3f})"
 
 
 def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_counts: pd.DataFrame,
@@ -163,7 +181,7 @@ def overview_tables(summary: pd.DataFrame, datasets: list[Dataset], stable_count
     headline = _headline(table, {d.name: d.n_probes for d in datasets}, quiet)
     results = pd.DataFrame({
         "dataset": table.dataset, "method": table.method,
-        "test accuracy": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.accuracy_mean, table.accuracy_sd)],
+        "test accuracy": [_accuracy_text(r) for r in table.itertuples()],
         "genes selected": [f"{m:.0f} ± {s:.0f}" for m, s in zip(table.genes_selected_mean, table.genes_selected_sd)],
         "stable genes": table.n_stable, "bound on false stable genes": table.bound.round(2),
         "splits": table.splits, "not fitted": table.failed_splits,
@@ -283,11 +301,14 @@ def write_overview(tables: dict[str, pd.DataFrame], boxes: list[str], version: s
     return Path(path)
 
 
-def headline_sentences(headline: pd.DataFrame, counts: dict[str, int], links: dict[str, str]) -> list[str]:
-    """The headline in words, one sentence (HTML) per dataset."""
+def headline_sentences(headline: pd.DataFrame, counts: dict[str, int], links: dict[str, str],
+                       simulated: frozenset[str] = frozenset()) -> list[str]:
+    """The headline in words, one sentence (HTML) per dataset (``simulated``: datasets named as such)."""
     out = []
     for _, row in headline.iterrows():
         name, best = html.escape(row["dataset"]), row["best method"]
+        if row["dataset"] in simulated:
+            name += " (simulated data, not biology)"
         denser = row.get(DENSER, "")
         denser = (f" More accurate, but keeping more than half of the probes (so no short gene list): "
                   f"{html.escape(denser)}." if isinstance(denser, str) and denser else "")
@@ -298,10 +319,12 @@ def headline_sentences(headline: pd.DataFrame, counts: dict[str, int], links: di
         tie = ("no other method is level with it" if level in ("none", "") else
                f"level with it (the splits cannot tell them apart): {html.escape(level)}")
         genes, link = counts.get(row["dataset"], 0), links.get(row["dataset"], "")
+        chance = ("" if row.get(ABOVE, "yes") == "yes" else " No method that selects genes predicted the test "
+                  "arrays better than always guessing the commonest class: read its genes as noise.")
         out.append(f"<b>{name}</b>: best at predicting the classes among the methods that select genes is "
                    f"{html.escape(best)}, test accuracy {row['test accuracy']} (always guessing the commonest class: "
                    f"{row['majority class']}); {tie}. <b>{genes} gene{'s' if genes != 1 else ''} to validate</b>"
-                   + (f" ({link})" if link else "") + "." + denser)
+                   + (f" ({link})" if link else "") + "." + chance + denser)
     return out
 
 
@@ -353,6 +376,7 @@ def write_landing(summary: pd.DataFrame, paired: pd.DataFrame | None, datasets: 
     with atomic_path(Path(out["methods"])) as tmp:
         tmp.write_text(methods + "\n", encoding="utf-8")
     with atomic_path(Path(out["landing"])) as tmp:
-        tmp.write_text(landing_html(headline_sentences(tables["headline"], counts, links), landing_boxes, methods),
-                       encoding="utf-8")
+        simulated = frozenset(d.name for d in datasets if d.simulated)
+        tmp.write_text(landing_html(headline_sentences(tables["headline"], counts, links, simulated), landing_boxes,
+                                    methods), encoding="utf-8")
     write_config(config, out["config"])

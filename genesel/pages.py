@@ -63,7 +63,9 @@ def contrast_q(row: pd.Series, column: str) -> float:
 
 def direction(row: pd.Series, fold_columns: list[str]) -> tuple[str, float]:
     """The contrast against the reference with the largest |log2 fold change|: 'up in X vs REF' / 'down in X vs
-    REF', or 'no clear mean shift' when that contrast's moderated q is not below ``DIRECTION_Q``."""
+    REF', or 'no clear mean shift' when that contrast's moderated q is not below ``DIRECTION_Q``; 'down in every
+    class vs REF (most in X)' where every contrast of three or more classes moves the same way, each with q below
+    it (the reference is then the odd one out)."""
     values = row[fold_columns].astype(float)
     if values.isna().all():
         return "", float("nan")
@@ -71,7 +73,12 @@ def direction(row: pd.Series, fold_columns: list[str]) -> tuple[str, float]:
     if not contrast_q(row, column) < DIRECTION_Q:
         return "no clear mean shift", float(values[column])
     name, reference = column[len("log2fc_"):].rsplit("_vs_", 1)
-    return f"{'up' if values[column] > 0 else 'down'} in {name} vs {reference}", float(values[column])
+    word = "up" if values[column] > 0 else "down"
+    every = len(fold_columns) > 1 and all(
+        np.sign(values[c]) == np.sign(values[column]) and contrast_q(row, c) < DIRECTION_Q for c in fold_columns)
+    if every:
+        return f"{word} in every class vs {reference} (most in {name})", float(values[column])
+    return f"{word} in {name} vs {reference}", float(values[column])
 
 
 STYLE = ("body{font-family:sans-serif;margin:1em;font-size:14px} table.summary{border-collapse:collapse}"
@@ -165,7 +172,10 @@ GLOSSARY = {
               "noise; its accuracy is that of guessing the commonest class.",
     "converged": "For spred on its κ path: the chosen model passed its optimality (KKT) certificate. For the "
               "MLP head (non-convex) this certifies a stationary point, not the best model. On the SGD grid: the "
-              "set of kept genes settled before the epoch cap.",
+              "set of kept genes settled before the epoch cap. For L1 logistic regression: its optimality (KKT) "
+              "conditions hold over every gene. For HSIC-Lasso: its path reached the number of genes asked for "
+              "(n_features); below 100% the path ended earlier, when no further gene added dependence on the class, "
+              "and the method kept fewer genes. That is not an error. limma is closed-form (always 100%).",
     "head": "spred has two heads that share one weight per gene: a linear one and a small neural network (MLP). "
             "'nonlinear' means most of the gene's weight goes to the MLP: its effect may be an interaction.",
     "Eq. 8": "The spred paper's model (Ziyin & Wang, ICML 2023): a linear and an MLP head sharing one "
