@@ -51,13 +51,16 @@ def _data(datasets: list[Dataset], config: dict) -> str:
 
 
 def _blocks(datasets: list[Dataset]) -> str:
-    """How limma treated repeated arrays of one patient, where a dataset has them."""
-    grouped = [d.name for d in datasets if d.grouped]
+    """How limma treated repeated arrays of one patient, where a dataset has them, with each dataset's
+    consensus correlation."""
+    from genesel.ranking import patient_correlation
+
+    grouped = [f"{d.name} ({patient_correlation(d):.2f})" for d in datasets if d.grouped]
     if not grouped:
         return ""
-    return (f"; in {', '.join(grouped)}, where patients gave several arrays, limma treated each patient as a block "
-            "of correlated arrays (duplicateCorrelation's consensus correlation, then generalised least squares; "
-            "Smyth, Michaud & Scott 2005), as did the limma method's selection and the held-out tests")
+    return (f"; where patients gave several arrays, limma treated each patient as a block of correlated arrays "
+            f"(duplicateCorrelation's consensus correlation over all arrays: {', '.join(grouped)}; then generalised "
+            "least squares; Smyth, Michaud & Scott 2005), as did the limma method's selection and the held-out tests")
 
 
 def methods_paragraph(config: dict, datasets: list[Dataset], stability: pd.DataFrame, versions: pd.DataFrame) -> str:

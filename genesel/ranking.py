@@ -45,6 +45,18 @@ def patient_blocks(dataset: Dataset) -> np.ndarray | None:
     return dataset.groups if dataset.grouped else None
 
 
+def patient_correlation(dataset: Dataset) -> float | None:
+    """limma's consensus correlation of one patient's arrays over all arrays (``duplicateCorrelation``), where
+    some patient has several; else None."""
+    from genesel.limma_blocks import duplicate_correlation, one_way_design
+
+    blocks = patient_blocks(dataset)
+    if blocks is None:
+        return None
+    design = one_way_design(dataset.y, len(dataset.class_names))
+    return duplicate_correlation(_log2(dataset), design, blocks)[0]
+
+
 def class_statistics(dataset: Dataset) -> pd.DataFrame:
     """Descriptive per-gene statistics on log2 expression over **all** arrays (never used to select).
 

@@ -115,7 +115,9 @@ def test_the_gene_table_uses_the_patients_where_a_dataset_has_them():
     assert not np.allclose(class_statistics(plain).moderated_t, table.moderated_t, rtol=1e-2)
     empty = pd.DataFrame(columns=["item", "value"])
     text = methods_paragraph({"methods": {"limma": {}}}, [data], pd.DataFrame(), empty)
-    assert "in BLK2, where patients gave several arrays, limma treated each patient as a block" in text
+    rho = reference.consensus[0]
+    assert (f"where patients gave several arrays, limma treated each patient as a block of correlated arrays "
+            f"(duplicateCorrelation's consensus correlation over all arrays: BLK2 ({rho:.2f})") in text
     assert "duplicateCorrelation" not in methods_paragraph({"methods": {"limma": {}}}, [plain], pd.DataFrame(), empty)
 
 
