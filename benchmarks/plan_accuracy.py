@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from genesel.plan import plan_config, timing_table  # noqa: E402
+from genesel.plan import plan_config, timing_summary, timing_table  # noqa: E402
 from genesel.stability import StabilityResult  # noqa: E402
 from genesel.throughput import measure  # noqa: E402
 
@@ -70,14 +70,7 @@ def main() -> None:
     print(f"load before: {before}\nload after:  {uptime()}\n")
     print(table.to_markdown(index=False))
     print()
-    for column, when in (("measured_over_predicted", "before any work"),
-                         ("measured_over_at_start", "at each job's start (stability: the settings select fixed)")):
-        ratio = table[column]
-        within = ((ratio >= 0.5) & (ratio <= 2)).sum()
-        print(f"predicted {when}: {within} of {len(table)} jobs within a factor of 2; measured / predicted from "
-              f"{ratio.min():.2f} to {ratio.max():.2f} (median {ratio.median():.2f})")
-    print(f"total measured {table.measured_s.sum():.0f} s, predicted {table.predicted_s.sum():.0f} s before any work, "
-          f"{table.at_start_s.sum():.0f} s at the jobs' start")
+    print("\n".join(timing_summary(table)))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ GDS, series matrix, table or ``.h5ad``), or, for a dataset not downloaded yet, a
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -209,6 +210,36 @@ def timing_table(plan: pd.DataFrame, benchmarks: dict[tuple[str, str, str], str 
 #: the timing table's columns
 TIMING_COLUMNS = ["dataset", "method", "job", "device", "predicted_s", "at_start_s", "measured_s",
                   "measured_over_predicted", "measured_over_at_start"]
+
+
+def timing_summary(table: pd.DataFrame) -> list[str]:
+    """The timing table in words: the jobs predicted within a factor of 2, before any work and at each job's
+    start, the range of measured / predicted, and the totals."""
+    lines = []
+    for column, when in (("measured_over_predicted", "before any work"),
+                         ("measured_over_at_start", "at each job's start (stability: the settings select fixed)")):
+        ratio = table[column]
+        within = int(((ratio >= 0.5) & (ratio <= 2)).sum())
+        lines.append(f"predicted {when}: {within} of {len(table)} jobs within a factor of 2; measured / predicted "
+                     f"from {ratio.min():.2f} to {ratio.max():.2f} (median {ratio.median():.2f})")
+    lines.append(f"total measured {table.measured_s.sum():.0f} s, predicted {table.predicted_s.sum():.0f} s before "
+                 f"any work, {table.at_start_s.sum():.0f} s at the jobs' start")
+    return lines
+
+
+def write_timing_page(table: pd.DataFrame, path) -> Path:
+    """The timing table as a report page: its summary in words above the sortable table."""
+    from genesel.pages import write_table_page
+
+    intro = ("How long each fitting job took (Snakemake's benchmark files) against the cost plan made before the "
+             "run (<code>genesel plan</code>, rates measured on this machine), and, for a stability job, against "
+             "its cost again with the settings its select job fixed. Above 1: longer than planned.<br>"
+             + "<br>".join(html.escape(line[0].upper() + line[1:]) + "." for line in timing_summary(table)))
+    readable = table.rename(columns={
+        "predicted_s": "predicted before any work (s)", "at_start_s": "predicted at the job's start (s)",
+        "measured_s": "measured (s)", "measured_over_predicted": "measured / before any work",
+        "measured_over_at_start": "measured / at the job's start"})
+    return write_table_page(readable, "Predicted and measured time of every job", intro, path, "timing")
 
 
 def _at_start(row, settings: dict, pairs: int, throughput: Throughput) -> float:

@@ -99,6 +99,9 @@ def test_outputs_exist_and_parse(small_run):
     timing = pd.read_csv(work / "results/summary/timing.tsv", sep="\t")  # every job, costed before and at its start
     assert len(timing) == 2 * len(methods) * len(SMALL["datasets"])
     assert (timing.predicted_s > 0).all() and (timing.at_start_s > 0).all() and (timing.measured_s > 0).all()
+    page = (work / "results/summary/timing.html").read_text()  # the report shows it (a TSV item only downloads)
+    within = ((timing.measured_over_predicted >= 0.5) & (timing.measured_over_predicted <= 2)).sum()
+    assert f"Predicted before any work: {within} of {len(timing)} jobs within a factor of 2" in page
 
 
 def test_every_method_tested_on_the_same_arrays(small_run):

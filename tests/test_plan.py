@@ -248,3 +248,17 @@ def test_the_preprocessing_rate_is_timed_on_the_real_code_with_missing_values(mo
     assert {shape for shape, _, _ in seen} == {(30, 2000), (200, 20000)}
     assert all(missing for _, missing, _ in seen) and all(n_tr < shape[0] for shape, _, n_tr in seen)
     assert per_split >= 0 and rate > 0
+
+
+def test_the_timing_page_says_how_many_jobs_the_plan_predicted_within_a_factor_of_two(tmp_path):
+    from genesel.plan import TIMING_COLUMNS, timing_summary, write_timing_page
+
+    table = pd.DataFrame([["D", "spred", "select", "cpu", 58.9, 58.9, 27.8, 0.47, 0.47],
+                          ["D", "mlp_wd", "stability", "cpu", 6.7, 12.0, 13.6, 2.03, 1.13]], columns=TIMING_COLUMNS)
+    lines = timing_summary(table)
+    assert lines[0].startswith("predicted before any work: 0 of 2 jobs within a factor of 2; measured / predicted "
+                               "from 0.47 to 2.03")
+    assert lines[1].startswith("predicted at each job's start (stability: the settings select fixed): 1 of 2 jobs")
+    page = write_timing_page(table, tmp_path / "timing.html").read_text()
+    assert "Predicted at each job&#x27;s start (stability: the settings select fixed): 1 of 2 jobs" in page
+    assert "mlp_wd" in page and page.count("<tr") >= 3

@@ -27,7 +27,7 @@ def _cmd_plan(args: argparse.Namespace) -> None:
 def _cmd_timing(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from genesel.plan import timing_table
+    from genesel.plan import timing_table, write_timing_page
     from genesel.stability import StabilityResult
     from genesel.throughput import measure
 
@@ -37,7 +37,10 @@ def _cmd_timing(args: argparse.Namespace) -> None:
         result = StabilityResult.load(path)
         fixed[(dataset, method)] = (result.settings, result.pairs)
     throughput = measure(args.device, args.threads) if fixed else None
-    write_atomic(timing_table(pd.read_csv(args.plan, sep="\t"), files, fixed, throughput), args.out, sep="\t")
+    table = timing_table(pd.read_csv(args.plan, sep="\t"), files, fixed, throughput)
+    write_atomic(table, args.out, sep="\t")
+    if args.html:
+        write_timing_page(table, args.html)
 
 
 def add_plan_verbs(sub) -> None:
@@ -57,5 +60,6 @@ def add_plan_verbs(sub) -> None:
                    help="a stability result: its job is costed again with the settings it ran with; repeat")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda: the rates' device (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads of a fitting job (default: torch's)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the table (TSV)")
+    p.add_argument("--html", default=None, help="the table as a report page, with its summary in words")
     p.set_defaults(func=_cmd_timing)

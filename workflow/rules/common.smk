@@ -140,7 +140,7 @@ def final_outputs():
         "results/summary/accuracy.md",
         "results/summary/paired.csv",
         "results/summary/overview.html",
-        "results/summary/timing.tsv",
+        "results/summary/timing.html",
     ]
     for dataset in DATASETS:
         settings = dataset_settings(dataset)

@@ -8,11 +8,11 @@ rule timing:
         fits=expand(rules.select.output.fit, dataset=DATASETS, method=METHODS),
         stability=expand(rules.stability.output[0], dataset=DATASETS, method=METHODS),
     output:
-        report(
-            "results/summary/timing.tsv",
-            category="Summary",
-            labels={"table": "predicted and measured time of every job"},
-            caption="../report/timing.rst",
+        table="results/summary/timing.tsv",
+        page=report_item(
+            "results/summary/timing.html",
+            "timing",
+            table="predicted and measured time of every job",
         ),
     log:
         "logs/timing.log",
@@ -34,4 +34,5 @@ rule timing:
         threads=fitting_threads(),
     shell:
         "genesel timing --plan {input.plan:q} {params.jobs} {params.stability}"
-        " --device {params.device} --threads {params.threads} --out {output:q} > {log:q} 2>&1"
+        " --device {params.device} --threads {params.threads} --out {output.table:q} --html {output.page:q}"
+        " > {log:q} 2>&1"
