@@ -54,6 +54,11 @@ def _patterns(present: np.ndarray):
         yield present[:, i], genes
 
 
+def _cells(X: np.ndarray, rows: np.ndarray, genes: np.ndarray) -> np.ndarray:
+    """``X``'s rows ``rows`` and columns ``genes`` (``X`` itself, not a copy, where that is all of it)."""
+    return X if rows.all() and len(genes) == X.shape[1] else X[np.ix_(rows, genes)]
+
+
 def _estimable(design: np.ndarray) -> np.ndarray:
     """Indices of a maximal set of linearly independent columns, in order (lm.fit's pivoting drops the later
     of two collinear columns; an all-zero column, a class with no array here, is never kept)."""
@@ -66,8 +71,8 @@ def _estimable(design: np.ndarray) -> np.ndarray:
 
 def _residuals(design: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, int]:
     """Least-squares residuals of the columns of ``Y`` on ``design``, and the design's rank."""
-    X = design[:, _estimable(design)]
-    return Y - X @ np.linalg.lstsq(X, Y, rcond=None)[0], X.shape[1]
+    Q, _ = np.linalg.qr(design[:, _estimable(design)])
+    return Y - Q @ (Q.T @ Y), Q.shape[1]
 
 
 def duplicate_correlation(X: np.ndarray, design: np.ndarray, block: np.ndarray) -> tuple[float, np.ndarray]:
@@ -84,7 +89,7 @@ def duplicate_correlation(X: np.ndarray, design: np.ndarray, block: np.ndarray) 
         Zr = Z[rows][:, Z[rows].any(0)]
         n_obs, n_blocks = int(rows.sum()), Zr.shape[1]
         if n_obs > design.shape[1] + 2 and 1 < n_blocks < n_obs - 1:
-            rho[genes] = _block_share(X[np.ix_(rows, genes)], design[rows], Zr)
+            rho[genes] = _block_share(_cells(X, rows, genes), design[rows], Zr)
     rho = np.clip(rho, 1 / (1 - largest) + 0.01, RHO_MAX)
     arho = np.arctanh(rho)
     finite = arho[np.isfinite(arho)]
@@ -99,25 +104,29 @@ def _block_in_design(design: np.ndarray, Z: np.ndarray) -> bool:
 def _block_share(Y: np.ndarray, design: np.ndarray, Z: np.ndarray) -> np.ndarray:
     """Each gene's block variance over the total, ``(g,)``, from statmod's ``mixedModel2Fit`` on the columns of
     ``Y (m, g)``: REML of the residual and block variance components. The residuals, in the eigenvectors of the
-    blocks' indicator projected off the design, have variances ``σ²_e + d_i σ²_b``; the directions with ``d_i = 0``
-    enter as one row of their mean square, weighted by their number (the fit depends on them only so)."""
+    blocks' indicator projected off the design, have variances ``σ²_e + d_i σ²_b``; the directions of one ``d_i``
+    (zero among them) enter as one row of their mean square, weighted by their number: the fit depends on them only
+    so."""
     R, rank = _residuals(design, Y)
     mq = Y.shape[0] - rank
     if mq == 0:
         return np.full(Y.shape[1], np.nan)
     RZ = _residuals(design, Z)[0]
-    d2, W = np.linalg.eigh(RZ.T @ RZ)  # squared singular values of the projected indicator
+    d2, W = np.linalg.eigh(RZ.T @ RZ)  # squared singular values of the projected indicator, ascending
     nonzero = d2 > d2.max(initial=0) * max(Z.shape) * np.finfo(float).eps
     d2, W = d2[nonzero], W[:, nonzero]
-    uqy = (W.T @ (Z.T @ R)) / np.sqrt(d2)[:, None]  # (r_z, g)
+    squares = ((W.T @ (Z.T @ R)) / np.sqrt(d2)[:, None]) ** 2  # (r_z, g)
     rest = mq - len(d2)
-    dy = uqy**2
     d = np.concatenate([d2, np.zeros(rest)])
+    # directions of one eigenvalue (equal to 1e-9: blocks of one size give many) enter as one row, as the zero ones
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(d2) > 1e-9 * d2.max(initial=0)) + 1]).astype(int)
+    weight = np.diff(np.concatenate([starts, [len(d2)]])).astype(float)
+    rows = np.add.reduceat(d2, starts) / weight if len(d2) else d2
+    dy = np.add.reduceat(squares, starts, axis=0) / weight[:, None] if len(d2) else squares
     if rest:
-        residual = np.maximum((R**2).sum(0) - dy.sum(0), 0) / rest
+        residual = np.maximum((R**2).sum(0) - squares.sum(0), 0) / rest
         dy = np.vstack([dy, residual[None, :]])
-    rows = np.concatenate([d2, [0.0] * bool(rest)])
-    weight = np.concatenate([np.ones(len(d2)), [rest] * bool(rest)])
+        rows, weight = np.append(rows, 0.0), np.append(weight, rest)
     dx = np.column_stack([np.ones(len(rows)), rows])
     sw = np.sqrt(weight)[:, None]
     start = np.linalg.lstsq(sw * dx, sw * dy, rcond=None)[0]  # (2, g), the unweighted fit on all mq rows
@@ -228,7 +237,7 @@ def gls_fit(X: np.ndarray, design: np.ndarray, block: np.ndarray, rho: float) ->
     fit = GlsFit(np.full((p, k), np.nan), np.full((p, k), np.nan), np.full(p, np.nan), np.zeros(p), cov)
     for rows, genes in _patterns(np.isfinite(X)):
         if rows.any():
-            _fit_pattern(fit, X[np.ix_(rows, genes)], design[rows], Z[rows], rho, genes)
+            _fit_pattern(fit, _cells(X, rows, genes), design[rows], Z[rows], rho, genes)
     return fit
 
 
