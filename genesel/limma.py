@@ -13,6 +13,10 @@ statistics combined through the correlation of the coefficients of the *whole* d
 values it is not the one-way ANOVA F of the gene's own arrays (it differs by up to 20% on the synthetic
 fixture, ``tests/test_limma.py``). A gene that misses a whole class, where limma gives NA, gets the F of
 the classes it has.
+
+Where a patient gave several arrays (``block``), the arrays of one patient are correlated: the fit is then
+``duplicateCorrelation`` followed by ``lmFit(block=, correlation=)`` (:mod:`genesel.limma_blocks`), and the same
+empirical Bayes step.
 """
 
 from __future__ import annotations
