@@ -11,7 +11,7 @@ rule dataset_metrics:
             "metrics",
             "{dataset}",
             "Accuracy",
-            table="every method on every split",
+            table="every method on every split (TSV)",
         ),
     log:
         "logs/metrics/{dataset}.log",
@@ -37,7 +37,7 @@ rule summary:
             table="methods compared pairwise (CSV)",
         ),
         info=report_item(
-            "results/summary/run_info.tsv", "run_info", table="run information"
+            "results/summary/run_info.tsv", "run_info", table="run information (TSV)"
         ),
     log:
         "logs/summary.log",
