@@ -34,7 +34,12 @@ TYPICAL = {
     # GDS scale's at hidden 128 and 39 of the shared sets' 40, RESULTS.md)
     "path_iterations": 80,
     "path_rounds": 1.2,  # solves per κ (KKT re-admission rounds)
-    "path_elementwise": 30.0,  # passes over V per proximal step (FISTA copies, prox, backtracking)
+    # passes over V per proximal step (FISTA copies, prox, backtracking) and element-wise passes over the
+    # activations per forward-pass equivalent: fitted to single proximal steps of 20 batched models timed at 12 to
+    # 2,000 genes on ALL/AML and LYMPHOMA (benchmarks/path_step_times.py: within 0.98-1.26x of each), where 30 and
+    # 10 had charged 1.4-1.8x the measured time
+    "path_elementwise": 16.0,
+    "path_activation_passes": 5.0,
     "path_dense_iterations": 0.8,  # share of max_iter the dense start takes (up the path, smallest κ)
     # passes per proximal step, counted in genesel.prox: the first layer's (2 n w k_in) once for the deeper layers'
     # block (held there), then forward, V's gradient and the candidate's loss in V's block, plus backtracking on the

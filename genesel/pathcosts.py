@@ -64,7 +64,8 @@ def kappa_path(job: Job) -> JobCost:
     flop += S * 30 * 4 * n_tr * p  # the step sizes' power iterations
     kind = "path" if widths else "path_linear"
     params = ws * k_in + _deep_flop(1, widths, C) / 2  # V on the working set and the deeper layers' weights
-    per_step = S * (TYPICAL["path_elementwise"] * params + 10 * TYPICAL["path_deep_evals"] * n_tr * (k_in + sum(widths)))
+    activations = TYPICAL["path_activation_passes"] * TYPICAL["path_deep_evals"] * n_tr * (k_in + sum(widths))
+    per_step = S * (TYPICAL["path_elementwise"] * params + activations)
     phases = (Phase(kind, steps, flop), Phase("elementwise", 0, steps * per_step))
     detail = _path_detail(job, K, up) + _permutations(cfg.signal_alpha, cfg.signal_permutations)
     return JobCost(S * K, flop, _path_memory(job, K, first, k_in, widths), detail,
