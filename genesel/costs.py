@@ -30,8 +30,9 @@ TYPICAL = {
     "sgd_pruned_share": 0.8,  # genes left in the matmuls of a masked model, averaged over its epochs (demo 0.85-0.96)
     "sgd_elementwise": 20.0,  # passes over the parameters per epoch (gradients, momentum, decay, pruning)
     # proximal steps per κ, the slowest split's (demo: 28-90 at 40-200 steps per κ cap; GDS scale, 20 splits: median
-    # 70, mean 148, up to 380 since obj_tol 1e-4; set before that change, and still within 2x for the demo's jobs,
-    # GDS scale's at hidden 128 and 39 of the shared sets' 40, RESULTS.md)
+    # 70, mean 148, up to 380 since obj_tol 1e-4; per split 27-141 over 16 path jobs, more where the models keep
+    # more genes, which no plan sees before the first fit; every path job of the demo, the shared sets and GDS scale
+    # within 2x, RESULTS.md)
     "path_iterations": 80,
     "path_rounds": 1.2,  # solves per κ (KKT re-admission rounds)
     # passes over V per proximal step (FISTA copies, prox, backtracking) and element-wise passes over the
