@@ -193,8 +193,11 @@ def sgd_grid(job: Job) -> JobCost:
     p_eff = p * (TYPICAL["sgd_pruned_share"] if masked and cfg.prune else 1.0)
     M = job.S * G
     if cfg.early_stopping:  # a model stops `patience` epochs after its best check, from min_epochs on (the demo's and
-        # GDS scale's MLP baselines stopped at 110-250 epochs); stability halves train for the splits' median stop
+        # GDS scale's MLP baselines stopped at 110-250 epochs)
         mean_epochs, slowest = min(cap, cfg.min_epochs + cfg.patience), min(cap, cfg.min_epochs + 2 * cfg.patience)
+        if job.fixed:  # every half trains for the select job's median best epoch (10 at GDS scale, 60-710 on the
+            # demo), somewhere in [min_epochs, max_epochs]: their geometric middle errs by at most sqrt(max / min)
+            mean_epochs = slowest = round(math.sqrt(max(1, min(cfg.min_epochs, cap)) * cap))
     else:
         share = TYPICAL["sgd_epoch_share"].get(job.method, 1.0)  # a variant not measured yet: every epoch (a bound)
         mean_epochs, slowest = min(cap, max(cfg.min_epochs, share * cap)), cap
