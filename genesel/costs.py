@@ -74,6 +74,7 @@ class Shape:
     classes: int
     source: str = "config"
     estimated: bool = False  # a stated default (not downloaded), not read from the data
+    grouped: bool = False  # some patient gave several arrays (limma then fits the patients as blocks)
 
     def parts(self, fractions: tuple[float, float]) -> tuple[int, int, int]:
         """Arrays in training, validation and test for the given training and validation shares."""
@@ -309,8 +310,11 @@ def limma(job: Job) -> JobCost:
     fits = 1 if job.fixed else len(_grid(job, "ks", s["ks"])) * len(_grid(job, "Cs", s["Cs"]))
     n_tr, _, _ = job.shape.parts(job.fractions)
     work = job.S * n_tr * job.shape.p
-    return JobCost(job.S * fits, 0.0, 8 * 6 * job.shape.n * job.shape.p, f"{job.S} x {fits} (k, C)",
-                   (Phase("limma", job.S * fits, work),))
+    phases = (Phase("limma", job.S * fits, work),)
+    if job.shape.grouped:  # duplicateCorrelation and GLS on every split's training arrays (genesel.limma_blocks)
+        phases += (Phase("limma_blocks", job.S, work),)
+    detail = f"{job.S} x {fits} (k, C)" + (", patients as blocks" if job.shape.grouped else "")
+    return JobCost(job.S * fits, 0.0, 8 * 6 * job.shape.n * job.shape.p, detail, phases)
 
 
 def preprocessing(job: Job) -> Phase:

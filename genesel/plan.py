@@ -26,8 +26,8 @@ DEFAULT_BUDGET_HOURS = 12.0
 CPU_CONFIG = "config/cpu.yaml"
 #: a job's share of the arrays in training and validation: the main splits and the stability halves
 FRACTIONS = {"select": (0.6, 0.2), "stability": (0.5, 0.25)}
-COLUMNS = ["dataset", "method", "job", "arrays", "probes", "classes", "size_from", "estimated", "fits", "detail",
-           "flop", "peak_gb", "device", "seconds"]
+COLUMNS = ["dataset", "method", "job", "arrays", "probes", "classes", "grouped", "size_from", "estimated", "fits",
+           "detail", "flop", "peak_gb", "device", "seconds"]
 
 
 def _section(config: dict, key: str) -> dict:
@@ -87,7 +87,7 @@ def job_row(name: str, shape: Shape, method: str, settings: dict, job: str, S: i
     phases = cost.phases + (preprocessing(spec),)
     return {
         "dataset": name, "method": method, "job": job, "arrays": shape.n, "probes": shape.p,
-        "classes": shape.classes, "size_from": shape.source, "estimated": shape.estimated, "fits": cost.fits,
+        "classes": shape.classes, "grouped": shape.grouped, "size_from": shape.source, "estimated": shape.estimated, "fits": cost.fits,
         "detail": cost.detail, "flop": cost.flop, "peak_gb": (cost.peak_bytes + throughput.base_bytes) / 2**30,
         "device": throughput.device_name if device != "cpu" else "cpu",
         "seconds": (throughput.job_seconds if REGISTRY[method].on_device else throughput.light_job_seconds)
@@ -249,7 +249,7 @@ def _at_start(row, settings: dict, pairs: int, throughput: Throughput) -> float:
 
     if settings.get("model") == "class prior":
         return throughput.job_seconds if REGISTRY[row.method].on_device else throughput.light_job_seconds
-    shape = Shape(int(row.arrays), int(row.probes), int(row.classes))
+    shape = Shape(int(row.arrays), int(row.probes), int(row.classes), grouped=bool(getattr(row, "grouped", False)))
     try:
         return job_row(row.dataset, shape, row.method, settings, "stability", 2 * pairs, throughput)["seconds"]
     except PlanError:  # settings the cost model cannot read (a result of another version): the plan's figure

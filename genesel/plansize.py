@@ -34,10 +34,59 @@ def source_file(name: str, settings: dict, cache: Path, root: Path) -> tuple[Pat
 
 
 def dataset_shape(name: str, settings: dict, cache: Path, root: Path = Path(".")) -> Shape:
-    """Arrays, probes and classes of a config's dataset (see the module docstring)."""
+    """Arrays, probes and classes of a config's dataset (see the module docstring), and whether a patient gave
+    several arrays (:func:`grouped`)."""
     if not isinstance(settings, dict):
         raise PlanError(f"datasets.{name}: {settings!r} is not a mapping")
     path, key = source_file(name, settings, cache, root)
+    return replace(_shape(settings, path, key), grouped=grouped(settings, path))
+
+
+def grouped(settings: dict, path: Path | None) -> bool:
+    """Whether the arrays will be grouped by patient: ``group`` names a key (``none``: never); else, as the
+    readers decide, where a GDS subset type or a series characteristic named like a patient repeats; a simulated
+    GDS always has such a type (``individual``)."""
+    from genesel.sources.design import NO_GROUP
+
+    group = settings.get("group")
+    if group is not None:
+        return group != NO_GROUP
+    if path is None:
+        return True
+    try:
+        return path.exists() and _patient_repeats(path)
+    except (OSError, ValueError, EOFError):
+        return False
+
+
+def _patient_repeats(path: Path) -> bool:
+    """A GDS subset of a patient-like type with several arrays, or a series characteristic of a patient-like key
+    with a repeated value, in the file's header."""
+    from genesel.sources.design import PATIENT_KEYS
+
+    seen: dict[str, set] = {}
+    with _open(path) as fh:
+        subset_type = ""
+        for line in fh:
+            if line.startswith(("!dataset_table_begin", "!series_matrix_table_begin", "#")):
+                break
+            key, _, value = line.partition(" = ")
+            if key == "!subset_type":
+                subset_type = value.strip().lower()
+            elif key == "!subset_sample_id" and subset_type in PATIENT_KEYS and value.count(",") >= 1:
+                return True
+            elif line.startswith("!Sample_characteristics_ch1\t"):
+                for field in _fields(line):
+                    name, _, val = field.partition(":")
+                    name = name.strip().lower()
+                    if name in PATIENT_KEYS and val.strip():
+                        if val.strip() in seen.setdefault(name, set()):
+                            return True
+                        seen[name].add(val.strip())
+    return False
+
+
+def _shape(settings: dict, path: Path | None, key: str) -> Shape:
     if path is None:
         sim = {**SIMULATE, **(settings["simulate"] or {})}
         for field in SIMULATE:

@@ -24,7 +24,7 @@ import numpy as np
 from genesel.costs import Phase
 
 #: bump when what is measured changes, so an old cache is not read
-VERSION = 5
+VERSION = 6
 CPU_KINDS = ("signal", "l1path", "limma", "preprocess")
 DEVICE_KINDS = ("sgd", "sgd_check", "path", "path_linear", "elementwise", "hsic")
 
@@ -221,6 +221,20 @@ def _measure_limma() -> list[float]:
     return _solve([run(30, 200), run(60, 20000)])
 
 
+def _measure_limma_blocks() -> list[float]:
+    """limma's fit with the patients as blocks (duplicateCorrelation, then GLS), beyond the plain fit, per value."""
+    from genesel.limma import moderated_test
+
+    def run(n: int, p: int) -> tuple[float, float, float]:
+        X, y = _data(n, p, 3, 10)
+        block = (np.arange(n) // 2).astype(str)  # pairs of arrays
+        X = X.astype(np.float64)
+        blocked = _timed(lambda: moderated_test(X, y, 3, block=block))
+        return max(blocked - _timed(lambda: moderated_test(X, y, 3)), 1e-6), 1, n * p
+
+    return _solve([run(30, 200), run(120, 20000)])
+
+
 def _measure_preprocessing() -> list[float]:
     """The real per-split preprocessing (:func:`genesel.preprocess.preprocess_split`: the missing-value filter,
     median imputation, the log2 decision and scaling, fitted on the training arrays, every part transformed), on
@@ -295,6 +309,7 @@ def measure(device: str = "auto", threads: int | None = None, refresh: bool = Fa
 
 def _measure_all(dev: str, name: str, threads: int) -> Throughput:
     cpu = {"signal": _measure_signal(), "l1path": _measure_l1path(), "limma": _measure_limma(),
+           "limma_blocks": _measure_limma_blocks(),
            "preprocess": _measure_preprocessing(), "hsic": _measure_hsic("cpu")}
     gpu = {}
     for device, table, scale in (("cpu", cpu, 1), ("cuda", gpu, 8)):

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
 
 #: fixed rates: the plan's arithmetic without measuring this machine
-RATES = Throughput("cpu", "cpu", 1, {kind: [0.001, 1e9] for kind in ("signal", "l1path", "limma", "preprocess") + DEVICE_KINDS},
+RATES = Throughput("cpu", "cpu", 1, {kind: [0.001, 1e9] for kind in ("signal", "l1path", "limma", "limma_blocks", "preprocess") + DEVICE_KINDS},
                    job_seconds=2.0, measured="test")
 
 
@@ -61,6 +61,43 @@ def test_sizes_from_headers_and_flagged_estimates():
     assert "header" in colon.size_from
     default = plan(yaml.safe_load((REPO / "config" / "config.yaml").read_text()))  # nothing downloaded here
     assert default.estimated.all() and default.size_from.str.startswith("estimate").all()
+
+
+def test_limma_is_costed_with_the_patients_as_blocks_where_the_arrays_will_be_grouped():
+    """The plan's ``grouped``: a configured group key (``none``: never); else a simulated GDS (its ``individual``
+    type), or a header whose patient-like subset or characteristic repeats; limma's blocked fit is then costed."""
+    demo = plan(DEMO)  # group: individual
+    assert demo.grouped.all()
+    limma = demo[(demo.method == "limma") & (demo.job == "select")].iloc[0]
+    assert limma.detail.endswith("patients as blocks")
+    alone = {name: {**settings, "group": "none"} for name, settings in DEMO["datasets"].items()}
+    plain = plan({**DEMO, "datasets": alone})
+    assert not plain.grouped.any()
+    assert limma.seconds > plain[(plain.method == "limma") & (plain.job == "select")].iloc[0].seconds
+    simulated = {"GDSX": {"simulate": {"samples": 60, "probes": 100, "classes": 2}}}
+    assert plan({**DEMO, "datasets": simulated}).grouped.all()
+    shared = plan(yaml.safe_load((REPO / "config" / "shared_benchmarks.yaml").read_text()))
+    assert not shared.grouped.any()  # the benchmarks' GDS layout has no patient-like subset
+    series = yaml.safe_load((REPO / "config" / "geo_series.yaml").read_text())
+    series["datasets"]["GSE14520"].pop("group")  # its Individual values differ (03-212A / 03-212B): no repeat
+    assert not plan(series).grouped.any()
+
+
+def test_a_patient_like_subset_or_characteristic_that_repeats_groups_the_arrays(tmp_path):
+    from genesel.plansize import grouped
+
+    gds = tmp_path / "GDSP_full.soft"
+    gds.write_text("^DATASET = GDSP\n^SUBSET = S1\n!subset_type = individual\n!subset_sample_id = GSM1,GSM2\n"
+                   "!dataset_table_begin\n")
+    single = tmp_path / "GDSQ_full.soft"
+    single.write_text("^DATASET = GDSQ\n^SUBSET = S1\n!subset_type = individual\n!subset_sample_id = GSM1\n"
+                      "^SUBSET = S2\n!subset_type = disease state\n!subset_sample_id = GSM2,GSM3\n")
+    series = tmp_path / "GSEP_series_matrix.txt"
+    series.write_text('!Series_title\t"x"\n!Sample_characteristics_ch1\t"patient: 7"\t"patient: 8"\t"patient: 7"\n'
+                      '!series_matrix_table_begin\n')
+    assert grouped({}, gds) and not grouped({}, single) and grouped({}, series)
+    assert not grouped({"group": "none"}, gds) and grouped({"group": "donor"}, single)
+    assert not grouped({}, tmp_path / "absent.soft.gz") and grouped({}, None)
 
 
 def test_a_file_whose_header_cannot_be_read_gets_a_flagged_estimate(tmp_path):
