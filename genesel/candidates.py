@@ -109,7 +109,10 @@ def candidates_intro(dataset: Dataset, stability: dict | None, has_title: bool, 
     classes = ", ".join(f"{html.escape(c)} ({n})" for c, n in dataset.class_counts().items())
     names = ", ".join(f"{s} = {m}" for m, s in SHORT.items() if s != m)
     warning = f"<b>{html.escape(no_signal)}</b> " if no_signal else ""
-    return (warning + f"{dataset.n_samples} arrays ({classes}), {dataset.n_probes} probes. Sort by any column; search by "
+    patients = (f" from {len(set(dataset.groups))} patients (limma treats one patient's arrays as correlated)"
+                if dataset.grouped else "")
+    return (warning + f"{dataset.n_samples} arrays ({classes}){patients}, {dataset.n_probes} probes. Sort by any "
+            "column; search by "
             f"symbol{', probe or title' if has_title else ' or probe'}; copy or download the table with the buttons. "
             "<b>Click a row</b> to see that gene's expression by class. <b>evidence</b>: which kinds of method found "
             f"the gene, not what the gene does ({names}). Fold changes are log2, one per contrast against "

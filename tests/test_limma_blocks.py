@@ -119,6 +119,11 @@ def test_the_gene_table_uses_the_patients_where_a_dataset_has_them():
     assert (f"where patients gave several arrays, limma treated each patient as a block of correlated arrays "
             f"(duplicateCorrelation's consensus correlation over all arrays: BLK2 ({rho:.2f})") in text
     assert "duplicateCorrelation" not in methods_paragraph({"methods": {"limma": {}}}, [plain], pd.DataFrame(), empty)
+    from genesel.candidates import candidates_intro
+
+    assert f"({len(set(data.groups))}" not in candidates_intro(plain, None, False)
+    assert (f"from {len(set(data.groups))} patients (limma treats one patient's arrays as correlated)"
+            in candidates_intro(data, None, False))
 
 
 def test_the_limma_selector_ranks_with_the_training_arrays_patients():
