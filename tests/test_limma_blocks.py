@@ -121,7 +121,7 @@ def test_the_gene_table_uses_the_patients_where_a_dataset_has_them():
     assert "duplicateCorrelation" not in methods_paragraph({"methods": {"limma": {}}}, [plain], pd.DataFrame(), empty)
     from genesel.candidates import candidates_intro
 
-    assert f"({len(set(data.groups))}" not in candidates_intro(plain, None, False)
+    assert "patients" not in candidates_intro(plain, None, False)
     assert (f"from {len(set(data.groups))} patients (limma treats one patient's arrays as correlated)"
             in candidates_intro(data, None, False))
 
